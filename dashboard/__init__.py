@@ -1,0 +1,74 @@
+"""Plenary Live: live screens, chair consoles and announcements for a ministerial meeting."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from flask import Flask
+
+    from dashboard.settings import Settings
+
+
+def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
+    """Build the app: the one place an app is made and its extensions bound.
+
+    Imports are inside so that an entry point can monkey-patch (gevent)
+    before redis, ssl or Flask are imported.
+    """
+    from flask import Flask
+
+    from dashboard import json_fast
+    from dashboard.domain import load_programme
+    from dashboard.domain.programme import default_programme_path
+    from dashboard.eventlog import EventLog, connect
+    from dashboard.extensions import babel, select_locale, socketio
+    from dashboard.meeting import Meeting
+    from dashboard.relay import Relay
+    from dashboard.settings import load_settings
+    from dashboard.web import access, api, errors, pages
+    from dashboard.web import sockets  # noqa: F401 - binds the Socket.IO handlers
+
+    settings = settings or load_settings(**overrides)
+    if not settings.redis_url:
+        raise RuntimeError("REDIS_URL is not set (`plenary run` starts an embedded Valkey)")
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=settings.resolved_secret_key(),
+        MAX_CONTENT_LENGTH=settings.max_message_bytes,
+        PLENARY_ORIGIN_POLICY=access.origin_policy(settings.origins),
+        BABEL_DEFAULT_LOCALE="es",
+        JSON_SORT_KEYS=False,
+    )
+    programme = load_programme(settings.programme or default_programme_path())
+    client = connect(settings.redis_url)
+    log = EventLog(client, programme.meeting.id, settings.key_prefix)
+    meeting = Meeting(programme, log)
+    app.config["BABEL_DEFAULT_TIMEZONE"] = programme.meeting.timezone
+
+    babel.init_app(app, locale_selector=select_locale)
+    socketio.init_app(
+        app,
+        async_mode="gevent",
+        cors_allowed_origins=app.config["PLENARY_ORIGIN_POLICY"],
+        max_http_buffer_size=settings.max_message_bytes,
+        ping_interval=10,
+        ping_timeout=10,
+        json=json_fast,
+    )
+    app.extensions["plenary"] = Parts(settings, client, log, meeting, Relay(socketio, meeting,
+                                                                            settings.redis_url))
+    errors.register(app)
+    for blueprint in (api.bp, api.health, access.bp, pages.bp):
+        app.register_blueprint(blueprint)
+    meeting.load()
+    return app
+
+
+class Parts:
+    """The service's parts bound to one app: `app.extensions["plenary"]`."""
+
+    def __init__(self, settings: Any, redis: Any, log: Any, meeting: Any, relay: Any) -> None:
+        self.settings, self.redis, self.log, self.meeting, self.relay = (
+            settings, redis, log, meeting, relay)
+        self.clients: dict[str, Any] = {}

@@ -1,0 +1,163 @@
+"""`plenary`: run the service, print access links, run workers, export the record."""
+
+# gevent first: before redis, ssl or the app are imported anywhere.
+from gevent import monkey
+
+monkey.patch_all()
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import logging  # noqa: E402
+import signal  # noqa: E402
+import sys  # noqa: E402
+from collections.abc import Sequence  # noqa: E402
+from typing import Any  # noqa: E402
+
+from dashboard.settings import Settings, SettingsError, load_settings  # noqa: E402
+
+log = logging.getLogger("plenary")
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        sys.exit(f"plenary: configuration: {exc}")
+
+
+def _programme(settings: Settings) -> Any:
+    from dashboard.domain import ProgrammeError, load_programme
+    from dashboard.domain.programme import default_programme_path
+
+    try:
+        return load_programme(settings.programme or default_programme_path())
+    except ProgrammeError as exc:
+        sys.exit(f"plenary: programme: {exc}")
+
+
+def _links(settings: Settings, base_url: str) -> list[dict[str, str]]:
+    from dashboard.web.access import build_links
+
+    programme = _programme(settings)
+    secret = settings.resolved_secret_key()
+    return build_links(base_url, secret, [r.id for r in programme.rooms])
+
+
+def _print_links(links: list[dict[str, str]], as_json: bool) -> None:
+    if as_json:
+        for link in links:
+            print(json.dumps(link, ensure_ascii=False))
+        return
+    for link in links:
+        who = link["role"] if link["room"] == "*" else f"{link['role']} {link['room']}"
+        if link["role"] == "screen" and link["room"] == "*":
+            who = "overview screen"
+        print(f"  {who:<28} {link['url']}")
+
+
+def cmd_links(args: argparse.Namespace) -> None:
+    """Print the access links (one JSON object a line with --json)."""
+    settings = _settings()
+    base = args.base_url or settings.base_url or "http://127.0.0.1:5000"
+    _print_links(_links(settings, base), args.json)
+
+
+def cmd_run(args: argparse.Namespace) -> None:
+    """Run the whole service (web, relay, workers) in this process."""
+    from dashboard.embedded import EmbeddedValkey
+
+    settings = _settings()
+    _programme(settings)  # a bad programme stops us before anything starts
+    embedded = None
+    if not settings.redis_url:
+        embedded = EmbeddedValkey(settings.data_dir)
+        url = embedded.start()
+        log.info("embedded Valkey on %s (data in %s)", url, embedded.dir)
+        settings = settings.model_copy(update={"redis_url": url})
+    try:
+        serve(settings, args.host, args.port)
+    finally:
+        if embedded is not None:
+            embedded.stop()
+
+
+def serve(settings: Settings, host: str, port: int) -> None:
+    """Build the app, start its background tasks, print the links and serve until stopped."""
+    from dashboard import create_app
+    from dashboard.extensions import socketio
+
+    app = create_app(settings)
+    parts = app.extensions["plenary"]
+    socketio.start_background_task(parts.relay.run)
+    if settings.run_workers:
+        from workers import start_in_process
+
+        start_in_process(app)
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    base = settings.base_url or f"http://{shown}:{port}"
+    print(f"Plenary Live: {parts.meeting.programme.meeting.title.en}", flush=True)
+    print(f"Serving on http://{shown}:{port} (state at {parts.meeting.version})", flush=True)
+    print("Access links:", flush=True)
+    _print_links(_links(settings, base), as_json=False)
+    sys.stdout.flush()
+
+    from dashboard.server import make_server
+
+    server = make_server(app, host, port)
+
+    def stop(*_: Any) -> None:
+        parts.relay.stop()
+        server.stop(timeout=2)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    server.serve_forever()
+
+
+def cmd_worker(args: argparse.Namespace) -> None:
+    """Run one background worker (or all) as its own process."""
+    from workers import run_worker
+
+    settings = _settings()
+    if not settings.redis_url:
+        sys.exit("plenary: worker needs REDIS_URL (the embedded server runs inside `plenary run`)")
+    run_worker(settings, args.name)
+
+
+def cmd_export(args: argparse.Namespace) -> None:
+    """Write the minutes (record of speeches) as CSV or JSON."""
+    from workers.minutes import export
+
+    settings = _settings()
+    if not settings.redis_url:
+        sys.exit("plenary: export needs REDIS_URL, or a running `plenary run` to ask over HTTP")
+    sys.stdout.write(export(settings, args.format))
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """The `plenary` command."""
+    parser = argparse.ArgumentParser(prog="plenary", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run the service (embedded Valkey unless REDIS_URL is set)")
+    run.add_argument("--host", default="127.0.0.1")
+    run.add_argument("--port", type=int, default=5000)
+    run.set_defaults(func=cmd_run)
+    links = sub.add_parser("links", help="print the access links")
+    links.add_argument("--json", action="store_true", help="one JSON object a line")
+    links.add_argument("--base-url", help="public address of the service")
+    links.set_defaults(func=cmd_links)
+    worker = sub.add_parser("worker", help="run a background worker")
+    worker.add_argument("name", choices=["scheduler", "minutes", "snapshots", "all"])
+    worker.set_defaults(func=cmd_worker)
+    export = sub.add_parser("export", help="print the minutes")
+    export.add_argument("--format", choices=["csv", "json"], default="csv")
+    export.set_defaults(func=cmd_export)
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    args.func(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,174 @@
+"""The meeting's event log: one Redis stream, appended atomically, tailed by every node."""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+from redis.backoff import ExponentialBackoff
+from redis.retry import Retry
+
+from dashboard.domain import Event
+
+log = logging.getLogger(__name__)
+
+# KEYS: stream, command answers.  ARGV: expected last id, command id, then
+# (type, room, data, at) for each event.  Answers {"dup", first answer} for a
+# command id seen before, {"stale", last id} when another writer got there
+# first, else {"ok", answer} after appending every event.
+_APPEND = """
+local prior = redis.call('HGET', KEYS[2], ARGV[2])
+if prior then return {'dup', prior} end
+local last = '0-0'
+local top = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
+if #top > 0 then last = top[1][1] end
+if last ~= ARGV[1] then return {'stale', last} end
+local ids = {}
+for i = 3, #ARGV, 4 do
+  ids[#ids + 1] = redis.call('XADD', KEYS[1], '*', 'type', ARGV[i], 'room', ARGV[i + 1],
+                             'data', ARGV[i + 2], 'at', ARGV[i + 3], 'cmd', ARGV[2])
+end
+local answer = cjson.encode({first = ids[1], last = ids[#ids]})
+redis.call('HSET', KEYS[2], ARGV[2], answer)
+return {'ok', answer}
+"""
+
+
+def id_key(stream_id: str) -> tuple[int, int]:
+    """A stream id as a sortable pair ("1700000000000-3" -> (1700000000000, 3))."""
+    ms, _, seq = stream_id.partition("-")
+    return int(ms), int(seq or 0)
+
+
+def connect(url: str, *, timeout: float = 2.0) -> redis.Redis:
+    """A client for commands: short timeouts, so a dead Redis gives a quick clear error."""
+    return redis.Redis.from_url(
+        url,
+        socket_timeout=timeout,
+        socket_connect_timeout=timeout,
+        retry=Retry(ExponentialBackoff(cap=0.2, base=0.02), 2),
+        health_check_interval=15,
+    )
+
+
+@dataclass(frozen=True)
+class Appended:
+    """What an append did: `status` is ok, dup or stale."""
+
+    status: str
+    first: str | None = None
+    last: str | None = None
+
+
+class EventLog:
+    """Append, read and tail the stream `<prefix>:{<meeting>}:events`."""
+
+    def __init__(self, client: redis.Redis, meeting_id: str, prefix: str = "plenary") -> None:
+        self.client = client
+        self.tag = f"{prefix}:{{{meeting_id}}}"
+        self.stream = f"{self.tag}:events"
+        self.answers = f"{self.tag}:commands"
+        self._append = client.register_script(_APPEND)
+
+    def key(self, name: str) -> str:
+        """A key of this meeting (same hash slot as the stream)."""
+        return f"{self.tag}:{name}"
+
+    def append(self, events: Sequence[Event], expected_last: str, command_id: str) -> Appended:
+        """Append all events at once if the stream still ends at `expected_last`."""
+        args: list[Any] = [expected_last, command_id]
+        for e in events:
+            f = e.to_fields()
+            args += [f["type"], f["room"], f["data"], f["at"]]
+        status, payload = self._append(keys=[self.stream, self.answers], args=args)
+        status = status.decode()
+        if status == "stale":
+            return Appended("stale", last=payload.decode())
+        answer = json.loads(payload)
+        return Appended(status, first=answer["first"], last=answer["last"])
+
+    def answer_of(self, command_id: str) -> Appended | None:
+        """The first answer given to a command id, if the command was appended."""
+        raw = self.client.hget(self.answers, command_id)
+        if raw is None:
+            return None
+        answer = json.loads(raw)
+        return Appended("dup", first=answer["first"], last=answer["last"])
+
+    def read(self, after: str = "0-0", count: int | None = None) -> list[Event]:
+        """Events after an id (exclusive), in order."""
+        entries = self.client.xrange(self.stream, min=f"({after}", max="+", count=count)
+        return [_event(eid, fields) for eid, fields in entries]
+
+    def read_range(self, first: str, last: str) -> list[Event]:
+        """Events from `first` to `last`, both included."""
+        return [_event(i, f) for i, f in self.client.xrange(self.stream, min=first, max=last)]
+
+    def read_all(self, after: str = "0-0", batch: int = 10_000) -> Iterator[Event]:
+        """Every event after an id, read in batches."""
+        while True:
+            events = self.read(after, batch)
+            yield from events
+            if len(events) < batch:
+                return
+            after = events[-1].id or after
+
+    def last_id(self) -> str:
+        """The id of the newest event, "0-0" when there is none."""
+        top = self.client.xrevrange(self.stream, count=1)
+        return top[0][0].decode() if top else "0-0"
+
+    def tail(
+        self,
+        after: Callable[[], str],
+        url: str,
+        *,
+        block_ms: int = 5000,
+        on_state: Callable[[bool], None] | None = None,
+        stop: Callable[[], bool] = lambda: False,
+    ) -> Iterator[list[Event]]:
+        """Yield batches of new events forever, on a connection of its own.
+
+        `after()` gives the id to read from each time, so the caller's state is
+        the cursor. Connection loss is retried forever with jittered back-off;
+        `on_state(False/True)` reports the loss and the recovery.
+        """
+        # The socket timeout must outlast the BLOCK, or every quiet period
+        # would look like a dead server.
+        client = redis.Redis.from_url(
+            url,
+            socket_timeout=block_ms / 1000 + 5,
+            socket_connect_timeout=2,
+            retry=Retry(ExponentialBackoff(), 0),
+        )
+        delay, healthy = 0.1, True
+        while not stop():
+            try:
+                reply = client.xread({self.stream: after()}, count=1000, block=block_ms)
+            except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
+                if healthy:
+                    log.warning("event stream unreachable (%s); reconnecting", exc)
+                    healthy = False
+                    if on_state:
+                        on_state(False)
+                time.sleep(delay * (0.5 + random.random()))
+                delay = min(delay * 2, 2.0)
+                continue
+            if not healthy:
+                log.info("event stream reachable again")
+                healthy, delay = True, 0.1
+                if on_state:
+                    on_state(True)
+            for _stream, entries in reply or ():
+                yield [_event(eid, fields) for eid, fields in entries]
+        client.close()
+
+
+def _event(eid: bytes | str, fields: dict[bytes, bytes]) -> Event:
+    return Event.from_fields(fields, eid)

@@ -1,0 +1,158 @@
+"""One meeting as this process sees it: the projected state and the command path."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from dashboard.domain import (
+    Command,
+    Conflict,
+    Event,
+    MeetingState,
+    Programme,
+    apply,
+    decide,
+    new_state,
+    room_view,
+    touched_rooms,
+)
+from dashboard.eventlog import EventLog, id_key
+
+log = logging.getLogger(__name__)
+
+Listener = Callable[[set[str]], None]
+
+# How often a command is decided again when another writer appended first.
+_MAX_ATTEMPTS = 20
+
+
+class Meeting:
+    """Holds the state folded from the stream and runs commands against it.
+
+    The lock makes "catch up, decide, append, apply" one step in this process;
+    the conditional append makes it one step across processes.
+    """
+
+    def __init__(self, programme: Programme, log_: EventLog) -> None:
+        self.programme = programme
+        self.log = log_
+        self.state: MeetingState = new_state(programme)
+        self.lock = threading.RLock()
+        self.listeners: list[Listener] = []
+        self.stream_healthy = True
+
+    @property
+    def version(self) -> str:
+        """Id of the last event folded into the state."""
+        return str(self.state.version)
+
+    def load(self, state: MeetingState | None = None) -> int:
+        """Start from a state (a snapshot, or the empty programme) and replay the rest."""
+        with self.lock:
+            if state is not None:
+                self.state = state
+            return self._ingest(self.log.read_all(self.version), notify=False)
+
+    def catch_up(self) -> int:
+        """Fold in whatever the stream has beyond our version."""
+        with self.lock:
+            return self._ingest(self.log.read_all(self.version))
+
+    def ingest(self, events: Iterable[Event]) -> int:
+        """Fold in events read from the stream (the tail); ones already folded are skipped."""
+        with self.lock:
+            return self._ingest(events)
+
+    def _ingest(self, events: Iterable[Event], notify: bool = True) -> int:
+        rooms: set[str] = set()
+        count = 0
+        current = id_key(self.version)
+        for event in events:
+            assert event.id is not None
+            key = id_key(event.id)
+            if key <= current:
+                continue
+            try:
+                rooms.update(touched_rooms(self.state, event))
+                apply(self.state, event)
+            except Exception:
+                # An entry this code cannot fold (written by hand, or by a newer
+                # version) must not stop the screens: log it and step past it.
+                log.exception("cannot fold event %s (%s); skipped", event.id, event.type)
+                self.state.version = event.id
+            current = key
+            count += 1
+        if notify and rooms:
+            self._notify(rooms)
+        return count
+
+    def _notify(self, rooms: set[str]) -> None:
+        for listener in self.listeners:
+            try:
+                listener(rooms)
+            except Exception:  # a listener must never break the command path
+                log.exception("state listener failed")
+
+    def execute(self, command: Command) -> dict[str, Any]:
+        """Run a command; answer {"version", "events", ...} or raise a DomainError."""
+        command_id = command.command_id or uuid.uuid4().hex
+        first = self.log.answer_of(command_id)
+        if first is not None:
+            return self._answer(command, first.first, first.last, retried=True)
+        with self.lock:
+            for _ in range(_MAX_ATTEMPTS):
+                self._ingest(self.log.read_all(self.version))
+                events = decide(self.state, command, time.time())
+                done = self.log.append(events, self.version, command_id)
+                if done.status == "stale":
+                    continue
+                if done.status == "dup":
+                    return self._answer(command, done.first, done.last, retried=True)
+                assert done.first and done.last
+                appended = self.log.read_range(done.first, done.last)
+                self._ingest(appended)
+                return self._answer(command, done.first, done.last, events=appended)
+        raise Conflict("busy", "the meeting is too busy; try again")
+
+    def _answer(
+        self,
+        command: Command,
+        first: str | None,
+        last: str | None,
+        *,
+        events: list[Event] | None = None,
+        retried: bool = False,
+    ) -> dict[str, Any]:
+        if events is None:
+            assert first and last
+            events = self.log.read_range(first, last)
+            with self.lock:  # the caller may read the state right after the answer
+                self._ingest(self.log.read_all(self.version))
+        answer: dict[str, Any] = {
+            "version": last,
+            "events": [e.to_dict() for e in events],
+        }
+        for e in events:
+            if e.type == "announcement.posted":
+                answer["id"] = e.data["id"]
+            elif e.type == "speaker.added":
+                answer["entry_id"] = e.data["entry_id"]
+        if retried:
+            answer["retried"] = True
+        return answer
+
+    def view(self, room_id: str) -> dict[str, Any]:
+        """The RoomState of one room now."""
+        with self.lock:
+            return room_view(self.state, room_id, time.time())
+
+    def views(self) -> list[dict[str, Any]]:
+        """The RoomState of every room now."""
+        with self.lock:
+            now = time.time()
+            return [room_view(self.state, r.id, now) for r in self.programme.rooms]

@@ -1,0 +1,138 @@
+"""Typed settings read from the environment, each with a default and a description."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class SettingsError(RuntimeError):
+    """A setting from the environment is missing or malformed; the message names it."""
+
+
+class Settings(BaseSettings):
+    """Everything the service reads from its environment."""
+
+    model_config = SettingsConfigDict(extra="ignore", frozen=True, populate_by_name=True)
+
+    redis_url: str | None = Field(
+        None,
+        validation_alias=AliasChoices("REDIS_URL", "redis_url"),
+        description="Redis (>= 7) or Valkey to use, e.g. redis://127.0.0.1:6379/0. "
+        "Unset: an embedded Valkey is started under the data folder.",
+    )
+    data_dir: Path = Field(
+        Path("instance"),
+        validation_alias=AliasChoices("PLENARY_DATA_DIR", "data_dir"),
+        description="Folder for the embedded Valkey's data and the generated secret key.",
+    )
+    secret_key: str | None = Field(
+        None,
+        validation_alias=AliasChoices("SECRET_KEY", "secret_key"),
+        description="Key that signs access links and cookies. Unset: generated once "
+        "and kept in the data folder.",
+    )
+    programme: Path | None = Field(
+        None,
+        validation_alias=AliasChoices("PLENARY_PROGRAMME", "programme"),
+        description="Programme file (YAML or JSON). Unset: the bundled reference meeting.",
+    )
+    key_prefix: str = Field(
+        "plenary",
+        validation_alias=AliasChoices("PLENARY_KEY_PREFIX", "key_prefix"),
+        description="Prefix of every Redis key, so several deployments can share a server.",
+        pattern=r"^[A-Za-z0-9_.-]{1,40}$",
+    )
+    allowed_origins: str = Field(
+        "",
+        validation_alias=AliasChoices("PLENARY_ALLOWED_ORIGINS", "allowed_origins"),
+        description="Comma-separated browser origins allowed besides the service's own "
+        "(e.g. https://screens.example.org).",
+    )
+    base_url: str | None = Field(
+        None,
+        validation_alias=AliasChoices("PLENARY_BASE_URL", "base_url"),
+        description="Public address used in printed access links. Unset: "
+        "http://<host>:<port> of `plenary run`.",
+    )
+    max_message_bytes: int = Field(
+        65536,
+        validation_alias=AliasChoices("PLENARY_MAX_MESSAGE_BYTES", "max_message_bytes"),
+        description="Largest HTTP body or Socket.IO message accepted; larger ones are refused.",
+        ge=1024,
+        le=10 * 1024 * 1024,
+    )
+    socket_rate: float = Field(
+        20.0,
+        validation_alias=AliasChoices("PLENARY_SOCKET_RATE", "socket_rate"),
+        description="Socket.IO events per second a client may send (burst: 2 seconds' worth).",
+        gt=0,
+    )
+    snapshot_every: int = Field(
+        1000,
+        validation_alias=AliasChoices("PLENARY_SNAPSHOT_EVERY", "snapshot_every"),
+        description="The snapshot worker saves the projected state every N events.",
+        ge=10,
+    )
+    run_workers: bool = Field(
+        True,
+        validation_alias=AliasChoices("PLENARY_RUN_WORKERS", "run_workers"),
+        description="Whether `plenary run` also runs the background workers in-process.",
+    )
+
+    @field_validator("allowed_origins")
+    @classmethod
+    def _origins_are_urls(cls, value: str) -> str:
+        for origin in filter(None, (o.strip() for o in value.split(","))):
+            if not origin.startswith(("http://", "https://")) or origin.endswith("/"):
+                raise ValueError(f"{origin!r} is not an origin like https://host[:port]")
+        return value
+
+    @property
+    def origins(self) -> list[str]:
+        """The configured extra origins as a list."""
+        return [o.strip() for o in self.allowed_origins.split(",") if o.strip()]
+
+    def resolved_secret_key(self) -> str:
+        """The secret key: from the environment, else generated once in the data folder."""
+        if self.secret_key:
+            return self.secret_key
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        path = self.data_dir / "secret_key"
+        if not path.exists():
+            path.touch(mode=0o600)
+            path.write_text(secrets.token_urlsafe(48))
+        return path.read_text().strip()
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings from the environment, failing with the variable's name."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            name = _env_name(str(err["loc"][0])) if err["loc"] else "settings"
+            problems.append(f"{name}: {err['msg']}")
+        raise SettingsError("; ".join(problems)) from None
+
+
+def _env_name(field: str) -> str:
+    """The environment variable that sets a field (its first alias)."""
+    info = Settings.model_fields.get(field)
+    alias = info.validation_alias if info else None
+    if isinstance(alias, AliasChoices):
+        return str(alias.choices[0])
+    return field
+
+
+def describe() -> list[tuple[str, str, str]]:
+    """(variable, default, description) for each setting, for the README."""
+    rows = []
+    for name, info in Settings.model_fields.items():
+        default = "" if info.default is None else str(info.default)
+        rows.append((_env_name(name), default, info.description or ""))
+    return rows

@@ -1,0 +1,118 @@
+"""The JSON API of the contract: programme, room states, commands, the event log, health."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import redis
+from flask import Blueprint, current_app, jsonify, request
+
+from dashboard.domain import parse_command
+from dashboard.web.access import require_principal
+from dashboard.web.errors import ApiError, forbidden
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+health = Blueprint("health", __name__)
+
+_STREAM_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
+
+
+def plenary() -> Any:
+    """The service's parts bound to this app (meeting, event log, settings)."""
+    return current_app.extensions["plenary"]
+
+
+def json_body() -> dict[str, Any]:
+    """The request's JSON object, or a 400 that says what is wrong with it."""
+    raw = request.get_data(cache=True)  # over MAX_CONTENT_LENGTH: 413
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError(400, "bad_json", "the body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise ApiError(400, "bad_json", "the body must be a JSON object")
+    return body
+
+
+def run_command(principal: Any, body: dict[str, Any]) -> dict[str, Any]:
+    """Check the sender's right, validate and execute a command; the answer of the contract."""
+    kind, room = body.get("type"), body.get("room")
+    if principal.role == "screen" or (
+        isinstance(kind, str) and not principal.may(kind, room if isinstance(room, str) else None)
+    ):
+        raise forbidden(f"the {principal.role} role may not send {kind!s:.40}")
+    command = parse_command(body)
+    if not principal.may(command.type, getattr(command, "room", None)):
+        raise forbidden(f"the {principal.role} role may not send {command.type}")
+    result: dict[str, Any] = plenary().meeting.execute(command)
+    return result
+
+
+@bp.get("/programme")
+def programme() -> Any:
+    """Anyone with access reads the programme as loaded."""
+    require_principal()
+    return jsonify(plenary().meeting.programme.public_dict())
+
+
+@bp.get("/rooms")
+def rooms() -> Any:
+    """The state of every room the caller may see."""
+    principal = require_principal()
+    views = plenary().meeting.views()
+    return jsonify([v for v in views if principal.sees(v["room"]["id"])])
+
+
+@bp.get("/rooms/<room_id>")
+def room(room_id: str) -> Any:
+    """The state of one room."""
+    principal = require_principal()
+    meeting = plenary().meeting
+    if room_id not in meeting.state.rooms:
+        raise ApiError(404, "not_found", f"no room {room_id!r}", "room")
+    if not principal.sees(room_id):
+        raise forbidden(f"this access is for room {principal.room!r}")
+    return jsonify(meeting.view(room_id))
+
+
+@bp.post("/commands")
+def commands() -> Any:
+    """A chair, staff member or admin sends a command; every screen of the room gets the state."""
+    principal = require_principal()
+    return jsonify(run_command(principal, json_body()))
+
+
+@bp.get("/events")
+def events() -> Any:
+    """The admin reads the log in order."""
+    require_principal("admin")
+    after = request.args.get("after", "0-0")
+    if not _STREAM_ID.match(after):
+        raise ApiError(400, "bad_request", "after must be a stream id like 1700000000000-0")
+    try:
+        limit = int(request.args.get("limit", "100"))
+    except ValueError:
+        raise ApiError(400, "bad_request", "limit must be a whole number") from None
+    if not 1 <= limit <= 1000:
+        raise ApiError(400, "bad_request", "limit must be between 1 and 1000")
+    return jsonify([e.to_dict() for e in plenary().log.read(after, limit)])
+
+
+@health.get("/healthz")
+def healthz() -> Any:
+    """The process is alive."""
+    return jsonify({"ok": True})
+
+
+@health.get("/readyz")
+def readyz() -> Any:
+    """Redis answers and the state has been loaded."""
+    parts = plenary()
+    try:
+        parts.redis.ping()
+    except redis.RedisError:
+        return jsonify({"ok": False, "error": {"code": "unavailable",
+                                               "message": "Redis is unreachable"}}), 503
+    return jsonify({"ok": True, "version": parts.meeting.version})

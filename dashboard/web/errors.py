@@ -1,0 +1,76 @@
+"""Errors of the web layer and their one translation to HTTP and Socket.IO acks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import redis
+from flask import Flask, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from dashboard.domain import DomainError
+
+
+class ApiError(Exception):
+    """An error of the web layer itself (authentication, transport, load)."""
+
+    def __init__(self, status: int, code: str, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.field = status, code, message, field
+
+
+def unauthorized(message: str = "an access token is required") -> ApiError:
+    return ApiError(401, "unauthorized", message)
+
+
+def forbidden(message: str) -> ApiError:
+    return ApiError(403, "forbidden", message)
+
+
+def unavailable() -> ApiError:
+    return ApiError(503, "unavailable", "the event store is unreachable; try again shortly")
+
+
+_HTTP_CODES = {
+    400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+    405: "method_not_allowed", 409: "conflict", 413: "too_large", 415: "unsupported_media_type",
+    422: "invalid", 429: "rate_limited", 503: "unavailable",
+}
+
+
+def as_error(exc: BaseException) -> tuple[int, dict[str, Any]]:
+    """(HTTP status, error body) for any exception; unknown ones become a plain 500."""
+    if isinstance(exc, ApiError):
+        status, code, message, field = exc.status, exc.code, exc.message, exc.field
+    elif isinstance(exc, DomainError):
+        status, code, message, field = exc.status, exc.code, exc.message, exc.field
+    elif isinstance(exc, redis.RedisError):
+        return as_error(unavailable())
+    elif isinstance(exc, HTTPException):
+        status = exc.code or 500
+        code = _HTTP_CODES.get(status, "error")
+        message, field = exc.description or exc.name, None
+    else:
+        status, code, message, field = 500, "internal", "internal error", None
+    error: dict[str, Any] = {"code": code, "message": message}
+    if field:
+        error["field"] = field
+    return status, {"error": error}
+
+
+def register(app: Flask) -> None:
+    """Answer every error as JSON on the API, and keep pages' errors plain."""
+
+    def handle(exc: BaseException) -> Any:
+        if isinstance(exc, HTTPException) and not request.path.startswith("/api/"):
+            return exc
+        status, body = as_error(exc)
+        if status >= 500 and status != 503:
+            app.logger.exception("unhandled error on %s", request.path, exc_info=exc)
+        return jsonify(body), status
+
+    app.register_error_handler(ApiError, handle)
+    app.register_error_handler(DomainError, handle)
+    app.register_error_handler(redis.RedisError, handle)
+    app.register_error_handler(HTTPException, handle)
+    app.register_error_handler(Exception, handle)

@@ -1,0 +1,116 @@
+"""Socket.IO events of the contract: connect, subscribe, command."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import current_app, request
+from flask_socketio import join_room
+
+from dashboard.extensions import socketio
+from dashboard.web.access import ALL, COOKIE, Principal, read_token
+from dashboard.web.api import run_command
+from dashboard.web.errors import ApiError, as_error
+
+OVERVIEW = "overview"
+
+
+def room_channel(room_id: str) -> str:
+    """The Socket.IO room of one meeting room's screens."""
+    return f"room:{room_id}"
+
+
+@dataclass
+class Client:
+    """What the server keeps of one connected socket: who it is, and its send budget."""
+
+    principal: Principal
+    tokens: float
+    stamp: float = field(default_factory=time.monotonic)
+
+    def spend(self, rate: float) -> bool:
+        """Take one event from a token bucket of `rate` per second (burst: 2 seconds' worth)."""
+        now = time.monotonic()
+        self.tokens = min(2 * rate, self.tokens + (now - self.stamp) * rate)
+        self.stamp = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
+
+
+def _fail(exc: BaseException) -> dict[str, Any]:
+    status, body = as_error(exc)
+    if status >= 500 and status != 503:
+        current_app.logger.exception("socket event failed", exc_info=exc)
+    return {"ok": False, **body}
+
+
+def client() -> Client:
+    return current_app.extensions["plenary"].clients[request.sid]  # type: ignore[attr-defined]
+
+
+def throttled() -> dict[str, Any] | None:
+    rate = current_app.extensions["plenary"].settings.socket_rate
+    if client().spend(rate):
+        return None
+    return _fail(ApiError(429, "rate_limited", "too many messages; slow down"))
+
+
+@socketio.on("connect")
+def on_connect(auth: Any = None) -> None:
+    """A screen, console or desk connects with `auth={"token"}` or its cookie."""
+    token = auth.get("token") if isinstance(auth, dict) else None
+    token = token or request.cookies.get(COOKIE)
+    if not isinstance(token, str) or not token:
+        raise ConnectionRefusedError({"code": "unauthorized", "message": "token required"})
+    try:
+        principal = read_token(token)
+    except ApiError as exc:
+        raise ConnectionRefusedError({"code": exc.code, "message": exc.message}) from None
+    rate = current_app.extensions["plenary"].settings.socket_rate
+    current_app.extensions["plenary"].clients[request.sid] = Client(principal, 2 * rate)  # type: ignore[attr-defined]
+
+
+@socketio.on("disconnect")
+def on_disconnect(reason: Any = None) -> None:
+    """Forget the socket."""
+    current_app.extensions["plenary"].clients.pop(request.sid, None)  # type: ignore[attr-defined]
+
+
+@socketio.on("subscribe")
+def on_subscribe(data: Any = None) -> dict[str, Any]:
+    """A screen asks for a room ("*": all rooms); it gets the state now and on every change."""
+    if (refused := throttled()) is not None:
+        return refused
+    room = data.get("room") if isinstance(data, dict) else None
+    if not isinstance(room, str) or not room:
+        return _fail(ApiError(422, "invalid", "room is required", "room"))
+    principal = client().principal
+    meeting = current_app.extensions["plenary"].meeting
+    if room == ALL:
+        if principal.role in ("chair", "screen") and principal.room != ALL:
+            return _fail(ApiError(403, "forbidden", "this access is for one room", "room"))
+        join_room(OVERVIEW)  # before the read: no change can fall in between
+        return {"ok": True, "states": meeting.views()}
+    if room not in meeting.state.rooms:
+        return _fail(ApiError(404, "not_found", f"no room {room[:40]!r}", "room"))
+    if not principal.sees(room):
+        return _fail(ApiError(403, "forbidden", "this access is for another room", "room"))
+    join_room(room_channel(room))
+    return {"ok": True, "state": meeting.view(room)}
+
+
+@socketio.on("command")
+def on_command(data: Any = None) -> dict[str, Any]:
+    """A chair or staff member sends a command; the ack is the HTTP answer plus "ok"."""
+    if (refused := throttled()) is not None:
+        return refused
+    try:
+        if not isinstance(data, dict):
+            raise ApiError(400, "bad_json", "the command must be a JSON object")
+        return {"ok": True, **run_command(client().principal, data)}
+    except Exception as exc:  # every failure is answered in the ack
+        return _fail(exc)

@@ -1,0 +1,87 @@
+"""Fixtures: a real Redis (REDIS_URL, else an embedded Valkey), apps, clients, live servers."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+
+from tests.support import LiveServer, free_port
+
+SECRET = "test-secret-key-not-for-production"
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The Redis the tests use: REDIS_URL if set, else an embedded Valkey of their own."""
+    url = os.environ.get("REDIS_URL")
+    if url:
+        redis.Redis.from_url(url).ping()
+        yield url
+        return
+    from dashboard.embedded import EmbeddedValkey
+
+    server = EmbeddedValkey(tmp_path_factory.mktemp("valkey"))
+    yield server.start()
+    server.stop()
+
+
+@pytest.fixture
+def prefix(redis_url: str) -> Iterator[str]:
+    """A key prefix of this test's own; its keys are deleted afterwards (and only they)."""
+    name = f"t{uuid.uuid4().hex[:10]}"
+    yield name
+    client = redis.Redis.from_url(redis_url)
+    keys = list(client.scan_iter(match=f"{name}:*", count=1000))
+    if keys:
+        client.delete(*keys)
+    client.close()
+
+
+@pytest.fixture
+def settings(redis_url: str, prefix: str, tmp_path: Path):  # type: ignore[no-untyped-def]
+    from dashboard.settings import load_settings
+
+    return load_settings(
+        redis_url=redis_url, key_prefix=prefix, data_dir=tmp_path, secret_key=SECRET,
+        run_workers=False,
+    )
+
+
+@pytest.fixture
+def app(settings):  # type: ignore[no-untyped-def]
+    from dashboard import create_app
+
+    return create_app(settings)
+
+
+@pytest.fixture
+def client(app):  # type: ignore[no-untyped-def]
+    return app.test_client()
+
+
+@pytest.fixture
+def token(app):  # type: ignore[no-untyped-def]
+    """token(role, room="*") -> a signed access token for this app."""
+    from dashboard.web.access import make_token
+
+    def make(role: str, room: str = "*") -> str:
+        return make_token(role, room, SECRET)
+
+    return make
+
+
+@pytest.fixture
+def live_server(redis_url: str, prefix: str, tmp_path: Path) -> Iterator[LiveServer]:
+    """`plenary run` in a subprocess on a free port, against the test's Redis and prefix."""
+    server = LiveServer(
+        port=free_port(), data_dir=tmp_path / "node",
+        env={"REDIS_URL": redis_url, "PLENARY_KEY_PREFIX": prefix, "SECRET_KEY": SECRET},
+    )
+    server.start()
+    yield server
+    server.stop()

@@ -1,0 +1,90 @@
+"""The Socket.IO contract through Flask-SocketIO's test client (logic, not transport)."""
+
+from __future__ import annotations
+
+import pytest
+
+from dashboard.extensions import socketio
+from tests.integration.helpers import Chair, delegation_codes, other_room, room_with_sitting
+
+
+@pytest.fixture
+def programme(app):  # type: ignore[no-untyped-def]
+    return app.extensions["plenary"].meeting.programme
+
+
+def connect(app, tok):  # type: ignore[no-untyped-def]
+    return socketio.test_client(app, auth={"token": tok})
+
+
+def states(sock) -> list[dict]:  # type: ignore[no-untyped-def]
+    return [m["args"][0] for m in sock.get_received() if m["name"] == "state"]
+
+
+def test_connect_needs_a_valid_token(app):
+    assert not socketio.test_client(app).is_connected()
+    assert not socketio.test_client(app, auth={"token": "forged"}).is_connected()
+
+
+def test_a_screen_gets_its_room_now_and_on_every_change(app, token, programme, client):
+    room, session = room_with_sitting(programme)
+    screen = connect(app, token("screen", room))
+    ack = screen.emit("subscribe", {"room": room}, callback=True)
+    assert ack["ok"] and ack["state"]["room"]["id"] == room
+    Chair(client, token("chair", room), room).ok("session.open", session_id=session)
+    got = states(screen)
+    assert len(got) == 1 and got[0]["session"]["status"] == "open"
+
+
+def test_a_change_in_one_room_reaches_only_that_rooms_screens(app, token, programme, client):
+    room, _ = room_with_sitting(programme)
+    other = other_room(programme, room)
+    mine, theirs = connect(app, token("screen", room)), connect(app, token("screen", other))
+    mine.emit("subscribe", {"room": room}, callback=True)
+    theirs.emit("subscribe", {"room": other}, callback=True)
+    Chair(client, token("chair", room), room).open(programme)
+    assert len(states(mine)) == 1
+    assert states(theirs) == []
+
+
+def test_the_overview_gets_every_room(app, token, programme, client):
+    overview = connect(app, token("screen", "*"))
+    ack = overview.emit("subscribe", {"room": "*"}, callback=True)
+    assert ack["ok"] and len(ack["states"]) == len(programme.rooms)
+    room, _ = room_with_sitting(programme)
+    Chair(client, token("chair", room), room).open(programme)
+    assert [s["room"]["id"] for s in states(overview)] == [room]
+
+
+def test_a_screen_of_one_room_may_not_watch_another(app, token, programme):
+    room, _ = room_with_sitting(programme)
+    screen = connect(app, token("screen", room))
+    ack = screen.emit("subscribe", {"room": other_room(programme, room)}, callback=True)
+    assert ack == {"ok": False, "error": {"code": "forbidden",
+                                          "message": "this access is for another room",
+                                          "field": "room"}}
+    assert screen.emit("subscribe", {"room": "*"}, callback=True)["error"]["code"] == "forbidden"
+    assert screen.emit("subscribe", {"room": "zz"}, callback=True)["error"]["code"] in (
+        "forbidden", "not_found")
+
+
+def test_commands_over_the_socket_are_acked_like_http(app, token, programme):
+    room, session = room_with_sitting(programme)
+    chair = connect(app, token("chair", room))
+    ack = chair.emit("command", {"type": "session.open", "room": room, "session_id": session},
+                     callback=True)
+    assert ack["ok"] is True and ack["events"][0]["type"] == "session.opened"
+    bad = chair.emit("command", {"type": "speaker.add", "room": room}, callback=True)
+    assert bad["ok"] is False and bad["error"]["code"] == "invalid"
+    assert bad["error"]["field"] == "delegation"
+    screen = connect(app, token("screen", room))
+    refused = screen.emit("command", {"type": "list.close", "room": room}, callback=True)
+    assert refused["ok"] is False and refused["error"]["code"] == "forbidden"
+
+
+def test_a_flooding_client_is_throttled(app, token, programme):
+    room, _ = room_with_sitting(programme)
+    screen = connect(app, token("screen", room))
+    acks = [screen.emit("subscribe", {"room": room}, callback=True) for _ in range(200)]
+    limited = [a for a in acks if not a["ok"]]
+    assert limited and all(a["error"]["code"] == "rate_limited" for a in limited)

@@ -1,0 +1,86 @@
+"""Helpers shared by the tests: a live `plenary run` process and a free port."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class LiveServer:
+    """A real `plenary run` process: gevent, real sockets, real Redis."""
+
+    def __init__(self, port: int, data_dir: Path, env: dict[str, str] | None = None) -> None:
+        self.port = port
+        self.data_dir = data_dir
+        self.url = f"http://127.0.0.1:{port}"
+        self.env = {**os.environ, "PLENARY_DATA_DIR": str(data_dir), **(env or {})}
+        if "REDIS_URL" in self.env and not self.env["REDIS_URL"]:
+            del self.env["REDIS_URL"]
+        self.env.setdefault("PLENARY_RUN_WORKERS", "false")
+        self.process: subprocess.Popen[bytes] | None = None
+        self.log_path = data_dir / "server.log"
+
+    def start(self, timeout: float = 30.0) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_path, "ab")  # noqa: SIM115 - closed with the process
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "dashboard.cli", "run", "--port", str(self.port)],
+            env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+        )
+        log.close()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited: {self.log_path.read_text()[-3000:]}")
+            try:
+                if requests.get(f"{self.url}/readyz", timeout=1).status_code == 200:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"server not ready: {self.log_path.read_text()[-3000:]}")
+
+    def stop(self) -> None:
+        """Stop gracefully (SIGTERM)."""
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+    def kill(self) -> None:
+        """Hard kill (SIGKILL): nothing runs on the way out."""
+        if self.process and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        self.process = None
+
+    def token(self, role: str, room: str = "*") -> str:
+        from dashboard.web.access import make_token
+
+        return make_token(role, room, self.env["SECRET_KEY"])
+
+    def command(self, token: str, body: dict[str, Any]) -> requests.Response:
+        return requests.post(
+            f"{self.url}/api/commands", json=body,
+            headers={"Authorization": f"Bearer {token}"}, timeout=10,
+        )
