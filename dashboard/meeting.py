@@ -117,7 +117,7 @@ class Meeting:
                 appended = self.log.read_range(done.first, done.last)
                 self._ingest(appended)
                 return self._answer(command, done.first, done.last, events=appended)
-        raise Conflict("busy", "the meeting is too busy; try again")
+        raise Conflict("the meeting is too busy; try again")
 
     def _answer(
         self,

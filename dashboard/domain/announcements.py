@@ -1,0 +1,99 @@
+"""Announcements: decide and apply for announcement.* (active → retracted | expired, once)."""
+
+from __future__ import annotations
+
+from .commands import AnnouncementExpire, AnnouncementPost, AnnouncementRetract
+from .errors import Conflict, Invalid, NotFound
+from .events import Event, EventType
+from .programme import ALL_ROOMS
+from .state import (
+    ANNOUNCEMENT_TRANSITIONS,
+    AnnouncementState,
+    AnnouncementStatus,
+    Level,
+    MeetingState,
+)
+
+
+def is_shown(announcement: AnnouncementState, room_id: str, at: float) -> bool:
+    """Whether a room's screen shows the announcement at `at`."""
+    return (
+        announcement.status is AnnouncementStatus.ACTIVE
+        and room_id in announcement.rooms
+        and (announcement.expires_at is None or announcement.expires_at > at)
+    )
+
+
+def _active(
+    state: MeetingState, announcement_id: str, target: AnnouncementStatus
+) -> AnnouncementState:
+    announcement = state.announcements.get(announcement_id)
+    if announcement is None:
+        raise NotFound(f"unknown announcement {announcement_id!r}", field="id")
+    if target not in ANNOUNCEMENT_TRANSITIONS[announcement.status]:
+        raise Conflict(f"announcement {announcement_id!r} is {announcement.status}", field="id")
+    return announcement
+
+
+def decide_post(state: MeetingState, cmd: AnnouncementPost, now: float) -> list[Event]:
+    """announcement.post → announcement.posted (data: id and resolved room ids)."""
+    rooms = state.programme.resolve_rooms(cmd.rooms)
+    if not rooms:
+        raise Conflict("the target has no rooms", field="rooms")
+    if cmd.expires_at is not None and cmd.expires_at <= now:
+        raise Invalid("expires_at: must be in the future", field="expires_at")
+    everywhere = cmd.rooms == ALL_ROOMS or cmd.rooms == [ALL_ROOMS]
+    target: str | list[str] = ALL_ROOMS if everywhere else cmd.rooms
+    data = {
+        "id": f"an{state.announcement_seq + 1}",
+        "text": {"es": cmd.text.es, "en": cmd.text.en},
+        "level": cmd.level,
+        "target": target if isinstance(target, str) else list(target),
+        "rooms": rooms,
+        "expires_at": cmd.expires_at,
+    }
+    return [Event(type=str(EventType.ANNOUNCEMENT_POSTED), room=None, data=data, at=now)]
+
+
+def decide_retract(state: MeetingState, cmd: AnnouncementRetract, now: float) -> list[Event]:
+    """announcement.retract → announcement.retracted."""
+    announcement = _active(state, cmd.id, AnnouncementStatus.RETRACTED)
+    data = {"id": announcement.id, "rooms": list(announcement.rooms)}
+    return [Event(type=str(EventType.ANNOUNCEMENT_RETRACTED), room=None, data=data, at=now)]
+
+
+def decide_expire(state: MeetingState, cmd: AnnouncementExpire, now: float) -> list[Event]:
+    """announcement.expire → announcement.expired (once, and only once its time has come)."""
+    announcement = _active(state, cmd.id, AnnouncementStatus.EXPIRED)
+    if announcement.expires_at is None or announcement.expires_at > now:
+        raise Conflict(f"announcement {cmd.id!r} is not due to expire", field="id")
+    data = {"id": announcement.id, "rooms": list(announcement.rooms)}
+    return [Event(type=str(EventType.ANNOUNCEMENT_EXPIRED), room=None, data=data, at=now)]
+
+
+def apply_posted(state: MeetingState, event: Event) -> None:
+    """Record the announcement as active."""
+    data = event.data
+    state.announcement_seq += 1
+    state.announcements[data["id"]] = AnnouncementState(
+        id=data["id"],
+        text=dict(data["text"]),
+        level=Level(data.get("level", "info")),
+        rooms=list(data["rooms"]),
+        posted_at=event.at,
+        expires_at=data.get("expires_at"),
+    )
+
+
+def apply_retracted(state: MeetingState, event: Event) -> None:
+    """Mark the announcement retracted."""
+    announcement = state.announcements.get(event.data["id"])
+    if announcement is not None:
+        announcement.status = AnnouncementStatus.RETRACTED
+
+
+def apply_expired(state: MeetingState, event: Event) -> None:
+    """Mark the announcement expired."""
+    announcement = state.announcements.get(event.data["id"])
+    if announcement is not None:
+        announcement.status = AnnouncementStatus.EXPIRED

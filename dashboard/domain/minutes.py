@@ -1,0 +1,352 @@
+"""The minutes: a pure fold of the meeting's events into the record of who spoke, when, how long.
+
+`fold(record, event)` is total over well-formed events (unknown types and
+references are ignored), so a projection built with it never stops on one
+odd entry; `report(record)` gives the record with its totals, JSON-ready;
+`to_csv_rows(report)` the flat form of the export.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from .events import Event
+from .programme import Programme
+
+__all__ = [
+    "CSV_COLUMNS",
+    "MinutesRecord",
+    "OpenSpeech",
+    "fold",
+    "fold_all",
+    "report",
+    "to_csv_rows",
+]
+
+
+@dataclass
+class OpenSpeech:
+    """A speech that has the floor: its start and the pauses of its clock so far."""
+
+    entry_id: str
+    room: str
+    session_id: str | None
+    delegation: str
+    speaker_name: str | None
+    kind: str
+    requested_at: float | None
+    floor_given_at: float
+    limit_s: int
+    out_of_turn: bool = False
+    pauses: int = 0
+    paused_s: float = 0.0
+    paused_since: float | None = None
+    overrun_recorded_at: float | None = None
+
+
+@dataclass
+class MinutesRecord:
+    """What the fold keeps: waiting requests, speeches in progress, finished speeches, sittings."""
+
+    cursor: str = "0-0"
+    waiting: dict[str, dict[str, Any]] = field(default_factory=dict)
+    speaking: dict[str, OpenSpeech] = field(default_factory=dict)  # by room
+    speeches: list[dict[str, Any]] = field(default_factory=list)
+    unserved: list[dict[str, Any]] = field(default_factory=list)
+    sittings: dict[str, dict[str, Any]] = field(default_factory=dict)
+    room_sitting: dict[str, str] = field(default_factory=dict)
+    last_at: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready copy (for storage)."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> MinutesRecord:
+        """Rebuild a record stored with `to_dict`."""
+        values = dict(data)
+        values["speaking"] = {
+            room: OpenSpeech(**speech) for room, speech in data.get("speaking", {}).items()
+        }
+        return cls(**values)
+
+
+def _end_pause(speech: OpenSpeech, at: float) -> None:
+    if speech.paused_since is not None:
+        speech.paused_s += max(0.0, at - speech.paused_since)
+        speech.paused_since = None
+
+
+def _start_pause(speech: OpenSpeech, at: float) -> None:
+    if speech.paused_since is None:
+        speech.pauses += 1
+        speech.paused_since = at
+
+
+def _finish(record: MinutesRecord, speech: OpenSpeech, event: Event) -> None:
+    _end_pause(speech, event.at)
+    data = event.data
+    limit = int(data.get("limit_s", speech.limit_s))
+    if "elapsed_s" in data:
+        spoken = float(data["elapsed_s"])
+    else:
+        spoken = max(0.0, event.at - speech.floor_given_at - speech.paused_s)
+    record.speeches.append(
+        {
+            "room": speech.room,
+            "session_id": speech.session_id,
+            "entry_id": speech.entry_id,
+            "delegation": speech.delegation,
+            "speaker_name": speech.speaker_name,
+            "kind": speech.kind,
+            "requested_at": speech.requested_at,
+            "floor_given_at": speech.floor_given_at,
+            "ended_at": event.at,
+            "end_reason": data.get("reason"),
+            "limit_s": limit,
+            "spoken_s": round(spoken, 3),
+            "overrun_s": round(max(0.0, spoken - limit), 3),
+            "pauses": speech.pauses,
+            "paused_s": round(speech.paused_s, 3),
+            "out_of_turn": speech.out_of_turn,
+        }
+    )
+
+
+def _not_served(record: MinutesRecord, room: str, request: dict[str, Any], at: float,
+                reason: str) -> None:
+    record.unserved.append(
+        {
+            "room": room,
+            "session_id": request.get("session_id") or record.room_sitting.get(room),
+            "entry_id": request["entry_id"],
+            "delegation": request.get("delegation"),
+            "speaker_name": request.get("speaker_name"),
+            "kind": request.get("kind", "speech"),
+            "requested_at": request.get("requested_at"),
+            "dropped_at": at,
+            "reason": reason,
+        }
+    )
+
+
+def fold(record: MinutesRecord, event: Event) -> MinutesRecord:
+    """Fold one event into the record (mutates and returns it); unknown events change nothing."""
+    room = event.room or ""
+    data = event.data
+    kind = event.type
+    if kind == "session.opened":
+        session_id = str(data.get("session_id"))
+        record.room_sitting[room] = session_id
+        sitting = record.sittings.setdefault(session_id, {"id": session_id, "room": room})
+        sitting["opened_at"] = event.at
+    elif kind == "session.suspended":
+        speech = record.speaking.get(room)
+        if speech is not None:
+            _start_pause(speech, event.at)
+    elif kind == "session.closed":
+        session_id = str(data.get("session_id"))
+        sitting = record.sittings.setdefault(session_id, {"id": session_id, "room": room})
+        sitting["closed_at"] = event.at
+        for dropped in data.get("dropped") or []:
+            request = record.waiting.pop(dropped.get("entry_id"), None) or dict(dropped)
+            request.setdefault("session_id", session_id)
+            _not_served(record, room, request, event.at, "sitting_closed")
+        speech = record.speaking.pop(room, None)
+        if speech is not None:  # a close with no speech_ended before it (older streams)
+            _finish(record, speech, event)
+        if record.room_sitting.get(room) == session_id:
+            del record.room_sitting[room]
+    elif kind == "speaker.added":
+        record.waiting[str(data.get("entry_id"))] = {
+            "entry_id": data.get("entry_id"),
+            "room": room,
+            "session_id": record.room_sitting.get(room),
+            "delegation": data.get("delegation"),
+            "speaker_name": data.get("speaker_name"),
+            "kind": data.get("kind", "speech"),
+            "requested_at": event.at,
+        }
+    elif kind == "speaker.removed":
+        request = record.waiting.pop(str(data.get("entry_id")), None)
+        if request is not None:
+            _not_served(record, room, request, event.at, "removed")
+    elif kind == "speaker.floor_given":
+        request = record.waiting.pop(str(data.get("entry_id")), None) or {}
+        record.speaking[room] = OpenSpeech(
+            entry_id=str(data.get("entry_id")),
+            room=room,
+            session_id=data.get("session_id") or record.room_sitting.get(room),
+            delegation=str(data.get("delegation")),
+            speaker_name=data.get("speaker_name"),
+            kind=str(data.get("kind", "speech")),
+            requested_at=data.get("requested_at", request.get("requested_at")),
+            floor_given_at=event.at,
+            limit_s=int(data.get("limit_s") or 0),
+            out_of_turn=bool(data.get("out_of_turn", False)),
+        )
+    elif kind == "speaker.speech_ended":
+        speech = record.speaking.get(room)
+        if speech is not None and speech.entry_id == data.get("entry_id"):
+            del record.speaking[room]
+            _finish(record, speech, event)
+    elif kind == "timer.paused":
+        speech = record.speaking.get(room)
+        if speech is not None:
+            _start_pause(speech, event.at)
+    elif kind == "timer.resumed":
+        speech = record.speaking.get(room)
+        if speech is not None:
+            _end_pause(speech, event.at)
+    elif kind == "timer.extended":
+        speech = record.speaking.get(room)
+        if speech is not None and "limit_s" in data:
+            speech.limit_s = int(data["limit_s"])
+    elif kind == "speaker.overran":
+        speech = record.speaking.get(room)
+        if speech is not None and speech.overrun_recorded_at is None:
+            speech.overrun_recorded_at = event.at
+    if event.id is not None:
+        record.cursor = event.id
+    record.last_at = event.at
+    return record
+
+
+def fold_all(events: Iterable[Event], record: MinutesRecord | None = None) -> MinutesRecord:
+    """Fold many events, in stream order."""
+    record = record if record is not None else MinutesRecord()
+    for event in events:
+        fold(record, event)
+    return record
+
+
+def _in_progress(speech: OpenSpeech, now: float) -> dict[str, Any]:
+    paused = speech.paused_s + (max(0.0, now - speech.paused_since)
+                                if speech.paused_since is not None else 0.0)
+    spoken = max(0.0, now - speech.floor_given_at - paused)
+    return {
+        "room": speech.room,
+        "session_id": speech.session_id,
+        "entry_id": speech.entry_id,
+        "delegation": speech.delegation,
+        "speaker_name": speech.speaker_name,
+        "kind": speech.kind,
+        "requested_at": speech.requested_at,
+        "floor_given_at": speech.floor_given_at,
+        "ended_at": None,
+        "end_reason": "in_progress",
+        "limit_s": speech.limit_s,
+        "spoken_s": round(spoken, 3),
+        "overrun_s": round(max(0.0, spoken - speech.limit_s), 3),
+        "pauses": speech.pauses,
+        "paused_s": round(paused, 3),
+        "out_of_turn": speech.out_of_turn,
+    }
+
+
+def report(
+    record: MinutesRecord, programme: Programme | None = None, now: float | None = None
+) -> dict[str, Any]:
+    """The record of the meeting: speeches (finished, then in progress at `now`), requests
+    never served, and totals per delegation and per sitting (JSON-ready)."""
+    now = now if now is not None else (record.last_at or 0.0)
+    speeches = [dict(s) for s in record.speeches]
+    speeches += [_in_progress(s, now) for s in record.speaking.values()]
+    speeches.sort(key=lambda s: (s["floor_given_at"], s["entry_id"]))
+    names = programme.delegations_by_code if programme else {}
+    titles = programme.sessions_by_id if programme else {}
+    for row in speeches:
+        delegation = names.get(row["delegation"] or "")
+        row["delegation_name"] = delegation.name.as_dict() if delegation else None
+    by_delegation: dict[str, dict[str, Any]] = {}
+    for row in speeches:
+        total = by_delegation.setdefault(row["delegation"], _delegation_total(row, names))
+        total["speeches"] += 1
+        total["spoken_s"] += row["spoken_s"]
+        total["overrun_s"] += row["overrun_s"]
+        total["overruns"] += 1 if row["overrun_s"] > 0 else 0
+    for row in record.unserved:
+        total = by_delegation.setdefault(row["delegation"], _delegation_total(row, names))
+        total["unserved"] += 1
+    by_sitting: dict[str, dict[str, Any]] = {}
+    for sitting_id, sitting in record.sittings.items():
+        by_sitting[sitting_id] = _sitting_total(sitting_id, sitting.get("room"), titles)
+        by_sitting[sitting_id]["opened_at"] = sitting.get("opened_at")
+        by_sitting[sitting_id]["closed_at"] = sitting.get("closed_at")
+    for row in speeches:
+        key = row["session_id"] or ""
+        total = by_sitting.setdefault(key, _sitting_total(key, row["room"], titles))
+        total["speeches"] += 1
+        total["spoken_s"] += row["spoken_s"]
+        total["overrun_s"] += row["overrun_s"]
+        total["delegations"].add(row["delegation"])
+    for row in record.unserved:
+        key = row["session_id"] or ""
+        total = by_sitting.setdefault(key, _sitting_total(key, row["room"], titles))
+        total["unserved"] += 1
+    for total in by_sitting.values():
+        total["delegations"] = len(total["delegations"])
+    for totals in (*by_delegation.values(), *by_sitting.values()):
+        totals["spoken_s"] = round(totals["spoken_s"], 3)
+        totals["overrun_s"] = round(totals["overrun_s"], 3)
+    delegations = sorted(by_delegation.values(), key=lambda d: (-d["spoken_s"], d["code"] or ""))
+    return {
+        "version": record.cursor,
+        "speeches": speeches,
+        "unserved": [dict(u) for u in record.unserved],
+        "totals": {
+            "delegations": delegations,
+            "sittings": sorted(
+                by_sitting.values(), key=lambda s: (s.get("opened_at") or 0.0, s["id"])
+            ),
+        },
+    }
+
+
+def _delegation_total(row: dict[str, Any], names: dict[str, Any]) -> dict[str, Any]:
+    delegation = names.get(row["delegation"] or "")
+    return {
+        "code": row["delegation"],
+        "name": delegation.name.as_dict() if delegation else None,
+        "speeches": 0,
+        "spoken_s": 0.0,
+        "overrun_s": 0.0,
+        "overruns": 0,
+        "unserved": 0,
+    }
+
+
+def _sitting_total(sitting_id: str, room: str | None, titles: dict[str, Any]) -> dict[str, Any]:
+    sitting = titles.get(sitting_id)
+    return {
+        "id": sitting_id,
+        "room": room,
+        "title": sitting.title.as_dict() if sitting else None,
+        "opened_at": None,
+        "closed_at": None,
+        "speeches": 0,
+        "spoken_s": 0.0,
+        "overrun_s": 0.0,
+        "unserved": 0,
+        "delegations": set(),
+    }
+
+
+CSV_COLUMNS = (
+    "record", "room", "session_id", "entry_id", "delegation", "speaker_name", "kind",
+    "requested_at", "floor_given_at", "ended_at", "end_reason", "limit_s", "spoken_s",
+    "overrun_s", "pauses", "paused_s",
+)
+
+
+def to_csv_rows(minutes: dict[str, Any]) -> list[list[Any]]:
+    """One row per speech (`record` = speech) and per request never served (`unserved`)."""
+    rows: list[list[Any]] = []
+    for speech in minutes["speeches"]:
+        rows.append(["speech", *(speech.get(c) for c in CSV_COLUMNS[1:])])
+    for request in minutes["unserved"]:
+        row = {**request, "end_reason": request.get("reason"), "ended_at": request["dropped_at"]}
+        rows.append(["unserved", *(row.get(c) for c in CSV_COLUMNS[1:])])
+    return rows

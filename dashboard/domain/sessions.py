@@ -1,0 +1,201 @@
+"""Sittings: decide and apply for session.* (status moves by SESSION_TRANSITIONS only)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .commands import (
+    SessionClose,
+    SessionOpen,
+    SessionResume,
+    SessionSignalStartDue,
+    SessionSuspend,
+)
+from .errors import Conflict, Invalid, NotFound
+from .events import Event, EventType
+from .speakers import pause_clock, speech_ended
+from .state import SESSION_TRANSITIONS, MeetingState, RoomState, SessionState, SessionStatus
+
+# Which statuses each chair command moves a sitting from, and to (a subset of the table).
+COMMAND_TRANSITIONS: dict[str, tuple[frozenset[SessionStatus], SessionStatus]] = {
+    "session.open": (frozenset({SessionStatus.SCHEDULED}), SessionStatus.OPEN),
+    "session.suspend": (frozenset({SessionStatus.OPEN}), SessionStatus.SUSPENDED),
+    "session.resume": (frozenset({SessionStatus.SUSPENDED}), SessionStatus.OPEN),
+    "session.close": (
+        frozenset({SessionStatus.OPEN, SessionStatus.SUSPENDED}),
+        SessionStatus.CLOSED,
+    ),
+}
+
+
+def can_transition(current: SessionStatus, target: SessionStatus) -> bool:
+    """Whether the transition table allows `current → target`."""
+    return target in SESSION_TRANSITIONS[current]
+
+
+def _check_transition(sitting: SessionState, command_type: str) -> None:
+    sources, target = COMMAND_TRANSITIONS[command_type]
+    if sitting.status not in sources or not can_transition(sitting.status, target):
+        raise Conflict(
+            f"sitting {sitting.id!r} is {sitting.status}: {command_type} is not allowed",
+            field="session_id",
+        )
+
+
+def _owned(state: MeetingState, room: RoomState, session_id: str) -> SessionState:
+    sitting = state.sessions.get(session_id)
+    if sitting is None:
+        raise NotFound(f"unknown sitting {session_id!r}", field="session_id")
+    if sitting.room != room.id:
+        raise Conflict(
+            f"sitting {session_id!r} belongs to room {sitting.room!r}, not {room.id!r}",
+            field="session_id",
+        )
+    return sitting
+
+
+def _target(state: MeetingState, room: RoomState, session_id: str | None) -> SessionState:
+    if session_id is not None:
+        return _owned(state, room, session_id)
+    if room.session_id is None:
+        raise Conflict(f"no sitting in progress in room {room.id!r}")
+    return state.sessions[room.session_id]
+
+
+def _event(kind: EventType, room: RoomState, data: dict[str, Any], now: float) -> Event:
+    return Event(type=str(kind), room=room.id, data=data, at=now)
+
+
+def decide_open(state: MeetingState, room: RoomState, cmd: SessionOpen, now: float) -> list[Event]:
+    """session.open → session.opened (one sitting in progress per room)."""
+    sitting = _owned(state, room, cmd.session_id)
+    _check_transition(sitting, cmd.type)
+    if room.session_id is not None:
+        raise Conflict(
+            f"sitting {room.session_id!r} is still in progress in this room", field="session_id"
+        )
+    kind = state.programme.sessions_by_id[sitting.id].kind
+    return [_event(EventType.SESSION_OPENED, room, {"session_id": sitting.id, "kind": kind}, now)]
+
+
+def decide_suspend(
+    state: MeetingState, room: RoomState, cmd: SessionSuspend, now: float
+) -> list[Event]:
+    """session.suspend → session.suspended (the speaking clock pauses)."""
+    sitting = _target(state, room, cmd.session_id)
+    _check_transition(sitting, cmd.type)
+    if cmd.until is not None and cmd.until <= now:
+        raise Invalid("until: must be in the future", field="until")
+    clock_paused = room.current is not None and not room.current.paused
+    data = {
+        "session_id": sitting.id,
+        "until": cmd.until,
+        "clock_paused": clock_paused,
+        "entry_id": room.current.entry_id if room.current else None,
+    }
+    return [_event(EventType.SESSION_SUSPENDED, room, data, now)]
+
+
+def decide_resume(
+    state: MeetingState, room: RoomState, cmd: SessionResume, now: float
+) -> list[Event]:
+    """session.resume → session.resumed (the chair restarts the clock separately)."""
+    sitting = _target(state, room, cmd.session_id)
+    _check_transition(sitting, cmd.type)
+    return [_event(EventType.SESSION_RESUMED, room, {"session_id": sitting.id}, now)]
+
+
+def decide_close(
+    state: MeetingState, room: RoomState, cmd: SessionClose, now: float
+) -> list[Event]:
+    """session.close → (speech_ended) + session.closed listing the requests left unserved."""
+    sitting = _target(state, room, cmd.session_id)
+    _check_transition(sitting, cmd.type)
+    events = []
+    if room.current is not None:
+        events.append(speech_ended(room, sitting.id, now, "session_closed"))
+    dropped = [
+        {
+            "entry_id": e.entry_id,
+            "delegation": e.delegation,
+            "speaker_name": e.speaker_name,
+            "kind": str(e.kind),
+            "requested_at": e.requested_at,
+        }
+        for e in room.queue
+    ]
+    data = {
+        "session_id": sitting.id,
+        "ended_entry_id": room.current.entry_id if room.current else None,
+        "dropped": dropped,
+        "list_was_closed": room.list_closed,
+    }
+    events.append(_event(EventType.SESSION_CLOSED, room, data, now))
+    return events
+
+
+def decide_signal_start_due(
+    state: MeetingState, room: RoomState, cmd: SessionSignalStartDue, now: float
+) -> list[Event]:
+    """session.signal_start_due → session.start_due (once, while the sitting is scheduled)."""
+    sitting = _owned(state, room, cmd.session_id)
+    if sitting.status is not SessionStatus.SCHEDULED:
+        raise Conflict(f"sitting {sitting.id!r} is {sitting.status}", field="session_id")
+    if sitting.start_due:
+        raise Conflict(f"sitting {sitting.id!r} is already flagged as due", field="session_id")
+    return [_event(EventType.SESSION_START_DUE, room, {"session_id": sitting.id}, now)]
+
+
+def apply_opened(state: MeetingState, room: RoomState, event: Event) -> None:
+    """The sitting opens with an empty, open list."""
+    sitting = state.sessions.get(event.data["session_id"])
+    if sitting is None:
+        return
+    sitting.status = SessionStatus.OPEN
+    sitting.opened_at = event.at
+    sitting.start_due = False
+    sitting.suspended_until = None
+    room.session_id = sitting.id
+    room.current = None
+    room.queue = []
+    room.list_closed = False
+
+
+def apply_suspended(state: MeetingState, room: RoomState, event: Event) -> None:
+    """The sitting is suspended and the speaking clock stops."""
+    sitting = state.sessions.get(event.data["session_id"])
+    if sitting is None:
+        return
+    sitting.status = SessionStatus.SUSPENDED
+    sitting.suspended_until = event.data.get("until")
+    pause_clock(room, event.at)
+
+
+def apply_resumed(state: MeetingState, room: RoomState, event: Event) -> None:
+    """The sitting is open again; the clock stays paused."""
+    sitting = state.sessions.get(event.data["session_id"])
+    if sitting is None:
+        return
+    sitting.status = SessionStatus.OPEN
+    sitting.suspended_until = None
+
+
+def apply_closed(state: MeetingState, room: RoomState, event: Event) -> None:
+    """The sitting closes: no speech, empty queue, list reopened."""
+    sitting = state.sessions.get(event.data["session_id"])
+    if sitting is not None:
+        sitting.status = SessionStatus.CLOSED
+        sitting.closed_at = event.at
+        sitting.suspended_until = None
+    if room.session_id == event.data["session_id"]:
+        room.session_id = None
+    room.current = None
+    room.queue = []
+    room.list_closed = False
+
+
+def apply_start_due(state: MeetingState, room: RoomState, event: Event) -> None:
+    """Flag the sitting as due to start."""
+    sitting = state.sessions.get(event.data["session_id"])
+    if sitting is not None:
+        sitting.start_due = True

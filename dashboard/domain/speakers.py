@@ -1,0 +1,382 @@
+"""The list of speakers and the speaking clock: decide and apply for speaker.*, timer.*, list.*."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .commands import (
+    ListClose,
+    ListReopen,
+    SpeakerAdd,
+    SpeakerMove,
+    SpeakerNext,
+    SpeakerRecordOverrun,
+    SpeakerRemove,
+    SpeakerStart,
+    SpeakerStop,
+    TimerExtend,
+    TimerPause,
+    TimerResume,
+)
+from .errors import Conflict, NotFound
+from .events import Event, EventType
+from .state import Entry, MeetingState, RoomState, SessionState, SessionStatus, Speech, SpeechKind
+
+
+def insert_position(queue: list[Entry], kind: SpeechKind) -> int:
+    """Where a new request goes: points of order after the leading ones, replies last, speeches
+    before the trailing replies."""
+    if kind is SpeechKind.POINT_OF_ORDER:
+        position = 0
+        while position < len(queue) and queue[position].kind is SpeechKind.POINT_OF_ORDER:
+            position += 1
+        return position
+    if kind is SpeechKind.REPLY:
+        return len(queue)
+    position = len(queue)
+    while position > 0 and queue[position - 1].kind is SpeechKind.REPLY:
+        position -= 1
+    return position
+
+
+def sitting_in_progress(state: MeetingState, room: RoomState) -> SessionState | None:
+    """The room's open or suspended sitting, if any."""
+    return state.sessions.get(room.session_id) if room.session_id else None
+
+
+def _require_sitting(state: MeetingState, room: RoomState) -> SessionState:
+    sitting = sitting_in_progress(state, room)
+    if sitting is None:
+        raise Conflict(f"no sitting in progress in room {room.id!r}")
+    return sitting
+
+
+def _require_open(state: MeetingState, room: RoomState) -> SessionState:
+    sitting = _require_sitting(state, room)
+    if sitting.status is not SessionStatus.OPEN:
+        raise Conflict(f"the floor can be given only while the sitting is open ({sitting.status})")
+    return sitting
+
+
+def _require_current(room: RoomState) -> Speech:
+    if room.current is None:
+        raise Conflict("nobody has the floor")
+    return room.current
+
+
+def _find(room: RoomState, entry_id: str) -> int:
+    for index, entry in enumerate(room.queue):
+        if entry.entry_id == entry_id:
+            return index
+    if room.current is not None and room.current.entry_id == entry_id:
+        raise Conflict(f"entry {entry_id!r} has the floor", field="entry_id")
+    raise NotFound(f"no entry {entry_id!r} waiting in this room", field="entry_id")
+
+
+def _event(kind: EventType, room: RoomState, data: dict[str, Any], now: float) -> Event:
+    return Event(type=str(kind), room=room.id, data=data, at=now)
+
+
+def speech_ended(room: RoomState, session_id: str | None, now: float, reason: str) -> Event:
+    """The speech_ended event for the room's current speech (the record the minutes keep)."""
+    speech = room.current
+    assert speech is not None
+    elapsed = speech.elapsed(now)
+    return _event(
+        EventType.SPEAKER_SPEECH_ENDED,
+        room,
+        {
+            "entry_id": speech.entry_id,
+            "delegation": speech.delegation,
+            "speaker_name": speech.speaker_name,
+            "kind": str(speech.kind),
+            "session_id": session_id,
+            "started_at": speech.started_at,
+            "limit_s": speech.limit_s,
+            "elapsed_s": elapsed,
+            "overran": elapsed > speech.limit_s,
+            "reason": reason,
+        },
+        now,
+    )
+
+
+def _floor_given(
+    state: MeetingState, room: RoomState, sitting: SessionState, index: int, now: float
+) -> Event:
+    entry = room.queue[index]
+    session_kind = state.programme.sessions_by_id[sitting.id].kind
+    return _event(
+        EventType.SPEAKER_FLOOR_GIVEN,
+        room,
+        {
+            "entry_id": entry.entry_id,
+            "delegation": entry.delegation,
+            "speaker_name": entry.speaker_name,
+            "kind": str(entry.kind),
+            "session_id": sitting.id,
+            "limit_s": state.programme.limit_for(session_kind, entry.kind),
+            "requested_at": entry.requested_at,
+            "out_of_turn": index != 0,
+        },
+        now,
+    )
+
+
+# --- decide -----------------------------------------------------------------------------------
+
+
+def decide_add(state: MeetingState, room: RoomState, cmd: SpeakerAdd, now: float) -> list[Event]:
+    """speaker.add → speaker.added (position chosen by the ordering rules)."""
+    _require_sitting(state, room)
+    if cmd.delegation not in state.programme.delegations_by_code:
+        raise NotFound(f"unknown delegation {cmd.delegation!r}", field="delegation")
+    kind = SpeechKind(cmd.kind)
+    if kind is SpeechKind.SPEECH and room.list_closed:
+        raise Conflict("the list of speakers is closed to new speeches", field="kind")
+    for entry in room.queue:
+        if entry.delegation == cmd.delegation and entry.kind is kind:
+            raise Conflict(
+                f"{cmd.delegation} is already waiting for a {kind.replace('_', ' ')}",
+                field="delegation",
+            )
+    entry_id = f"sp{state.entry_seq + 1}"
+    data = {
+        "entry_id": entry_id,
+        "delegation": cmd.delegation,
+        "speaker_name": cmd.speaker_name,
+        "kind": str(kind),
+        "position": insert_position(room.queue, kind),
+    }
+    return [_event(EventType.SPEAKER_ADDED, room, data, now)]
+
+
+def decide_remove(
+    state: MeetingState, room: RoomState, cmd: SpeakerRemove, now: float
+) -> list[Event]:
+    """speaker.remove → speaker.removed."""
+    index = _find(room, cmd.entry_id)
+    entry = room.queue[index]
+    data = {
+        "entry_id": entry.entry_id,
+        "delegation": entry.delegation,
+        "kind": str(entry.kind),
+        "position": index,
+    }
+    return [_event(EventType.SPEAKER_REMOVED, room, data, now)]
+
+
+def decide_move(state: MeetingState, room: RoomState, cmd: SpeakerMove, now: float) -> list[Event]:
+    """speaker.move → speaker.moved (position is a 0-based index in the queue)."""
+    index = _find(room, cmd.entry_id)
+    if cmd.position >= len(room.queue):
+        raise Conflict(
+            f"position {cmd.position} is past the end of the queue ({len(room.queue)} waiting)",
+            field="position",
+        )
+    data = {"entry_id": cmd.entry_id, "from": index, "position": cmd.position}
+    return [_event(EventType.SPEAKER_MOVED, room, data, now)]
+
+
+def decide_next(state: MeetingState, room: RoomState, cmd: SpeakerNext, now: float) -> list[Event]:
+    """speaker.next → speech_ended (if someone speaks) + floor_given (if someone waits)."""
+    sitting = _require_open(state, room)
+    if room.current is None and not room.queue:
+        raise Conflict("nobody is waiting and nobody has the floor")
+    events = []
+    if room.current is not None:
+        events.append(speech_ended(room, sitting.id, now, "next"))
+    if room.queue:
+        events.append(_floor_given(state, room, sitting, 0, now))
+    return events
+
+
+def decide_start(
+    state: MeetingState, room: RoomState, cmd: SpeakerStart, now: float
+) -> list[Event]:
+    """speaker.start → (speech_ended) + floor_given to a chosen entry, out of turn."""
+    sitting = _require_open(state, room)
+    index = _find(room, cmd.entry_id)
+    events = []
+    if room.current is not None:
+        events.append(speech_ended(room, sitting.id, now, "start"))
+    events.append(_floor_given(state, room, sitting, index, now))
+    return events
+
+
+def decide_stop(state: MeetingState, room: RoomState, cmd: SpeakerStop, now: float) -> list[Event]:
+    """speaker.stop → speech_ended."""
+    _require_current(room)
+    return [speech_ended(room, room.session_id, now, "stop")]
+
+
+def decide_record_overrun(
+    state: MeetingState, room: RoomState, cmd: SpeakerRecordOverrun, now: float
+) -> list[Event]:
+    """speaker.record_overrun → speaker.overran (once per speech, only while overrunning)."""
+    speech = _require_current(room)
+    if speech.entry_id != cmd.entry_id:
+        raise Conflict(f"entry {cmd.entry_id!r} does not have the floor", field="entry_id")
+    if speech.overrun_recorded:
+        raise Conflict("the overrun of this speech is already recorded", field="entry_id")
+    elapsed = speech.elapsed(now)
+    if elapsed <= speech.limit_s:
+        raise Conflict("the speech is within its limit", field="entry_id")
+    data = {
+        "entry_id": speech.entry_id,
+        "delegation": speech.delegation,
+        "kind": str(speech.kind),
+        "limit_s": speech.limit_s,
+        "elapsed_s": elapsed,
+        "overrun_s": elapsed - speech.limit_s,
+    }
+    return [_event(EventType.SPEAKER_OVERRAN, room, data, now)]
+
+
+def decide_pause(state: MeetingState, room: RoomState, cmd: TimerPause, now: float) -> list[Event]:
+    """timer.pause → timer.paused."""
+    speech = _require_current(room)
+    if speech.paused:
+        raise Conflict("the clock is already paused")
+    data = {"entry_id": speech.entry_id, "elapsed_s": speech.elapsed(now)}
+    return [_event(EventType.TIMER_PAUSED, room, data, now)]
+
+
+def decide_resume(
+    state: MeetingState, room: RoomState, cmd: TimerResume, now: float
+) -> list[Event]:
+    """timer.resume → timer.resumed (only while the sitting is open)."""
+    speech = _require_current(room)
+    if not speech.paused:
+        raise Conflict("the clock is already running")
+    sitting = sitting_in_progress(state, room)
+    if sitting is None or sitting.status is not SessionStatus.OPEN:
+        raise Conflict("the clock can run only while the sitting is open")
+    data = {"entry_id": speech.entry_id, "elapsed_s": speech.elapsed(now)}
+    return [_event(EventType.TIMER_RESUMED, room, data, now)]
+
+
+def decide_extend(
+    state: MeetingState, room: RoomState, cmd: TimerExtend, now: float
+) -> list[Event]:
+    """timer.extend → timer.extended (data holds the new limit)."""
+    speech = _require_current(room)
+    data = {
+        "entry_id": speech.entry_id,
+        "seconds": cmd.seconds,
+        "limit_s": speech.limit_s + cmd.seconds,
+    }
+    return [_event(EventType.TIMER_EXTENDED, room, data, now)]
+
+
+def decide_list_close(
+    state: MeetingState, room: RoomState, cmd: ListClose, now: float
+) -> list[Event]:
+    """list.close → list.closed."""
+    _require_sitting(state, room)
+    if room.list_closed:
+        raise Conflict("the list is already closed")
+    return [_event(EventType.LIST_CLOSED, room, {"session_id": room.session_id}, now)]
+
+
+def decide_list_reopen(
+    state: MeetingState, room: RoomState, cmd: ListReopen, now: float
+) -> list[Event]:
+    """list.reopen → list.reopened."""
+    _require_sitting(state, room)
+    if not room.list_closed:
+        raise Conflict("the list is not closed")
+    return [_event(EventType.LIST_REOPENED, room, {"session_id": room.session_id}, now)]
+
+
+# --- apply ------------------------------------------------------------------------------------
+
+
+def apply_added(state: MeetingState, room: RoomState, event: Event) -> None:
+    """Insert the entry where decide placed it."""
+    data = event.data
+    state.entry_seq += 1
+    entry = Entry(
+        entry_id=data["entry_id"],
+        delegation=data["delegation"],
+        speaker_name=data.get("speaker_name"),
+        kind=SpeechKind(data.get("kind", "speech")),
+        requested_at=event.at,
+    )
+    room.queue.insert(min(int(data.get("position", len(room.queue))), len(room.queue)), entry)
+
+
+def apply_removed(state: MeetingState, room: RoomState, event: Event) -> None:
+    """Drop the entry from the queue."""
+    room.queue = [e for e in room.queue if e.entry_id != event.data["entry_id"]]
+
+
+def apply_moved(state: MeetingState, room: RoomState, event: Event) -> None:
+    """Move the entry to its new index."""
+    for index, entry in enumerate(room.queue):
+        if entry.entry_id == event.data["entry_id"]:
+            room.queue.pop(index)
+            room.queue.insert(min(int(event.data["position"]), len(room.queue)), entry)
+            return
+
+
+def apply_floor_given(state: MeetingState, room: RoomState, event: Event) -> None:
+    """The entry leaves the queue and its clock starts at the event's instant."""
+    data = event.data
+    apply_removed(state, room, event)
+    room.current = Speech(
+        entry_id=data["entry_id"],
+        delegation=data["delegation"],
+        speaker_name=data.get("speaker_name"),
+        kind=SpeechKind(data.get("kind", "speech")),
+        started_at=event.at,
+        limit_s=int(data["limit_s"]),
+        running_since=event.at,
+    )
+
+
+def apply_speech_ended(state: MeetingState, room: RoomState, event: Event) -> None:
+    """Nobody has the floor any more."""
+    if room.current is not None and room.current.entry_id == event.data.get("entry_id"):
+        room.current = None
+
+
+def pause_clock(room: RoomState, at: float) -> None:
+    """Stop the current clock at `at`, keeping the seconds already spoken."""
+    speech = room.current
+    if speech is not None and speech.running_since is not None:
+        speech.accumulated_s = speech.elapsed(at)
+        speech.running_since = None
+
+
+def apply_paused(state: MeetingState, room: RoomState, event: Event) -> None:
+    """Stop the clock."""
+    pause_clock(room, event.at)
+
+
+def apply_resumed(state: MeetingState, room: RoomState, event: Event) -> None:
+    """Restart the clock from the event's instant."""
+    if room.current is not None and room.current.running_since is None:
+        room.current.running_since = event.at
+
+
+def apply_extended(state: MeetingState, room: RoomState, event: Event) -> None:
+    """Set the new limit."""
+    if room.current is not None:
+        room.current.limit_s = int(event.data["limit_s"])
+
+
+def apply_overran(state: MeetingState, room: RoomState, event: Event) -> None:
+    """Remember the overrun was recorded."""
+    if room.current is not None and room.current.entry_id == event.data.get("entry_id"):
+        room.current.overrun_recorded = True
+
+
+def apply_list_closed(state: MeetingState, room: RoomState, event: Event) -> None:
+    """Close the list."""
+    room.list_closed = True
+
+
+def apply_list_reopened(state: MeetingState, room: RoomState, event: Event) -> None:
+    """Reopen the list."""
+    room.list_closed = False

@@ -1,0 +1,177 @@
+"""The meeting state folded from events: sittings, lists of speakers, clocks, announcements."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from .programme import Programme
+
+__all__ = [
+    "ANNOUNCEMENT_TRANSITIONS",
+    "SESSION_TRANSITIONS",
+    "AnnouncementState",
+    "AnnouncementStatus",
+    "Entry",
+    "Level",
+    "MeetingState",
+    "RoomState",
+    "SessionState",
+    "SessionStatus",
+    "Speech",
+    "SpeechKind",
+    "new_state",
+]
+
+INITIAL_VERSION = "0-0"
+
+
+class SessionStatus(StrEnum):
+    """Where a sitting is in its life."""
+
+    SCHEDULED = "scheduled"
+    OPEN = "open"
+    SUSPENDED = "suspended"
+    CLOSED = "closed"
+
+
+# scheduled → open ⇄ suspended → closed (an open sitting may also close directly).
+SESSION_TRANSITIONS: dict[SessionStatus, frozenset[SessionStatus]] = {
+    SessionStatus.SCHEDULED: frozenset({SessionStatus.OPEN}),
+    SessionStatus.OPEN: frozenset({SessionStatus.SUSPENDED, SessionStatus.CLOSED}),
+    SessionStatus.SUSPENDED: frozenset({SessionStatus.OPEN, SessionStatus.CLOSED}),
+    SessionStatus.CLOSED: frozenset(),
+}
+
+
+class SpeechKind(StrEnum):
+    """Why a delegation asks for the floor; fixes its place in the list and its time limit."""
+
+    SPEECH = "speech"
+    POINT_OF_ORDER = "point_of_order"
+    REPLY = "reply"
+
+
+class Level(StrEnum):
+    """How loud an announcement is."""
+
+    INFO = "info"
+    URGENT = "urgent"
+
+
+class AnnouncementStatus(StrEnum):
+    """An announcement is shown while active; retracted and expired are final."""
+
+    ACTIVE = "active"
+    RETRACTED = "retracted"
+    EXPIRED = "expired"
+
+
+ANNOUNCEMENT_TRANSITIONS: dict[AnnouncementStatus, frozenset[AnnouncementStatus]] = {
+    AnnouncementStatus.ACTIVE: frozenset(
+        {AnnouncementStatus.RETRACTED, AnnouncementStatus.EXPIRED}
+    ),
+    AnnouncementStatus.RETRACTED: frozenset(),
+    AnnouncementStatus.EXPIRED: frozenset(),
+}
+
+
+@dataclass
+class Entry:
+    """A request for the floor waiting in a room's list."""
+
+    entry_id: str
+    delegation: str
+    speaker_name: str | None
+    kind: SpeechKind
+    requested_at: float
+
+
+@dataclass
+class Speech:
+    """The speech in progress and its clock (accumulated seconds plus the running stretch)."""
+
+    entry_id: str
+    delegation: str
+    speaker_name: str | None
+    kind: SpeechKind
+    started_at: float
+    limit_s: int
+    accumulated_s: float = 0.0
+    running_since: float | None = None
+    overrun_recorded: bool = False
+
+    @property
+    def paused(self) -> bool:
+        """True when the clock is stopped."""
+        return self.running_since is None
+
+    def elapsed(self, at: float) -> float:
+        """Seconds spoken so far, measured at `at`."""
+        if self.running_since is None:
+            return self.accumulated_s
+        return self.accumulated_s + max(0.0, at - self.running_since)
+
+    def remaining(self, at: float) -> float:
+        """Seconds left at `at`; negative once the speaker overruns (never clamped)."""
+        return self.limit_s - self.elapsed(at)
+
+
+@dataclass
+class SessionState:
+    """A sitting's live status (its programme facts stay in the programme)."""
+
+    id: str
+    room: str
+    status: SessionStatus = SessionStatus.SCHEDULED
+    suspended_until: float | None = None
+    start_due: bool = False
+    opened_at: float | None = None
+    closed_at: float | None = None
+
+
+@dataclass
+class RoomState:
+    """One room: its version, the sitting in progress, the list of speakers and the clock."""
+
+    id: str
+    version: str = INITIAL_VERSION
+    session_id: str | None = None
+    current: Speech | None = None
+    queue: list[Entry] = field(default_factory=list)
+    list_closed: bool = False
+
+
+@dataclass
+class AnnouncementState:
+    """A posted announcement and the rooms it was resolved to."""
+
+    id: str
+    text: dict[str, str]
+    level: Level
+    rooms: list[str]
+    posted_at: float
+    expires_at: float | None
+    status: AnnouncementStatus = AnnouncementStatus.ACTIVE
+
+
+@dataclass
+class MeetingState:
+    """Everything the domain knows; changed only by `apply`."""
+
+    programme: Programme = field(compare=False, repr=False)
+    version: str = INITIAL_VERSION
+    rooms: dict[str, RoomState] = field(default_factory=dict)
+    sessions: dict[str, SessionState] = field(default_factory=dict)
+    announcements: dict[str, AnnouncementState] = field(default_factory=dict)
+    entry_seq: int = 0
+    announcement_seq: int = 0
+
+
+def new_state(programme: Programme) -> MeetingState:
+    """The state before any event."""
+    return MeetingState(
+        programme=programme,
+        rooms={room.id: RoomState(id=room.id) for room in programme.rooms},
+        sessions={s.id: SessionState(id=s.id, room=s.room) for s in programme.sessions},
+    )

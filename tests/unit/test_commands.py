@@ -1,0 +1,169 @@
+"""Command validation: every refused body names its field with the `invalid` code."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from dashboard.domain import COMMAND_TYPES, Invalid, parse_command
+
+VALID: dict[str, dict[str, Any]] = {
+    "session.open": {"room": "plenario", "session_id": "plenaria"},
+    "session.suspend": {"room": "plenario", "until": 1650490000.5},
+    "session.resume": {"room": "plenario"},
+    "session.close": {"room": "plenario"},
+    "session.signal_start_due": {"room": "plenario", "session_id": "plenaria"},
+    "speaker.add": {"room": "plenario", "delegation": "PAN", "kind": "reply"},
+    "speaker.remove": {"room": "plenario", "entry_id": "sp1"},
+    "speaker.move": {"room": "plenario", "entry_id": "sp1", "position": 0},
+    "speaker.next": {"room": "plenario"},
+    "speaker.start": {"room": "plenario", "entry_id": "sp1"},
+    "speaker.stop": {"room": "plenario"},
+    "speaker.record_overrun": {"room": "plenario", "entry_id": "sp1"},
+    "timer.pause": {"room": "plenario"},
+    "timer.resume": {"room": "plenario"},
+    "timer.extend": {"room": "plenario", "seconds": 30},
+    "list.close": {"room": "plenario"},
+    "list.reopen": {"room": "plenario"},
+    "announcement.post": {"text": {"es": "Hola", "en": "Hello"}, "rooms": ["*"]},
+    "announcement.retract": {"id": "an1"},
+    "announcement.expire": {"id": "an1"},
+}
+
+
+def invalid_field(body: Any) -> str | None:
+    with pytest.raises(Invalid) as caught:
+        parse_command(body)
+    assert caught.value.code == "invalid"
+    assert caught.value.status == 422
+    return caught.value.field
+
+
+def test_every_command_type_has_a_valid_example() -> None:
+    assert set(VALID) == COMMAND_TYPES
+
+
+@pytest.mark.parametrize("kind", sorted(VALID))
+def test_valid_commands_parse_with_their_type(kind: str) -> None:
+    command = parse_command({"type": kind, **VALID[kind]})
+    assert command.type == kind
+    assert command.expected_version is None and command.command_id is None
+
+
+@pytest.mark.parametrize("kind", sorted(VALID))
+def test_every_command_takes_expected_version_and_command_id(kind: str) -> None:
+    body = {"type": kind, **VALID[kind], "expected_version": "12-0", "command_id": "c:1_a.b-2"}
+    command = parse_command(body)
+    assert command.expected_version == "12-0"
+    assert command.command_id == "c:1_a.b-2"
+
+
+@pytest.mark.parametrize("kind", sorted(VALID))
+def test_unknown_extra_fields_are_refused(kind: str) -> None:
+    assert invalid_field({"type": kind, **VALID[kind], "colour": "red"}) == "colour"
+
+
+@pytest.mark.parametrize("kind", sorted(k for k in VALID if not k.startswith("announcement.")))
+def test_room_commands_require_a_room(kind: str) -> None:
+    body = {"type": kind, **VALID[kind]}
+    del body["room"]
+    assert invalid_field(body) == "room"
+
+
+def test_announcement_commands_accept_an_optional_room() -> None:
+    command = parse_command({"type": "announcement.retract", "id": "an1", "room": "plenario"})
+    assert command.room == "plenario"
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({}, "type"),
+        ({"type": "speaker.shout", "room": "plenario"}, "type"),
+        ({"type": 7}, "type"),
+        ({"type": "session.open", "room": "plenario"}, "session_id"),
+        ({"type": "session.open", "room": 3, "session_id": "plenaria"}, "room"),
+        ({"type": "speaker.add", "room": "plenario"}, "delegation"),
+        ({"type": "speaker.add", "room": "plenario", "delegation": "PAN", "kind": "rant"}, "kind"),
+        (
+            {"type": "speaker.add", "room": "plenario", "delegation": "PAN", "speaker_name": 5},
+            "speaker_name",
+        ),
+        (
+            {
+                "type": "speaker.add",
+                "room": "plenario",
+                "delegation": "PAN",
+                "speaker_name": "x" * 121,
+            },
+            "speaker_name",
+        ),
+        ({"type": "speaker.move", "room": "plenario", "entry_id": "sp1"}, "position"),
+        (
+            {"type": "speaker.move", "room": "plenario", "entry_id": "sp1", "position": "2"},
+            "position",
+        ),
+        (
+            {"type": "speaker.move", "room": "plenario", "entry_id": "sp1", "position": -1},
+            "position",
+        ),
+        ({"type": "timer.extend", "room": "plenario", "seconds": 0}, "seconds"),
+        ({"type": "timer.extend", "room": "plenario", "seconds": 3601}, "seconds"),
+        ({"type": "timer.extend", "room": "plenario", "seconds": 1.5}, "seconds"),
+        ({"type": "timer.extend", "room": "plenario", "seconds": True}, "seconds"),
+        ({"type": "session.suspend", "room": "plenario", "until": "soon"}, "until"),
+        (
+            {"type": "speaker.next", "room": "plenario", "expected_version": "abc"},
+            "expected_version",
+        ),
+        ({"type": "speaker.next", "room": "plenario", "command_id": "has space"}, "command_id"),
+        ({"type": "speaker.next", "room": "plenario", "command_id": "x" * 65}, "command_id"),
+        ({"type": "speaker.next", "room": "plenario", "command_id": ""}, "command_id"),
+        ({"type": "announcement.post", "rooms": ["*"]}, "text"),
+        ({"type": "announcement.post", "text": {"es": "Hola"}}, "text.en"),
+        ({"type": "announcement.post", "text": {"es": "x" * 501, "en": "ok"}}, "text.es"),
+        ({"type": "announcement.post", "text": {"es": "ok", "en": "x" * 501}}, "text.en"),
+        ({"type": "announcement.post", "text": {"es": "  ", "en": ""}}, "text"),
+        ({"type": "announcement.post", "text": {"es": "a", "en": "b", "fr": "c"}}, "text.fr"),
+        ({"type": "announcement.post", "text": "hola"}, "text"),
+        ({"type": "announcement.post", "text": {"es": "a", "en": "b"}, "level": "loud"}, "level"),
+        ({"type": "announcement.post", "text": {"es": "a", "en": "b"}, "rooms": []}, "rooms"),
+        ({"type": "announcement.post", "text": {"es": "a", "en": "b"}, "rooms": 4}, "rooms"),
+        ({"type": "announcement.post", "text": {"es": "a", "en": "b"}, "rooms": [4]}, "rooms[0]"),
+        (
+            {"type": "announcement.post", "text": {"es": "a", "en": "b"}, "expires_at": "later"},
+            "expires_at",
+        ),
+        ({"type": "announcement.retract"}, "id"),
+    ],
+)
+def test_bad_fields_are_named(body: dict[str, Any], field: str) -> None:
+    assert invalid_field(body) == field
+
+
+@pytest.mark.parametrize("body", [None, [], "speaker.next", 3])
+def test_a_body_that_is_not_an_object_is_invalid(body: Any) -> None:
+    invalid_field(body)
+
+
+def test_texts_are_trimmed_and_one_language_may_be_blank() -> None:
+    command = parse_command(
+        {"type": "announcement.post", "text": {"es": "  Hola  ", "en": " "}, "rooms": "hotel"}
+    )
+    assert command.text.es == "Hola" and command.text.en == ""
+    assert command.rooms == "hotel"
+    assert command.level == "info"
+
+
+def test_a_blank_speaker_name_means_none_and_kind_defaults_to_speech() -> None:
+    command = parse_command(
+        {"type": "speaker.add", "room": "plenario", "delegation": "PAN", "speaker_name": "  "}
+    )
+    assert command.speaker_name is None
+    assert command.kind == "speech"
+
+
+def test_integers_are_accepted_for_instants() -> None:
+    command = parse_command({"type": "session.suspend", "room": "plenario", "until": 1650490000})
+    assert command.until == 1650490000.0
