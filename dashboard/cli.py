@@ -134,6 +134,13 @@ def cmd_export(args: argparse.Namespace) -> None:
     sys.stdout.write(export(settings, args.format))
 
 
+def cmd_settings(args: argparse.Namespace) -> None:
+    """Print the configuration variables as a Markdown table."""
+    from dashboard.settings import markdown_table
+
+    sys.stdout.write(markdown_table())
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """The `plenary` command."""
     parser = argparse.ArgumentParser(prog="plenary", description=__doc__)
@@ -152,6 +159,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     export = sub.add_parser("export", help="print the minutes")
     export.add_argument("--format", choices=["csv", "json"], default="csv")
     export.set_defaults(func=cmd_export)
+    sub.add_parser("settings", help="print the configuration variables").set_defaults(
+        func=cmd_settings
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
