@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 
 from flask_socketio import SocketIO
 
@@ -34,7 +35,13 @@ class Relay:
         meeting = self.meeting
 
         def on_state(healthy: bool) -> None:
+            # Screens stay connected to this node while it has lost the stream:
+            # tell them, so they mark what they show as possibly stale.
             meeting.stream_healthy = healthy
+            self.socketio.emit("status", {"live": healthy, "at": time.time()})
+            if healthy:
+                meeting.catch_up()
+                self.push({room.id for room in meeting.programme.rooms})
 
         for batch in meeting.log.tail(
             lambda: meeting.version, self.redis_url, on_state=on_state,
