@@ -94,13 +94,13 @@ def on_subscribe(data: Any = None) -> dict[str, Any]:
         if principal.role in ("chair", "screen") and principal.room != ALL:
             return _fail(ApiError(403, "forbidden", "this access is for one room", "room"))
         join_room(OVERVIEW)  # before the read: no change can fall in between
-        return {"ok": True, "states": meeting.views()}
+        return {"ok": True, "states": meeting.views(), "live": meeting.stream_healthy}
     if room not in meeting.state.rooms:
         return _fail(ApiError(404, "not_found", f"no room {room[:40]!r}", "room"))
     if not principal.sees(room):
         return _fail(ApiError(403, "forbidden", "this access is for another room", "room"))
     join_room(room_channel(room))
-    return {"ok": True, "state": meeting.view(room)}
+    return {"ok": True, "state": meeting.view(room), "live": meeting.stream_healthy}
 
 
 @socketio.on("command")
