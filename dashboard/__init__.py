@@ -26,8 +26,14 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     from dashboard.meeting import Meeting
     from dashboard.relay import Relay
     from dashboard.settings import load_settings
-    from dashboard.web import access, api, errors, pages
-    from dashboard.web import sockets  # noqa: F401 - binds the Socket.IO handlers
+    from dashboard.web import (
+        access,
+        api,
+        errors,
+        pages,
+        sockets,  # noqa: F401 - binds the Socket.IO handlers
+    )
+    from dashboard.web.minutes import bp as minutes_bp
 
     settings = settings or load_settings(**overrides)
     if not settings.redis_url:
@@ -56,12 +62,16 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
         ping_timeout=10,
         json=json_fast,
     )
-    app.extensions["plenary"] = Parts(settings, client, log, meeting, Relay(socketio, meeting,
-                                                                            settings.redis_url))
+    app.extensions["plenary"] = parts = Parts(
+        settings, client, log, meeting, Relay(socketio, meeting, settings.redis_url))
+    parts.access = access.Generations(client, log.key("access"))
     errors.register(app)
-    for blueprint in (api.bp, api.health, access.bp, pages.bp):
+    for blueprint in (api.bp, api.health, access.bp, pages.bp, minutes_bp):
         app.register_blueprint(blueprint)
-    meeting.load()
+    from workers.snapshots import load_snapshot
+
+    meeting.load(load_snapshot(log, programme))  # None (unusable or absent): replay it all
+    parts.access.refresh()
     return app
 
 
@@ -72,3 +82,4 @@ class Parts:
         self.settings, self.redis, self.log, self.meeting, self.relay = (
             settings, redis, log, meeting, relay)
         self.clients: dict[str, Any] = {}
+        self.access: Any = None  # access.Generations, set by create_app

@@ -35,12 +35,60 @@ def _programme(settings: Settings) -> Any:
         sys.exit(f"plenary: programme: {exc}")
 
 
+def _redis_url(settings: Settings) -> str | None:
+    """REDIS_URL, else the embedded server of a `plenary run` alive on this data folder."""
+    if settings.redis_url:
+        return settings.redis_url
+    from dashboard.embedded import _pid_alive, _ping
+
+    try:
+        pid, port = (int(x) for x in (settings.data_dir / "valkey" / "owner").read_text().split())
+    except (OSError, ValueError):
+        return None
+    if _pid_alive(pid) and _ping(port):
+        return f"redis://127.0.0.1:{port}/0"
+    return None
+
+
+def _access_hash(settings: Settings) -> tuple[Any, str] | None:
+    """(client, key) of the meeting's access generations, or None when Redis is not reachable."""
+    from dashboard.eventlog import EventLog, connect
+
+    url = _redis_url(settings)
+    if url is None:
+        return None
+    client = connect(url)
+    return client, EventLog(client, _programme(settings).meeting.id, settings.key_prefix).key(
+        "access")
+
+
+def _generations(settings: Settings) -> dict[str, int] | None:
+    """The current generation of every revoked role:room, or None when it cannot be read."""
+    import redis
+
+    found = _access_hash(settings)
+    if found is None:
+        return None
+    client, key = found
+    try:
+        return {k.decode(): int(v) for k, v in client.hgetall(key).items()}
+    except redis.RedisError:
+        return None
+    finally:
+        client.close()
+
+
 def _links(settings: Settings, base_url: str) -> list[dict[str, str]]:
     from dashboard.web.access import build_links
 
     programme = _programme(settings)
     secret = settings.resolved_secret_key()
-    return build_links(base_url, secret, [r.id for r in programme.rooms])
+    generations = _generations(settings)
+    if generations is None:
+        print("plenary: could not reach Redis to check for revoked links; these are the "
+              "links of generation 0 (wrong for any role and room revoked since)",
+              file=sys.stderr)
+    return build_links(base_url, secret, [r.id for r in programme.rooms], generations)
 
 
 def _print_links(links: list[dict[str, str]], as_json: bool) -> None:
@@ -60,6 +108,34 @@ def cmd_links(args: argparse.Namespace) -> None:
     settings = _settings()
     base = args.base_url or settings.base_url or "http://127.0.0.1:5000"
     _print_links(_links(settings, base), args.json)
+
+
+def cmd_revoke(args: argparse.Namespace) -> None:
+    """Revoke every link of a role and room (open sockets close within a second or so)."""
+    import redis
+
+    from dashboard.web.access import ALL, ROLES, link
+
+    settings = _settings()
+    programme = _programme(settings)
+    if args.role not in ROLES:
+        sys.exit(f"plenary: role must be one of {', '.join(ROLES)}")
+    if args.room != ALL and args.room not in {r.id for r in programme.rooms}:
+        sys.exit(f"plenary: no room {args.room!r} in the programme")
+    found = _access_hash(settings)
+    if found is None:
+        sys.exit("plenary: revoke needs Redis: set REDIS_URL, or start `plenary run` on "
+                 "this data folder")
+    client, key = found
+    try:
+        generation = int(client.hincrby(key, f"{args.role}:{args.room}", 1))
+    except redis.RedisError as exc:
+        sys.exit(f"plenary: Redis: {exc}")
+    finally:
+        client.close()
+    base = args.base_url or settings.base_url or "http://127.0.0.1:5000"
+    new = link(base, settings.resolved_secret_key(), args.role, args.room, generation)
+    _print_links([new], args.json)
 
 
 def cmd_run(args: argparse.Namespace) -> None:
@@ -85,10 +161,12 @@ def serve(settings: Settings, host: str, port: int) -> None:
     """Build the app, start its background tasks, print the links and serve until stopped."""
     from dashboard import create_app
     from dashboard.extensions import socketio
+    from dashboard.web.access import run_access_refresher
 
     app = create_app(settings)
     parts = app.extensions["plenary"]
     socketio.start_background_task(parts.relay.run)
+    socketio.start_background_task(run_access_refresher, app, socketio)
     if settings.run_workers:
         from workers import start_in_process
 
@@ -153,6 +231,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     links.add_argument("--json", action="store_true", help="one JSON object a line")
     links.add_argument("--base-url", help="public address of the service")
     links.set_defaults(func=cmd_links)
+    revoke = sub.add_parser("revoke", help="revoke every link of a role and room")
+    revoke.add_argument("role", help="admin, chair, staff or screen")
+    revoke.add_argument("room", help='a room id, or "*" for every room')
+    revoke.add_argument("--json", action="store_true", help="print the new link as JSON")
+    revoke.add_argument("--base-url", help="public address of the service")
+    revoke.set_defaults(func=cmd_revoke)
     worker = sub.add_parser("worker", help="run a background worker")
     worker.add_argument("name", choices=["scheduler", "minutes", "snapshots", "all"])
     worker.set_defaults(func=cmd_worker)

@@ -171,4 +171,12 @@ class EventLog:
 
 
 def _event(eid: bytes | str, fields: dict[bytes, bytes]) -> Event:
-    return Event.from_fields(fields, eid)
+    try:
+        return Event.from_fields(fields, eid)
+    except (KeyError, ValueError, TypeError) as exc:
+        # An entry that is not an event (written by hand, or damaged) must not stop
+        # every reader: it becomes an "invalid" event that the folds step over.
+        entry_id = eid.decode() if isinstance(eid, bytes) else eid
+        log.warning("stream entry %s is not a well-formed event (%r)", entry_id, exc)
+        return Event(type="invalid", room=None, data={"error": repr(exc)},
+                     at=id_key(entry_id)[0] / 1000, id=entry_id)

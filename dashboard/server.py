@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Flask
 from gevent import pywsgi
+from geventwebsocket.gunicorn.workers import GeventWebSocketWorker
 from geventwebsocket.handler import WebSocketHandler
 
 
@@ -19,7 +20,7 @@ class OriginCheckingHandler(WebSocketHandler):  # type: ignore[misc]
         if (
             environ.get("HTTP_UPGRADE", "").lower() == "websocket"
             and origin is not None
-            and not self.server.origin_allowed(origin, environ)
+            and not self._origin_policy()(origin, environ)
         ):
             body = b'{"error":{"code":"forbidden","message":"origin not allowed"}}'
             self.start_response(
@@ -28,6 +29,18 @@ class OriginCheckingHandler(WebSocketHandler):  # type: ignore[misc]
             )
             return [body]
         return super().upgrade_websocket()
+
+
+    def _origin_policy(self) -> Any:
+        # `plenary run` sets it on its server; under gunicorn the app carries it.
+        policy = getattr(self.server, "origin_allowed", None)
+        return policy or self.application.config["PLENARY_ORIGIN_POLICY"]
+
+
+class GunicornWorker(GeventWebSocketWorker):  # type: ignore[misc]
+    """gunicorn's gevent-websocket worker with the origin-checking handler."""
+
+    wsgi_handler = OriginCheckingHandler
 
 
 def make_server(app: Flask, host: str, port: int, **kwargs: Any) -> pywsgi.WSGIServer:

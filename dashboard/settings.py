@@ -77,6 +77,28 @@ class Settings(BaseSettings):
         description="The snapshot worker saves the projected state every N events.",
         ge=10,
     )
+    worker_min_idle_ms: int = Field(
+        30_000,
+        validation_alias=AliasChoices("PLENARY_WORKER_MIN_IDLE_MS", "worker_min_idle_ms"),
+        description="A stream entry left unacknowledged this long (its worker died) is "
+        "taken over by another worker of the same kind.",
+        ge=100,
+    )
+    worker_max_deliveries: int = Field(
+        5,
+        validation_alias=AliasChoices("PLENARY_WORKER_MAX_DELIVERIES", "worker_max_deliveries"),
+        description="After this many failed deliveries an entry is moved to the "
+        "dead-letter stream <prefix>:{<meeting>}:dead.",
+        ge=1,
+        le=100,
+    )
+    notice_grace_s: float = Field(
+        600.0,
+        validation_alias=AliasChoices("PLENARY_NOTICE_GRACE_S", "notice_grace_s"),
+        description="The scheduler posts a programme notice only this many seconds after "
+        "its time at most (a replayed past meeting posts no stale notices).",
+        ge=1,
+    )
     run_workers: bool = Field(
         True,
         validation_alias=AliasChoices("PLENARY_RUN_WORKERS", "run_workers"),

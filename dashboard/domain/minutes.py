@@ -170,9 +170,9 @@ def fold(record: MinutesRecord, event: Event) -> MinutesRecord:
             "requested_at": event.at,
         }
     elif kind == "speaker.removed":
-        request = record.waiting.pop(str(data.get("entry_id")), None)
-        if request is not None:
-            _not_served(record, room, request, event.at, "removed")
+        removed = record.waiting.pop(str(data.get("entry_id")), None)
+        if removed is not None:
+            _not_served(record, room, removed, event.at, "removed")
     elif kind == "speaker.floor_given":
         request = record.waiting.pop(str(data.get("entry_id")), None) or {}
         record.speaking[room] = OpenSpeech(

@@ -1,0 +1,196 @@
+"""Snapshots of the meeting state: a JSON-ready form with a checksum, and its exact inverse.
+
+A snapshot is trusted only when its checksum holds and it was taken with
+the same programme (`programme_hash`); the adapter also checks that its
+version is an id of the stream before replaying the tail after it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from .programme import Programme
+from .state import (
+    AnnouncementState,
+    AnnouncementStatus,
+    Entry,
+    Level,
+    MeetingState,
+    RoomState,
+    SessionState,
+    SessionStatus,
+    Speech,
+    SpeechKind,
+)
+
+__all__ = ["FORMAT", "SnapshotError", "from_dict", "pack", "programme_hash", "to_dict", "unpack"]
+
+FORMAT = 1
+
+
+class SnapshotError(ValueError):
+    """A snapshot that cannot be used (corrupt, another format, another programme)."""
+
+
+def programme_hash(programme: Programme) -> str:
+    """A fingerprint of the programme: a snapshot taken with another one is not used."""
+    return hashlib.sha256(programme.model_dump_json().encode()).hexdigest()
+
+
+def _speech(speech: Speech | None) -> dict[str, Any] | None:
+    if speech is None:
+        return None
+    return {
+        "entry_id": speech.entry_id,
+        "delegation": speech.delegation,
+        "speaker_name": speech.speaker_name,
+        "kind": str(speech.kind),
+        "started_at": speech.started_at,
+        "limit_s": speech.limit_s,
+        "accumulated_s": speech.accumulated_s,
+        "running_since": speech.running_since,
+        "overrun_recorded": speech.overrun_recorded,
+    }
+
+
+def to_dict(state: MeetingState) -> dict[str, Any]:
+    """The state as plain JSON types (the programme is referenced by hash, not copied)."""
+    return {
+        "version": state.version,
+        "entry_seq": state.entry_seq,
+        "announcement_seq": state.announcement_seq,
+        "rooms": [
+            {
+                "id": room.id,
+                "version": room.version,
+                "session_id": room.session_id,
+                "current": _speech(room.current),
+                "queue": [
+                    {
+                        "entry_id": e.entry_id,
+                        "delegation": e.delegation,
+                        "speaker_name": e.speaker_name,
+                        "kind": str(e.kind),
+                        "requested_at": e.requested_at,
+                    }
+                    for e in room.queue
+                ],
+                "list_closed": room.list_closed,
+            }
+            for room in state.rooms.values()
+        ],
+        "sessions": [
+            {
+                "id": s.id,
+                "room": s.room,
+                "status": str(s.status),
+                "suspended_until": s.suspended_until,
+                "start_due": s.start_due,
+                "opened_at": s.opened_at,
+                "closed_at": s.closed_at,
+            }
+            for s in state.sessions.values()
+        ],
+        "announcements": [
+            {
+                "id": a.id,
+                "text": dict(a.text),
+                "level": str(a.level),
+                "rooms": list(a.rooms),
+                "posted_at": a.posted_at,
+                "expires_at": a.expires_at,
+                "status": str(a.status),
+            }
+            for a in state.announcements.values()
+        ],
+    }
+
+
+def from_dict(programme: Programme, data: dict[str, Any]) -> MeetingState:
+    """The state `to_dict` was made from; SnapshotError when it does not fit the programme."""
+    try:
+        rooms = {}
+        for r in data["rooms"]:
+            current = r["current"]
+            rooms[r["id"]] = RoomState(
+                id=r["id"],
+                version=r["version"],
+                session_id=r["session_id"],
+                current=None if current is None else Speech(
+                    **{**current, "kind": SpeechKind(current["kind"])}
+                ),
+                queue=[Entry(**{**e, "kind": SpeechKind(e["kind"])}) for e in r["queue"]],
+                list_closed=bool(r["list_closed"]),
+            )
+        sessions = {
+            s["id"]: SessionState(**{**s, "status": SessionStatus(s["status"])})
+            for s in data["sessions"]
+        }
+        announcements = {
+            a["id"]: AnnouncementState(
+                **{**a, "level": Level(a["level"]), "status": AnnouncementStatus(a["status"])}
+            )
+            for a in data["announcements"]
+        }
+        state = MeetingState(
+            programme=programme,
+            version=str(data["version"]),
+            rooms=rooms,
+            sessions=sessions,
+            announcements=announcements,
+            entry_seq=int(data["entry_seq"]),
+            announcement_seq=int(data["announcement_seq"]),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise SnapshotError(f"the snapshot's state is malformed ({exc!r})") from None
+    if set(state.rooms) != {r.id for r in programme.rooms} or set(state.sessions) != {
+        s.id for s in programme.sessions
+    }:
+        raise SnapshotError("the snapshot's rooms or sittings differ from the programme's")
+    return state
+
+
+def _checksum(body: str) -> str:
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def pack(state: MeetingState, events: int = 0) -> str:
+    """The stored form: format, version, programme hash, events folded, checksum, state."""
+    body = json.dumps(to_dict(state), separators=(",", ":"), sort_keys=True)
+    return json.dumps(
+        {
+            "format": FORMAT,
+            "version": state.version,
+            "programme": programme_hash(state.programme),
+            "events": events,
+            "checksum": _checksum(body),
+            "state": body,
+        },
+        separators=(",", ":"),
+    )
+
+
+def unpack(raw: str | bytes, programme: Programme) -> tuple[MeetingState, dict[str, Any]]:
+    """(state, header) of a stored snapshot; SnapshotError saying why it cannot be used."""
+    try:
+        outer = json.loads(raw)
+        body = outer["state"]
+        header = {k: outer[k] for k in ("format", "version", "programme", "events", "checksum")}
+    except (ValueError, KeyError, TypeError) as exc:
+        raise SnapshotError(f"the snapshot is not readable ({exc!r})") from None
+    if header["format"] != FORMAT:
+        raise SnapshotError(f"the snapshot has format {header['format']!r}, not {FORMAT}")
+    if not isinstance(body, str) or _checksum(body) != header["checksum"]:
+        raise SnapshotError("the snapshot's checksum does not match its content")
+    if header["programme"] != programme_hash(programme):
+        raise SnapshotError("the snapshot was taken with another programme")
+    try:
+        data = json.loads(body)
+    except ValueError as exc:
+        raise SnapshotError(f"the snapshot's state is not JSON ({exc})") from None
+    state = from_dict(programme, data)
+    if state.version != header["version"]:
+        raise SnapshotError("the snapshot's header and state disagree on the version")
+    return state, header

@@ -1,0 +1,133 @@
+"""The record of speeches: `GET /api/minutes.json|.csv` and the admin page `/admin/minutes`.
+
+Admins and staff read it. The record is the minutes worker's projection
+plus whatever the stream holds beyond it, so it is current even while the
+worker catches up (or when it does not run).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from markupsafe import Markup, escape
+
+from dashboard.web.access import current_principal, require_principal
+from dashboard.web.pages import CSP
+from workers.minutes import as_csv, current_minutes
+
+bp = Blueprint("minutes", __name__)
+
+READERS = ("admin", "staff")
+
+
+def _minutes() -> tuple[dict[str, Any], Any]:
+    parts = current_app.extensions["plenary"]
+    programme = parts.meeting.programme
+    return current_minutes(parts.log, programme), programme
+
+
+@bp.get("/api/minutes.json")
+def minutes_json() -> Any:
+    """An admin or staff member reads the record: speeches, requests never served, totals."""
+    require_principal(*READERS)
+    minutes, _programme = _minutes()
+    return jsonify(minutes)
+
+
+@bp.get("/api/minutes.csv")
+def minutes_csv() -> Any:
+    """An admin or staff member downloads the record as CSV (one row per speech or request)."""
+    require_principal(*READERS)
+    minutes, programme = _minutes()
+    name = f"minutes-{programme.meeting.id}.csv"
+    return Response(
+        as_csv(minutes, programme),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+def clock(seconds: float) -> str:
+    """Seconds as h:mm:ss or m:ss."""
+    total = int(round(seconds))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def speaking_chart(delegations: list[dict[str, Any]], locale: str, title: str) -> Markup:
+    """A horizontal bar chart of speaking time per delegation, as inline SVG (escaped text,
+    presentation attributes only: no script, no style, nothing fetched)."""
+    rows = [d for d in delegations if d["speeches"]]
+    bar_h, gap, label_w, bar_w, value_w = 22, 8, 260, 420, 90
+    width = label_w + bar_w + value_w
+    height = max(1, len(rows)) * (bar_h + gap) + gap
+    longest = max((d["spoken_s"] for d in rows), default=0.0) or 1.0
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="minutes-chart" role="img" '
+        f'viewBox="0 0 {width} {height}" width="100%" aria-labelledby="chart-title">',
+        f'<title id="chart-title">{escape(title)}</title>',
+    ]
+    for i, d in enumerate(rows):
+        y = gap + i * (bar_h + gap)
+        name = (d["name"] or {}).get(locale) or d["code"] or "?"
+        length = max(1.0, bar_w * d["spoken_s"] / longest)
+        overrun = min(length, bar_w * d["overrun_s"] / longest)
+        parts.append(
+            f'<text x="{label_w - 8}" y="{y + bar_h * 0.72:.1f}" text-anchor="end" '
+            f'font-size="14" fill="#111418">{escape(d["code"] or "")} · {escape(name[:32])}</text>'
+            f'<rect x="{label_w}" y="{y}" width="{length:.1f}" height="{bar_h}" fill="#0a4a8c">'
+            f'<title>{escape(name)}: {clock(d["spoken_s"])}</title></rect>'
+        )
+        if overrun > 0:
+            parts.append(
+                f'<rect x="{label_w + length - overrun:.1f}" y="{y}" width="{overrun:.1f}" '
+                f'height="{bar_h}" fill="#9e0000" fill-opacity="0.85"/>'
+            )
+        parts.append(
+            f'<text x="{label_w + length + 6:.1f}" y="{y + bar_h * 0.72:.1f}" font-size="14" '
+            f'fill="#111418" font-variant-numeric="tabular-nums">{clock(d["spoken_s"])}</text>'
+        )
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+@bp.context_processor
+def _template_globals() -> dict[str, Any]:
+    return {"html_lang": str(get_locale() or "es"), "page_data": None}
+
+
+@bp.after_request
+def _page_headers(response: Response) -> Response:
+    response.headers.setdefault("Content-Security-Policy", CSP)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+@bp.get("/admin/minutes")
+def minutes_page() -> Any:
+    """An admin or staff member reads the record, with speaking time per delegation charted."""
+    principal = current_principal()
+    if principal is None:
+        abort(401)
+    if principal.role not in READERS:
+        abort(403)
+    minutes, programme = _minutes()
+    locale = str(get_locale() or "es")
+
+    def local(at: float | None) -> str:
+        return datetime.fromtimestamp(at, programme.tz).strftime("%d/%m %H:%M:%S") if at else ""
+
+    chart = speaking_chart(minutes["totals"]["delegations"], locale,
+                           _("Speaking time per delegation"))
+    names = {d.code: d.name.as_dict().get(locale, d.code) for d in programme.delegations}
+    rooms = {r.id: r.name.as_dict().get(locale, r.id) for r in programme.rooms}
+    return render_template(
+        "minutes.html", minutes=minutes, chart=chart, clock=clock, local=local, names=names,
+        rooms=rooms, locale=locale, lang=request.args.get("lang"),
+    )

@@ -1,0 +1,19 @@
+"""The WSGI entry point for gunicorn (see deploy/gunicorn.conf.py): `dashboard.wsgi:app`.
+
+gevent first, before redis or the app are imported. The relay (each web node
+tails the stream itself) and the access refresher start as background tasks of the worker. Workers
+(scheduler, minutes, snapshots) run as their own services: `plenary worker`.
+"""
+
+from gevent import monkey
+
+monkey.patch_all()
+
+from dashboard import create_app  # noqa: E402
+from dashboard.extensions import socketio  # noqa: E402
+from dashboard.web.access import run_access_refresher  # noqa: E402
+
+app = create_app()
+# The same background tasks as `plenary run` (dashboard.cli.serve), less the workers.
+socketio.start_background_task(app.extensions["plenary"].relay.run)
+socketio.start_background_task(run_access_refresher, app, socketio)
