@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint, current_app, redirect, request, url_for
+import redis
+from flask import Blueprint, current_app, jsonify, redirect, request, url_for
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from dashboard.web.errors import ApiError, forbidden, unauthorized
+from dashboard.web.errors import ApiError, forbidden, unauthorized, unavailable
+
+log = logging.getLogger(__name__)
 
 ROLES = ("admin", "chair", "staff", "screen")
 COOKIE = "plenary_session"
@@ -26,10 +32,18 @@ bp = Blueprint("access", __name__)
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is asking: a role, and the room it is limited to ("*" for all)."""
+    """Who is asking: a role, the room it is limited to ("*" for all), and its token's
+    generation and expiry (a socket is closed when either runs out)."""
 
     role: str
     room: str = ALL
+    generation: int = 0
+    expires_at: float | None = None
+
+    @property
+    def grant(self) -> str:
+        """The "role:room" field of the access hash that revokes this principal's links."""
+        return grant_key(self.role, self.room)
 
     def sees(self, room: str) -> bool:
         """Whether this principal may read a room's state."""
@@ -53,23 +67,154 @@ def _serializer(secret: str | None = None) -> URLSafeSerializer:
     return URLSafeSerializer(secret or current_app.config["SECRET_KEY"], salt="plenary-access")
 
 
-def make_token(role: str, room: str = ALL, secret: str | None = None) -> str:
-    """A signed access token; the same role and room always give the same token."""
+def grant_key(role: str, room: str) -> str:
+    """The field of the access hash for one role and room."""
+    return f"{role}:{room}"
+
+
+def make_token(
+    role: str,
+    room: str = ALL,
+    secret: str | None = None,
+    expires_at: float | None = None,
+    generation: int = 0,
+) -> str:
+    """A signed access token; the same role, room, generation and expiry give the same token.
+
+    Generation 0 and no expiry are left out of the payload, so links made before
+    either existed stay valid.
+    """
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}")
-    return str(_serializer(secret).dumps({"r": role, "m": room}))
+    payload: dict[str, Any] = {"r": role, "m": room}
+    if generation:
+        payload["g"] = int(generation)
+    if expires_at is not None:
+        payload["x"] = int(expires_at)
+    return str(_serializer(secret).dumps(payload))
 
 
 def read_token(token: str) -> Principal:
-    """The principal of a token, or a 401."""
+    """The principal of a token, or a 401 (`unauthorized`, `token_expired`, `token_revoked`)."""
     try:
         data = _serializer().loads(token)
         role, room = data["r"], data["m"]
-    except (BadSignature, KeyError, TypeError, ValueError):
+        generation, expires_at = data.get("g", 0), data.get("x")
+    except (BadSignature, KeyError, TypeError, ValueError, AttributeError):
         raise unauthorized("the access token is not valid") from None
-    if role not in ROLES or not isinstance(room, str):
+    if (
+        role not in ROLES
+        or not isinstance(room, str)
+        or type(generation) is not int
+        or not (expires_at is None or type(expires_at) in (int, float))
+    ):
         raise unauthorized("the access token is not valid")
-    return Principal(role, room)
+    if expires_at is not None and time.time() >= expires_at:
+        raise ApiError(401, "token_expired", "this access link has expired; ask for a new one")
+    principal = Principal(role, room, generation, expires_at)
+    if not generations().accepts(principal):
+        raise ApiError(401, "token_revoked", "this access link was revoked; ask for a new one")
+    return principal
+
+
+class Generations:
+    """The current generation of each role:room's links (Redis hash `<tag>:access`).
+
+    Each node keeps a copy in memory, refreshed about once a second and right
+    after a local revoke, so checking a token costs no round trip.
+    """
+
+    def __init__(self, client: redis.Redis, key: str) -> None:
+        self.client, self.key = client, key
+        self.known: dict[str, int] = {}
+        self.lock = threading.Lock()
+
+    def refresh(self) -> dict[str, int]:
+        """Read every generation from Redis (raises a RedisError when unreachable)."""
+        raw = self.client.hgetall(self.key)
+        known = {k.decode(): int(v) for k, v in raw.items()}
+        with self.lock:
+            self.known = known
+        return known
+
+    def current(self, role: str, room: str) -> int:
+        """The generation a valid link of this role and room carries now."""
+        return self.known.get(grant_key(role, room), 0)
+
+    def accepts(self, principal: Principal) -> bool:
+        """Whether a principal's generation is the current one.
+
+        A generation newer than this node knows (revoked on another node within
+        the last second) is checked against Redis before it is refused.
+        """
+        current = self.current(principal.role, principal.room)
+        if principal.generation <= current:
+            return principal.generation == current
+        try:
+            raw = self.client.hget(self.key, principal.grant)
+        except redis.RedisError:
+            raise unavailable() from None
+        now = int(raw or 0)
+        with self.lock:
+            self.known[principal.grant] = max(now, self.known.get(principal.grant, 0))
+        return principal.generation == now
+
+    def revoke(self, role: str, room: str) -> int:
+        """Invalidate every link of this role and room; the new generation."""
+        new = int(self.client.hincrby(self.key, grant_key(role, room), 1))
+        with self.lock:
+            self.known[grant_key(role, room)] = new
+        return new
+
+
+def generations() -> Generations:
+    """The generations of the running app."""
+    found: Generations = current_app.extensions["plenary"].access
+    return found
+
+
+def still_valid(principal: Principal, known: Generations, now: float) -> bool:
+    """Whether a connected principal keeps its access (not revoked, not expired)."""
+    if principal.role == "system":
+        return True
+    if principal.expires_at is not None and now >= principal.expires_at:
+        return False
+    return principal.generation == known.current(principal.role, principal.room)
+
+
+def close_revoked(parts: Any, socketio: Any) -> int:
+    """Disconnect every socket whose access was revoked or has expired; how many."""
+    now = time.time()
+    closed = 0
+    for sid, client in list(parts.clients.items()):
+        if not still_valid(client.principal, parts.access, now):
+            parts.clients.pop(sid, None)
+            try:
+                socketio.server.disconnect(sid, namespace="/")
+            except Exception:  # the socket may be gone already
+                log.debug("disconnecting %s failed", sid, exc_info=True)
+            closed += 1
+    return closed
+
+
+def run_access_refresher(
+    app: Any, socketio: Any, every: float = 1.0, stop: Callable[[], bool] = lambda: False
+) -> None:
+    """Background task of every web node: refresh the generations, close revoked sockets."""
+    parts = app.extensions["plenary"]
+    failing = False
+    while not stop():
+        try:
+            parts.access.refresh()
+            if failing:
+                log.info("access generations readable again")
+            failing = False
+        except redis.RedisError as exc:
+            if not failing:
+                log.warning("cannot refresh access generations (%s); keeping the last", exc)
+            failing = True
+        close_revoked(parts, socketio)
+        socketio.sleep(every)
 
 
 def token_of_request() -> tuple[str | None, bool]:
@@ -177,21 +322,67 @@ def logout() -> Any:
     return response
 
 
-def build_links(base_url: str, secret: str, room_ids: list[str]) -> list[dict[str, str]]:
-    """Every access link of the meeting: admin, staff, chair and screen per room, overview."""
-    base = base_url.rstrip("/")
+def link(base_url: str, secret: str, role: str, room: str, generation: int = 0) -> dict[str, str]:
+    """One access link: {role, room, token, url}."""
+    token = make_token(role, room, secret, generation=generation)
+    return {"role": role, "room": room, "token": token,
+            "url": f"{base_url.rstrip('/')}/access/{token}"}
+
+
+def build_links(
+    base_url: str,
+    secret: str,
+    room_ids: list[str],
+    generations: Mapping[str, int] | None = None,
+) -> list[dict[str, str]]:
+    """Every access link of the meeting: admin, staff, chair and screen per room, overview.
+
+    `generations` ("role:room" -> generation) gives the links valid now; without
+    it every link is of generation 0 (right only while none was revoked).
+    """
     grants: list[tuple[str, str]] = [("admin", ALL), ("staff", ALL), ("chair", ALL)]
     for room in room_ids:
         grants += [("chair", room), ("screen", room)]
     grants.append(("screen", ALL))
-    links = []
-    for role, room in grants:
-        token = make_token(role, room, secret)
-        links.append({"role": role, "room": room, "token": token, "url": f"{base}/access/{token}"})
-    return links
+    known = generations or {}
+    return [link(base_url, secret, role, room, known.get(grant_key(role, room), 0))
+            for role, room in grants]
 
 
 def access_links(base_url: str) -> list[dict[str, str]]:
-    """The access links of the running app's meeting."""
-    programme = current_app.extensions["plenary"].meeting.programme
-    return build_links(base_url, current_app.config["SECRET_KEY"], [r.id for r in programme.rooms])
+    """The access links of the running app's meeting, of the current generations."""
+    parts = current_app.extensions["plenary"]
+    try:
+        known = parts.access.refresh()
+    except redis.RedisError:
+        known = parts.access.known  # the last ones read: right unless revoked since
+    rooms = [r.id for r in parts.meeting.programme.rooms]
+    return build_links(base_url, current_app.config["SECRET_KEY"], rooms, known)
+
+
+@bp.post("/api/access/revoke")
+def revoke() -> Any:
+    """An admin revokes every link of a role and room; the answer is the new link."""
+    from dashboard.web.api import json_body
+
+    require_principal("admin")
+    body = json_body()
+    role, room = body.get("role"), body.get("room", ALL)
+    if role not in ROLES:
+        raise ApiError(422, "invalid", f"role must be one of {', '.join(ROLES)}", "role")
+    parts = current_app.extensions["plenary"]
+    if not isinstance(room, str) or (room != ALL and room not in parts.meeting.state.rooms):
+        raise ApiError(404 if isinstance(room, str) else 422,
+                       "not_found" if isinstance(room, str) else "invalid",
+                       "room must be a room id or \"*\"", "room")
+    if room != ALL and role in ("admin", "staff"):
+        raise ApiError(422, "invalid", f"{role} links are for every room (\"*\")", "room")
+    try:
+        new = parts.access.revoke(role, room)
+    except redis.RedisError:
+        raise unavailable() from None
+    from dashboard.extensions import socketio
+
+    close_revoked(parts, socketio)
+    base = parts.settings.base_url or request.host_url
+    return jsonify(link(base, current_app.config["SECRET_KEY"], role, room, new))
