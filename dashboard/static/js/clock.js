@@ -1,0 +1,79 @@
+// The speaking clock, counted locally from the state (never ticked over the wire).
+import { biT, t } from "./i18n.js";
+import { fill, setText } from "./dom.js";
+
+export const WARNING_S = 30;
+
+/** Compare two stream ids "ms-seq": negative, zero or positive like a sort key. */
+export function compareVersions(a, b) {
+  const [am, as] = String(a || "0-0").split("-").map(Number);
+  const [bm, bs] = String(b || "0-0").split("-").map(Number);
+  return am !== bm ? am - bm : (as || 0) - (bs || 0);
+}
+
+/** Server time now, from the offset measured when the state arrived. */
+export function serverNow(received) {
+  return Date.now() / 1000 + received.offset;
+}
+
+/** Stamp a received state with its clock offset (server_time - local time). */
+export function receive(state) {
+  return { state, offset: state.server_time - Date.now() / 1000 };
+}
+
+/** What the clock shows for a room at this instant, or null when nobody speaks. */
+export function reading(received) {
+  const current = received?.state?.speakers?.current;
+  if (!current) return null;
+  const running = current.paused ? 0 : serverNow(received) - received.state.server_time;
+  const elapsed = current.elapsed_s + Math.max(0, running);
+  const limit = current.limit_s;
+  if (!limit) {
+    return { text: format(Math.floor(elapsed)), level: "normal", paused: !!current.paused, countUp: true };
+  }
+  const remaining = limit - elapsed;
+  let text;
+  if (remaining > 0) text = format(Math.ceil(remaining));
+  else {
+    const over = Math.floor(-remaining);
+    text = over === 0 ? format(0) : `-${format(over)}`;
+  }
+  const level = remaining < 0 ? "overrun" : remaining <= WARNING_S ? "warning" : "normal";
+  return { text, level, paused: !!current.paused, countUp: false, remaining };
+}
+
+/** m:ss (or h:mm:ss) for a whole number of seconds. */
+export function format(seconds) {
+  const s = Math.max(0, seconds);
+  const hours = Math.floor(s / 3600);
+  const minutes = Math.floor((s % 3600) / 60);
+  const secs = String(s % 60).padStart(2, "0");
+  return hours ? `${hours}:${String(minutes).padStart(2, "0")}:${secs}` : `${minutes}:${secs}`;
+}
+
+function labelKeys(r) {
+  const keys = [];
+  if (r.paused) keys.push("clock.paused");
+  if (r.level === "overrun") keys.push("clock.overrun");
+  else if (r.level === "warning") keys.push("clock.warning");
+  if (r.countUp && !r.paused) keys.push("clock.elapsed");
+  return keys;
+}
+
+/**
+ * Draw a reading into a clock box; touches the DOM only when what shows changes.
+ * `bilingual` draws the label in every shown language (screens) or one (consoles).
+ */
+export function drawClock(box, timeEl, labelEl, r, { bilingual = true } = {}) {
+  const level = r ? r.level : "none";
+  const paused = r ? String(r.paused) : "false";
+  if (box.dataset.level !== level) box.dataset.level = level;
+  if (box.dataset.paused !== paused) box.dataset.paused = paused;
+  setText(timeEl, r ? r.text : "");
+  const keys = r ? labelKeys(r).join(" ") : "";
+  if (labelEl.dataset.keys === keys) return;
+  labelEl.dataset.keys = keys;
+  const parts = keys ? keys.split(" ") : [];
+  if (bilingual) fill(labelEl, parts.map((key) => biT(key, {}, "clock-part")));
+  else fill(labelEl, parts.map((key) => t(key)).join(" · "));
+}

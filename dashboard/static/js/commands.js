@@ -1,0 +1,73 @@
+// Sending commands from a console: one at a time, each with the version shown
+// and a fresh id, and a refusal explained in the reader's language.
+import { compareVersions } from "./clock.js";
+import { page, t } from "./i18n.js";
+
+const SETTLE_MS = 3000; // re-enable anyway if the new state is slow to arrive
+
+/** A command id: a UUID (a fallback where randomUUID needs a secure context). */
+export function newCommandId() {
+  if (window.crypto?.randomUUID) return window.crypto.randomUUID();
+  const bytes = window.crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** The refusal of a command, as a sentence in the page's language. */
+export function explain(body, error) {
+  const code = error?.code || "unknown";
+  const type = body?.type || "";
+  const table = page.strings[page.langs[0]] || {};
+  let key = `error.${code}`;
+  if (code === "conflict") {
+    const family = type.split(".")[0];
+    if (`error.conflict.${type}` in table) key = `error.conflict.${type}`;
+    else if (`error.conflict.${family}` in table) key = `error.conflict.${family}`;
+  }
+  if (!(key in table)) key = "error.unknown";
+  return t(key, { field: error?.field || "?", message: error?.message || code });
+}
+
+/**
+ * A sender that allows one command in flight: `busy` stays on from the click
+ * until the state carrying the command's result has arrived, so a double
+ * press cannot send a second command against the same version.
+ */
+export function makeSender({ live, onBusy, onRefused, onDone }) {
+  let busy = false;
+  let waitFor = null;
+  let settle = null;
+
+  function setBusy(value) {
+    busy = value;
+    if (!value) {
+      waitFor = null;
+      clearTimeout(settle);
+    }
+    onBusy(value);
+  }
+
+  /** Call with each new state: releases the console once its version is reached. */
+  function seen(version) {
+    if (waitFor && compareVersions(version, waitFor) >= 0) setBusy(false);
+  }
+
+  async function send(body) {
+    if (busy) return null;
+    setBusy(true);
+    const full = { ...body, command_id: newCommandId() };
+    const ack = await live.command(full);
+    if (ack.ok) {
+      onDone?.(full, ack);
+      waitFor = ack.version || null;
+      const room = body.room && live.rooms.get(body.room);
+      if (!waitFor || !room || compareVersions(room.state.version, waitFor) >= 0) setBusy(false);
+      else settle = setTimeout(() => setBusy(false), SETTLE_MS);
+    } else {
+      setBusy(false);
+      onRefused(full, ack.error || { code: "unknown" });
+    }
+    return ack;
+  }
+
+  return { send, seen, isBusy: () => busy };
+}

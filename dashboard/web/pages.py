@@ -1,0 +1,329 @@
+"""HTML pages: room screens, lobby overview, chair console, staff desk, access links.
+
+The pages are thin shells: the server checks who may open them and renders
+the labels in the reader's language(s); the browser modules in ``static/js``
+subscribe over Socket.IO and draw the live state with ``textContent``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import segno
+from flask import Blueprint, Response, current_app, render_template, request
+from flask_babel import force_locale, get_locale
+from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
+
+from dashboard.web.access import access_links, current_principal, landing
+
+bp = Blueprint("pages", __name__)
+
+LOCALES = ("es", "en")
+SCREEN_LANGS = ("both", "es", "en")
+LANG_COOKIE = "plenary_lang"
+LANG_COOKIE_MAX_AGE = 365 * 24 * 3600
+
+# No inline script or style anywhere: the pages' data travels in a
+# <script type="application/json"> block, which is never executed.
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+
+ROLE_LABELS = {
+    "admin": _l("Administrator"),
+    "chair": _l("Chair"),
+    "staff": _l("Secretariat staff"),
+    "screen": _l("Screen"),
+}
+
+# Strings shared by every live page (screens, overview, chair, staff).
+COMMON_STRINGS = {
+    "status.scheduled": _l("Scheduled"),
+    "status.open": _l("In session"),
+    "status.suspended": _l("Suspended"),
+    "status.closed": _l("Closed"),
+    "status.none": _l("No sitting in progress"),
+    "suspended_until": _l("Suspended until {time}"),
+    "next_sitting": _l("Next sitting: {title}, {time}"),
+    "next_sitting_no_time": _l("Next sitting: {title}"),
+    "kind.speech": _l("Speech"),
+    "kind.point_of_order": _l("Point of order"),
+    "kind.reply": _l("Right of reply"),
+    "clock.warning": _l("Time almost up"),
+    "clock.overrun": _l("Overrun"),
+    "clock.paused": _l("Paused"),
+    "clock.elapsed": _l("Elapsed"),
+    "floor.empty": _l("Nobody has the floor"),
+    "queue.empty": _l("No one is waiting to speak"),
+    "queue.more": _l("+ {n} more"),
+    "queue.count": _l("{n} waiting"),
+    "list.closed": _l("List closed"),
+    "conn.reconnecting": _l("Reconnecting — last update {time}"),
+    "conn.connecting": _l("Connecting…"),
+    "conn.denied": _l("This access is no longer valid: open the access link again or ask the secretariat."),
+    "conn.unknown_room": _l("This room is not in the programme."),
+    "announce.urgent": _l("Urgent"),
+    "announce.info": _l("Information"),
+}
+
+CHAIR_STRINGS = {
+    "confirm.close_sitting": _l("Close the sitting? It cannot be reopened."),
+    "timer.pause": _l("Pause clock"),
+    "timer.resume": _l("Resume clock"),
+    "list.close": _l("Close list"),
+    "list.reopen": _l("Reopen list"),
+    "picker.none": _l("No delegation matches"),
+    "picker.choose": _l("Choose a delegation from the list first."),
+    "queue.up": _l("Move up"),
+    "queue.down": _l("Move down"),
+    "queue.remove": _l("Remove"),
+    "queue.start": _l("Give the floor"),
+    "done": _l("Done."),
+    "sitting.option": _l("{title} ({time})"),
+    "error.stale": _l(
+        "The room changed meanwhile (a double press or another chair). "
+        "Nothing was done: check the list and try again."
+    ),
+    "error.conflict": _l("Not possible in the current state of the room."),
+    "error.conflict.speaker.add": _l(
+        "Not added: this delegation is already waiting with that kind, "
+        "or the list is closed to new speeches."
+    ),
+    "error.conflict.session": _l("The sitting cannot move to that status from its current one."),
+    "error.conflict.speaker.next": _l("There is no one waiting to speak."),
+    "error.conflict.timer": _l("No speech is running."),
+    "error.invalid": _l("The request was not valid: {field}."),
+    "error.not_found": _l("Not found: it may have been removed meanwhile."),
+    "error.forbidden": _l("Your access does not allow this."),
+    "error.unauthorized": _l("Your access has expired: open your access link again."),
+    "error.rate_limited": _l("Too many requests: wait a moment and try again."),
+    "error.offline": _l("Not connected: the command was not sent. Wait for the connection."),
+    "error.timeout": _l("No answer from the server: check the state before trying again."),
+    "error.unknown": _l("Refused: {message}"),
+}
+
+STAFF_STRINGS = {
+    "staff.posted": _l("Announcement posted."),
+    "staff.retracted": _l("Announcement retracted."),
+    "staff.none": _l("No active announcements."),
+    "staff.retract": _l("Retract"),
+    "staff.confirm_retract": _l("Retract this announcement from every screen?"),
+    "staff.rooms_all": _l("All rooms"),
+    "staff.expires": _l("Expires {time}"),
+    "staff.no_expiry": _l("No expiry"),
+    "staff.posted_at": _l("Posted {time}"),
+    "staff.need_text": _l("Write the announcement in Spanish and in English."),
+    "staff.need_rooms": _l("Choose at least one room."),
+    "staff.bad_expiry": _l("The expiry must be a time in the future."),
+    "error.stale": CHAIR_STRINGS["error.stale"],
+    "error.conflict": CHAIR_STRINGS["error.conflict"],
+    "error.invalid": CHAIR_STRINGS["error.invalid"],
+    "error.not_found": CHAIR_STRINGS["error.not_found"],
+    "error.forbidden": CHAIR_STRINGS["error.forbidden"],
+    "error.unauthorized": CHAIR_STRINGS["error.unauthorized"],
+    "error.rate_limited": CHAIR_STRINGS["error.rate_limited"],
+    "error.offline": CHAIR_STRINGS["error.offline"],
+    "error.timeout": CHAIR_STRINGS["error.timeout"],
+    "error.unknown": CHAIR_STRINGS["error.unknown"],
+}
+
+# Labels drawn by the screen templates in one or both languages.
+SCREEN_LABELS = {
+    "has_floor": _l("Has the floor"),
+    "next_speakers": _l("Next speakers"),
+    "announcements": _l("Announcements"),
+    "rooms": _l("Rooms"),
+    "overview": _l("All rooms"),
+}
+
+
+def catalogue(strings: Mapping[str, Any], locales: Iterable[str]) -> dict[str, dict[str, str]]:
+    """Render lazy strings once per locale, for the browser code."""
+    out: dict[str, dict[str, str]] = {}
+    for locale in locales:
+        with force_locale(locale):
+            out[locale] = {key: str(value) for key, value in strings.items()}
+    return out
+
+
+def _screen_langs() -> tuple[str, list[str]]:
+    lang = request.args.get("lang", "both")
+    if lang not in SCREEN_LANGS:
+        lang = "both"
+    return lang, (list(LOCALES) if lang == "both" else [lang])
+
+
+def _may_view(principal: Any, room: str) -> bool:
+    if principal.role in ("admin", "staff"):
+        return True
+    return principal.role in ("chair", "screen") and principal.room in (room, "*")
+
+
+def _no_access(status: int, reason: str = "missing") -> tuple[str, int]:
+    texts = catalogue(
+        {
+            "title": _l("Access needed"),
+            "missing": _l(
+                "This page opens with an access link. Open the link or scan the QR code "
+                "you were given for this screen, console or desk."
+            ),
+            "wrong": _l(
+                "Your access link is for another page. Open the link you were given "
+                "for this one."
+            ),
+            "ask": _l("If you do not have one, ask the meeting secretariat."),
+        },
+        LOCALES,
+    )
+    return render_template("no_access.html", texts=texts, reason=reason), status
+
+
+def _live_page(template: str, page: str, strings: Mapping[str, Any], **data: Any) -> str:
+    lang, langs = _screen_langs() if page in ("screen", "overview") else (None, None)
+    locale = str(get_locale() or LOCALES[0])
+    if langs is None:
+        langs = [locale]
+        lang = locale
+    page_data = {
+        "page": page,
+        "lang": lang,
+        "langs": langs,
+        "locale": locale,
+        "strings": catalogue({**COMMON_STRINGS, **strings}, langs),
+        **data,
+    }
+    labels = catalogue(SCREEN_LABELS, langs)
+    return render_template(
+        template, page_data=page_data, langs=langs, labels=labels, html_lang=langs[0], **data
+    )
+
+
+@bp.context_processor
+def _template_globals() -> dict[str, Any]:
+    return {"html_lang": str(get_locale() or LOCALES[0]), "page_data": None}
+
+
+@bp.after_request
+def _page_headers(response: Response) -> Response:
+    response.headers.setdefault("Content-Security-Policy", CSP)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Cache-Control", "no-store")
+    asked = request.args.get("lang")
+    if asked in LOCALES and request.endpoint not in ("pages.screen", "pages.overview"):
+        response.set_cookie(
+            LANG_COOKIE, asked, max_age=LANG_COOKIE_MAX_AGE, samesite="Lax", httponly=True
+        )
+    return response
+
+
+@bp.get("/")
+def index() -> str:
+    """The front door: who you are and where your page is, or how to get access."""
+    principal = current_principal()
+    invalid = request.args.get("invalid") is not None
+    if principal is None:
+        return render_template("landing.html", principal=None, invalid=invalid)
+    return render_template(
+        "landing.html",
+        principal=principal,
+        invalid=invalid,
+        home=landing(principal),
+        role_label=ROLE_LABELS.get(principal.role, principal.role),
+    )
+
+
+@bp.get("/screen/<room>")
+def screen(room: str) -> Any:
+    """A room's screen: floor, clock, next speakers and announcements, live."""
+    principal = current_principal()
+    if principal is None:
+        return _no_access(401)
+    if not _may_view(principal, room):
+        return _no_access(403, "wrong")
+    return _live_page("screen.html", "screen", {}, room=room)
+
+
+@bp.get("/overview")
+def overview() -> Any:
+    """The lobby overview: every room at a glance, and the announcements for all."""
+    principal = current_principal()
+    if principal is None:
+        return _no_access(401)
+    if not (principal.role in ("admin", "staff") or principal.room == "*"):
+        return _no_access(403, "wrong")
+    return _live_page("overview.html", "overview", {}, room="*")
+
+
+@bp.get("/chair/")
+def chair_index() -> Any:
+    """For a chair of every room (or an admin): the list of rooms to chair."""
+    principal = current_principal()
+    if principal is None:
+        return _no_access(401)
+    if principal.role == "chair" and principal.room != "*":
+        return _no_access(403, "wrong")
+    if principal.role not in ("chair", "admin"):
+        return _no_access(403, "wrong")
+    return _live_page("chair_index.html", "chair_index", {}, room="*")
+
+
+@bp.get("/chair/<room>")
+def chair(room: str) -> Any:
+    """The chair's console for one room."""
+    principal = current_principal()
+    if principal is None:
+        return _no_access(401)
+    allowed = principal.role == "admin" or (
+        principal.role == "chair" and principal.room in (room, "*")
+    )
+    if not allowed:
+        return _no_access(403, "wrong")
+    return _live_page("chair.html", "chair", CHAIR_STRINGS, room=room)
+
+
+@bp.get("/staff")
+def staff() -> Any:
+    """The secretariat's announcement desk."""
+    principal = current_principal()
+    if principal is None:
+        return _no_access(401)
+    if principal.role not in ("staff", "admin"):
+        return _no_access(403, "wrong")
+    return _live_page("staff.html", "staff", STAFF_STRINGS, room="*")
+
+
+def qr_svg(url: str) -> Markup:
+    """An access link as an inline SVG QR code (paths only: nothing from the URL is echoed)."""
+    svg = segno.make(url, error="m").svg_inline(
+        scale=4, dark="#000", light="#fff", svgclass="qr", lineclass="qr-line", omitsize=True
+    )
+    return Markup(svg)
+
+
+@bp.get("/admin")
+def admin() -> Any:
+    """The access links, each with its QR code, to print and hand out."""
+    principal = current_principal()
+    if principal is None:
+        return _no_access(401)
+    if principal.role != "admin":
+        return _no_access(403, "wrong")
+    base_url = request.host_url.rstrip("/")
+    rooms = current_app.extensions["plenary"].meeting.programme.rooms_by_id
+    locale = str(get_locale() or LOCALES[0])
+    links = [
+        {
+            **link,
+            "qr": qr_svg(link["url"]),
+            "role_label": ROLE_LABELS.get(link["role"], link["role"]),
+            "room_name": rooms[link["room"]].name.as_dict()[locale] if link["room"] in rooms else "",
+        }
+        for link in access_links(base_url)
+    ]
+    return render_template("admin.html", links=links)
