@@ -6,7 +6,6 @@ from typing import Any
 
 from flask import Flask
 from gevent import pywsgi
-from geventwebsocket.gunicorn.workers import GeventWebSocketWorker
 from geventwebsocket.handler import WebSocketHandler
 
 
@@ -35,12 +34,6 @@ class OriginCheckingHandler(WebSocketHandler):  # type: ignore[misc]
         # `plenary run` sets it on its server; under gunicorn the app carries it.
         policy = getattr(self.server, "origin_allowed", None)
         return policy or self.application.config["PLENARY_ORIGIN_POLICY"]
-
-
-class GunicornWorker(GeventWebSocketWorker):  # type: ignore[misc]
-    """gunicorn's gevent-websocket worker with the origin-checking handler."""
-
-    wsgi_handler = OriginCheckingHandler
 
 
 def make_server(app: Flask, host: str, port: int, **kwargs: Any) -> pywsgi.WSGIServer:

@@ -1,0 +1,13 @@
+"""gunicorn's gevent-websocket worker with the handler that checks origins before the upgrade."""
+
+from __future__ import annotations
+
+from geventwebsocket.gunicorn.workers import GeventWebSocketWorker
+
+from dashboard.server import OriginCheckingHandler
+
+
+class GunicornWorker(GeventWebSocketWorker):  # type: ignore[misc]
+    """Used by deploy/gunicorn.conf.py: `worker_class = "dashboard.gunicorn_worker.GunicornWorker"`."""
+
+    wsgi_handler = OriginCheckingHandler
