@@ -8,6 +8,6 @@ from dashboard.server import OriginCheckingHandler
 
 
 class GunicornWorker(GeventWebSocketWorker):  # type: ignore[misc]
-    """Used by deploy/gunicorn.conf.py: `worker_class = "dashboard.gunicorn_worker.GunicornWorker"`."""
+    """The worker class that deploy/gunicorn.conf.py names."""
 
     wsgi_handler = OriginCheckingHandler

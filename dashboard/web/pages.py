@@ -94,6 +94,7 @@ CHAIR_STRINGS = {
         "or the list is closed to new speeches."
     ),
     "error.conflict.session": _l("The sitting cannot move to that status from its current one."),
+    "error.conflict.no_sitting": _l("There is no sitting in progress: open or resume it first."),
     "error.conflict.speaker.next": _l("There is no one waiting to speak."),
     "error.conflict.timer": _l("No speech is running."),
     "error.invalid": _l("The request was not valid: {field}."),

@@ -27,7 +27,8 @@ const live = connectLive({
 const sender = makeSender({
   live,
   onBusy: () => updateButtons(),
-  onRefused: (body, error) => showMessage(explain(body, error), "error", error.message),
+  onRefused: (body, error) =>
+    showMessage(explain(body, error, current?.state), "error", error.message),
   onDone: () => hideMessage(),
 });
 

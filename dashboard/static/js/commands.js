@@ -4,6 +4,7 @@ import { compareVersions } from "./clock.js";
 import { page, t } from "./i18n.js";
 
 const SETTLE_MS = 3000; // re-enable anyway if the new state is slow to arrive
+const ALIASES = { token_expired: "unauthorized", token_revoked: "unauthorized", cross_site: "forbidden" };
 
 /** A command id: a UUID (a fallback where randomUUID needs a secure context). */
 export function newCommandId() {
@@ -12,15 +13,18 @@ export function newCommandId() {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-/** The refusal of a command, as a sentence in the page's language. */
-export function explain(body, error) {
-  const code = error?.code || "unknown";
+/** The refusal of a command, as a sentence in the page's language (`state`: the room's, if any). */
+export function explain(body, error, state = null) {
+  const code = ALIASES[error?.code] || error?.code || "unknown";
   const type = body?.type || "";
   const table = page.strings[page.langs[0]] || {};
   let key = `error.${code}`;
   if (code === "conflict") {
     const family = type.split(".")[0];
-    if (`error.conflict.${type}` in table) key = `error.conflict.${type}`;
+    const sitting = state?.session?.status;
+    if (["speaker", "timer", "list"].includes(family) && state && sitting !== "open") {
+      key = "error.conflict.no_sitting";
+    } else if (`error.conflict.${type}` in table) key = `error.conflict.${type}`;
     else if (`error.conflict.${family}` in table) key = `error.conflict.${family}`;
   }
   if (!(key in table)) key = "error.unknown";

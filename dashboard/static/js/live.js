@@ -9,6 +9,7 @@ const PROBE_EVERY_MS = 4000; // watchdog: re-subscribe this often while connecte
 const PROBE_TIMEOUT_MS = 3000; // ...and call the link dead if no answer by then
 const GRACE_MS = 1500; // a blip shorter than this shows no mark
 const COMMAND_TIMEOUT_MS = 8000;
+const DENIED = new Set(["unauthorized", "token_expired", "token_revoked", "forbidden", "not_found"]);
 
 /**
  * Connect and subscribe to one room (or "*" for all).
@@ -29,6 +30,7 @@ export function connectLive({ room, onState, onStatus = () => {} }) {
   let lastContact = null; // local epoch seconds of the last sign of life
   let downSince = Date.now();
   let denied = null;
+  let streamLive = true; // false while the server node has lost the event stream
   let probing = false;
   let phase = null;
 
@@ -39,6 +41,7 @@ export function connectLive({ room, onState, onStatus = () => {} }) {
   }
 
   function touch() {
+    if (!streamLive) return; // connected, but what arrives may be stale: keep the mark
     lastContact = Date.now() / 1000;
     downSince = null;
     if (!denied) setPhase("live");
@@ -69,13 +72,15 @@ export function connectLive({ room, onState, onStatus = () => {} }) {
   function answer(ack) {
     if (!ack || !ack.ok) {
       const code = ack?.error?.code || "unknown";
-      if (code === "unauthorized" || code === "forbidden" || code === "not_found") {
+      if (DENIED.has(code)) {
         denied = code;
         setPhase("denied");
       }
       return;
     }
     denied = null;
+    streamLive = ack.live !== false;
+    if (!streamLive) down();
     if (Array.isArray(ack.states)) ack.states.forEach(take);
     if (ack.state) take(ack.state);
     touch();
@@ -102,13 +107,25 @@ export function connectLive({ room, onState, onStatus = () => {} }) {
     take(state);
     touch();
   });
+  // The server's node lost (or found again) the event stream: it says so, and
+  // pushes every room's fresh state when it is back.
+  socket.on("status", (status) => {
+    streamLive = status?.live !== false;
+    if (streamLive) touch();
+    else down();
+  });
   socket.on("disconnect", (reason) => {
     down();
     // The server closed us on purpose: socket.io will not retry by itself.
     if (reason === "io server disconnect") setTimeout(() => socket.connect(), jitter(1000, 3000));
   });
-  socket.on("connect_error", () => {
+  socket.on("connect_error", (err) => {
     down();
+    const code = err?.data?.code;
+    if (DENIED.has(code)) {
+      denied = code;
+      setPhase("denied");
+    }
     // Refused by the server's connect handler: retry later, with jitter.
     if (!socket.active) setTimeout(() => socket.connect(), jitter(3000, 8000));
   });
