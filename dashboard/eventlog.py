@@ -47,12 +47,18 @@ def id_key(stream_id: str) -> tuple[int, int]:
 
 
 def connect(url: str, *, timeout: float = 2.0) -> redis.Redis:
-    """A client for commands: short timeouts, so a dead Redis gives a quick clear error."""
+    """A client for commands: short timeouts, so a dead Redis gives a quick clear error.
+
+    A refused or dropped connection is retried twice (cheap, and it rides over a
+    restart's first instant); a timeout is not: a stalled server would make each
+    try cost the whole timeout, and the client must hear 503 within a few seconds.
+    """
     return redis.Redis.from_url(
         url,
         socket_timeout=timeout,
         socket_connect_timeout=timeout,
-        retry=Retry(ExponentialBackoff(cap=0.2, base=0.02), 2),
+        retry=Retry(ExponentialBackoff(cap=0.2, base=0.02), 2,
+                    supported_errors=(redis.ConnectionError,)),
         health_check_interval=15,
     )
 

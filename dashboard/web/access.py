@@ -306,7 +306,10 @@ def open_link(token: str) -> Any:
         principal = read_token(token)
     except ApiError:
         return redirect(url_for("pages.index", invalid=1))
-    response = redirect(landing(principal))
+    target = landing(principal)
+    if request.args.get("lang") in ("es", "en", "both"):  # a screen's language setting
+        target += f"?lang={request.args['lang']}"
+    response = redirect(target)
     response.set_cookie(
         COOKIE, token, max_age=30 * 24 * 3600, httponly=True, samesite="Lax",
         secure=request.is_secure, path="/",

@@ -64,7 +64,9 @@ COMMON_STRINGS = {
     "list.closed": _l("List closed"),
     "conn.reconnecting": _l("Reconnecting — last update {time}"),
     "conn.connecting": _l("Connecting…"),
-    "conn.denied": _l("This access is no longer valid: open the access link again or ask the secretariat."),
+    "conn.denied": _l(
+        "This access is no longer valid: open the access link again or ask the secretariat."
+    ),
     "conn.unknown_room": _l("This room is not in the programme."),
     "announce.urgent": _l("Urgent"),
     "announce.info": _l("Information"),
@@ -158,12 +160,6 @@ def _screen_langs() -> tuple[str, list[str]]:
     return lang, (list(LOCALES) if lang == "both" else [lang])
 
 
-def _may_view(principal: Any, room: str) -> bool:
-    if principal.role in ("admin", "staff"):
-        return True
-    return principal.role in ("chair", "screen") and principal.room in (room, "*")
-
-
 def _no_access(status: int, reason: str = "missing") -> tuple[str, int]:
     texts = catalogue(
         {
@@ -173,8 +169,7 @@ def _no_access(status: int, reason: str = "missing") -> tuple[str, int]:
                 "you were given for this screen, console or desk."
             ),
             "wrong": _l(
-                "Your access link is for another page. Open the link you were given "
-                "for this one."
+                "Your access link is for another page. Open the link you were given for this one."
             ),
             "ask": _l("If you do not have one, ask the meeting secretariat."),
         },
@@ -245,7 +240,7 @@ def screen(room: str) -> Any:
     principal = current_principal()
     if principal is None:
         return _no_access(401)
-    if not _may_view(principal, room):
+    if not principal.sees(room):
         return _no_access(403, "wrong")
     return _live_page("screen.html", "screen", {}, room=room)
 
@@ -323,7 +318,9 @@ def admin() -> Any:
             **link,
             "qr": qr_svg(link["url"]),
             "role_label": ROLE_LABELS.get(link["role"], link["role"]),
-            "room_name": rooms[link["room"]].name.as_dict()[locale] if link["room"] in rooms else "",
+            "room_name": rooms[link["room"]].name.as_dict()[locale]
+            if link["room"] in rooms
+            else "",
         }
         for link in access_links(base_url)
     ]

@@ -103,6 +103,23 @@ def on_subscribe(data: Any = None) -> dict[str, Any]:
     return {"ok": True, "state": meeting.view(room), "live": meeting.stream_healthy}
 
 
+@socketio.on("probe")
+def on_probe(data: Any = None) -> dict[str, Any]:
+    """A screen's watchdog asks, cheaply, whether its room moved on without it."""
+    if (refused := throttled()) is not None:
+        return refused
+    room = data.get("room") if isinstance(data, dict) else None
+    meeting = current_app.extensions["plenary"].meeting
+    principal = client().principal
+    if room == ALL and (principal.role not in ("chair", "screen") or principal.room == ALL):
+        version = meeting.version
+    elif isinstance(room, str) and room in meeting.state.rooms and principal.sees(room):
+        version = meeting.state.rooms[room].version
+    else:
+        return _fail(ApiError(404, "not_found", "no such room for this access", "room"))
+    return {"ok": True, "version": version, "live": meeting.stream_healthy}
+
+
 @socketio.on("command")
 def on_command(data: Any = None) -> dict[str, Any]:
     """A chair or staff member sends a command; the ack is the HTTP answer plus "ok"."""

@@ -26,7 +26,10 @@ function draw(rooms) {
 const live = connectLive({
   room: "*",
   onState: () => draw(live.rooms),
-  onStatus: (status) => drawConnMark($("conn-state"), status, { bilingual: false }),
+  onStatus: (status) => {
+    drawConnMark($("conn-state"), status, { bilingual: false });
+    document.body.dataset.phase = status.phase;
+  },
 });
 
 loadProgramme().then((p) => {

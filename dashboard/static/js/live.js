@@ -5,8 +5,8 @@ import { compareVersions, receive } from "./clock.js";
 import { biT, formatTime, t } from "./i18n.js";
 import { fill, show } from "./dom.js";
 
-const PROBE_EVERY_MS = 4000; // watchdog: re-subscribe this often while connected
-const PROBE_TIMEOUT_MS = 3000; // ...and call the link dead if no answer by then
+const PROBE_EVERY_MS = 15000; // watchdog: ask for the room's version this often
+const PROBE_TIMEOUT_MS = 5000; // ...and call the link dead if no answer by then
 const GRACE_MS = 1500; // a blip shorter than this shows no mark
 const COMMAND_TIMEOUT_MS = 8000;
 const DENIED = new Set(["unauthorized", "token_expired", "token_revoked", "forbidden", "not_found"]);
@@ -102,6 +102,37 @@ export function connectLive({ room, onState, onStatus = () => {} }) {
     });
   }
 
+  // The watchdog's question is cheap (a version, not a state): thousands of
+  // screens ask it without loading the server. Engine.io's own heartbeat
+  // notices a dead connection; this notices a live one that missed a change.
+  function probe() {
+    if (probing) return;
+    probing = true;
+    socket.timeout(PROBE_TIMEOUT_MS).emit("probe", { room }, (err, ack) => {
+      probing = false;
+      if (err) {
+        // Connected on paper but silent: force a fresh connection.
+        down();
+        socket.disconnect();
+        socket.connect();
+        return;
+      }
+      if (!ack || !ack.ok) return;
+      streamLive = ack.live !== false;
+      if (!streamLive) down();
+      if (compareVersions(ack.version, newestSeen()) > 0) subscribe();
+      else touch();
+    });
+  }
+
+  function newestSeen() {
+    let newest = "0-0";
+    for (const received of rooms.values()) {
+      if (compareVersions(received.state.version, newest) > 0) newest = received.state.version;
+    }
+    return newest;
+  }
+
   socket.on("connect", subscribe);
   socket.on("state", (state) => {
     take(state);
@@ -131,7 +162,7 @@ export function connectLive({ room, onState, onStatus = () => {} }) {
   });
 
   setInterval(() => {
-    if (socket.connected) subscribe();
+    if (socket.connected) probe();
   }, PROBE_EVERY_MS);
   setInterval(() => {
     if (downSince !== null && Date.now() - downSince >= GRACE_MS) setPhase("reconnecting");

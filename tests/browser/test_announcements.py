@@ -1,0 +1,119 @@
+"""The staff desk reaches exactly the screens it targets; user text is only ever text."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+ROOM, OTHER = "plenario", "gt-seguridad"
+XSS = [
+    "<script>window.__pwned = 'script'</script>",
+    "<img src=x onerror=\"window.__pwned = 'onerror'; alert('onerror')\">",
+    "<a href=\"javascript:window.__pwned = 'href'\">javascript: link</a>",
+    "\"><svg onload=alert('svg')>",
+    "<iframe srcdoc=\"<script>parent.__pwned = 'iframe'</script>\"></iframe>",
+]
+PAYLOAD = " ".join(XSS)
+
+
+def post_from_desk(staff: Any, es: str, en: str, *, urgent: bool = False, rooms: list[str]) -> None:
+    page = staff.page
+    page.fill("#text-es", es)
+    page.fill("#text-en", en)
+    page.check(
+        'input[name="level"][value="urgent"]' if urgent else 'input[name="level"][value="info"]'
+    )
+    page.check('input[name="target"][value="rooms"]')
+    for box in page.query_selector_all('input[name="room"]'):
+        box.set_checked(box.get_attribute("value") in rooms)
+    page.click("#btn-post")
+    page.wait_for_function(
+        f"document.getElementById('active').textContent.includes({en!r})", timeout=5000
+    )
+
+
+def test_a_targeted_announcement_shows_on_its_room_only_urgent_takes_over_retract_removes(
+    open_page: Any,
+) -> None:
+    here = open_page("screen", ROOM, "", viewport=(1920, 1080))
+    there = open_page("screen", OTHER, "", viewport=(1920, 1080))
+    staff = open_page("staff", "*", "")
+    for page in (here, there, staff):
+        page.wait_live()
+
+    post_from_desk(staff, "Café en el vestíbulo", "Coffee in the lobby", rooms=[ROOM])
+    here.page.wait_for_function(
+        "document.getElementById('info-band').textContent.includes('Coffee in the lobby')",
+        timeout=5000,
+    )
+    assert "Café en el vestíbulo" in here.text("#info-band")
+    assert here.page.is_hidden("#urgent")
+
+    post_from_desk(
+        staff,
+        "Evacúen la sala por la salida norte",
+        "Leave the room by the north exit",
+        urgent=True,
+        rooms=[ROOM],
+    )
+    here.page.wait_for_selector("#urgent:not([hidden])", timeout=5000)
+    takeover = here.page.locator("#urgent")
+    assert "Leave the room by the north exit" in takeover.inner_text()
+    box = takeover.bounding_box()
+    assert box and box["width"] >= 1900 and box["height"] >= 1000  # the whole screen
+
+    time.sleep(0.5)  # the other room's screen had every chance to show them
+    assert there.page.is_hidden("#urgent")
+    assert "Coffee" not in there.page.locator("body").inner_text()
+
+    staff.page.click("#active li:has-text('Leave the room by the north exit') button[data-retract]")
+    here.page.wait_for_selector("#urgent", state="hidden", timeout=5000)
+    assert "Coffee in the lobby" in here.text("#info-band")
+    assert [d for d in staff.dialogs if d.startswith("confirm:")], staff.dialogs
+    for page in (here, there, staff):
+        assert not page.errors
+
+
+def test_xss_payloads_show_as_literal_text_and_run_nothing(open_page: Any, admin: Any) -> None:
+    admin("session.open", room=ROOM, session_id="plenaria")
+    admin("speaker.add", room=ROOM, delegation="PAN", speaker_name=XSS[1])
+    admin("speaker.add", room=ROOM, delegation="USA", speaker_name=XSS[0][:120])
+    admin("speaker.next", room=ROOM)
+    pages = [
+        open_page("screen", ROOM, "", viewport=(1920, 1080)),
+        open_page("screen", "*", ""),
+        open_page("chair", ROOM, ""),
+        open_page("staff", "*", ""),
+    ]
+    for page in pages:
+        page.wait_live()
+    admin("announcement.post", text={"es": PAYLOAD, "en": PAYLOAD}, level="info", rooms=["*"])
+    admin("announcement.post", text={"es": XSS[1], "en": XSS[3]}, level="urgent", rooms=[ROOM])
+    screen, overview, chair, staff = pages
+    screen.page.wait_for_selector("#urgent:not([hidden])", timeout=5000)
+    assert XSS[1] in screen.text("#urgent")
+    overview.page.wait_for_function(
+        "document.getElementById('announcements').textContent.includes('onerror')", timeout=5000
+    )
+    staff.page.wait_for_function(
+        "document.getElementById('active').textContent.includes('<script>')", timeout=5000
+    )
+    assert PAYLOAD in staff.text("#active")
+    assert XSS[1] in chair.text("#floor-detail")  # the speaker's name, as typed
+    assert XSS[0][:120] in chair.text("#queue")
+    time.sleep(0.5)
+
+    for page in pages:
+        injected = page.page.evaluate(
+            """() => ({
+                pwned: window.__pwned ?? null,
+                nodes: document.querySelectorAll(
+                    'main img, main iframe, main svg, main a[href^="javascript"], '
+                    + '#urgent img, #urgent svg, #announcements img, '
+                    + 'body script:not([src]):not([type])'
+                ).length,
+            })"""
+        )
+        assert injected == {"pwned": None, "nodes": 0}, (page.page.url, injected)
+        assert page.dialogs == [], page.dialogs
+        assert page.errors == [], page.errors

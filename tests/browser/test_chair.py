@@ -1,0 +1,110 @@
+"""The chair console drives the screens: one press, one speaker, every screen the same second."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from tests.browser.conftest import clock_seconds
+
+ROOM, SITTING = "plenario", "plenaria"
+QUEUE = ["PAN", "USA", "COL"]
+
+
+def open_sitting_with_queue(admin: Any) -> None:
+    admin("session.open", room=ROOM, session_id=SITTING)
+    for code in QUEUE:
+        admin("speaker.add", room=ROOM, delegation=code)
+
+
+def test_next_speaker_changes_two_screens_and_their_clocks_agree(
+    open_page: Any, admin: Any
+) -> None:
+    open_sitting_with_queue(admin)
+    screens = [
+        open_page("screen", ROOM, "", viewport=(1920, 1080)),
+        open_page("screen", ROOM, "?lang=es", viewport=(1280, 720)),
+    ]
+    chair = open_page("chair", ROOM, "")
+    for page in [*screens, chair]:
+        page.wait_live()
+    assert chair.page.url.endswith(f"/chair/{ROOM}")
+
+    chair.page.click("#btn-next")
+
+    for screen in screens:
+        screen.page.wait_for_function(
+            "document.getElementById('floor-name').textContent.includes('Panamá')", timeout=5000
+        )
+        assert "Estados Unidos" in screen.text("#queue")
+    time.sleep(1.2)  # let the clocks run a little
+    for _ in range(3):
+        a = clock_seconds(screens[0].text("#clock"))
+        b = clock_seconds(screens[1].text("#clock"))
+        assert abs(a - b) <= 1, (a, b)
+        time.sleep(0.4)
+    assert (
+        clock_seconds(chair.text("#clock")) == a
+        or abs(clock_seconds(chair.text("#clock")) - a) <= 1
+    )
+    for page in [*screens, chair]:
+        assert not page.errors and not page.dialogs, (page.errors, page.dialogs)
+
+
+def test_double_click_on_next_advances_exactly_one_speaker(
+    open_page: Any, admin: Any, room_state: Any
+) -> None:
+    open_sitting_with_queue(admin)
+    chair = open_page("chair", ROOM, "")
+    chair.wait_live()
+
+    chair.page.dblclick("#btn-next")
+    chair.page.wait_for_function(
+        "document.getElementById('floor-name').textContent.includes('PAN')", timeout=5000
+    )
+    time.sleep(0.8)  # a second command, had one gone out, would have landed by now
+    state = room_state(ROOM)
+    assert state["speakers"]["current"]["delegation"]["code"] == "PAN"
+    assert [e["delegation"]["code"] for e in state["speakers"]["queue"]] == ["USA", "COL"]
+
+    # Two clicks in the same tick, and the keyboard shortcut pressed twice: still one step.
+    chair.page.eval_on_selector("#btn-next", "b => { b.click(); b.click(); }")
+    chair.page.wait_for_function(
+        "document.getElementById('floor-name').textContent.includes('USA')", timeout=5000
+    )
+    chair.page.keyboard.press("n")
+    chair.page.keyboard.press("n")
+    chair.page.wait_for_function(
+        "document.getElementById('floor-name').textContent.includes('COL')", timeout=5000
+    )
+    time.sleep(0.8)
+    state = room_state(ROOM)
+    assert state["speakers"]["current"]["delegation"]["code"] == "COL"
+    assert state["speakers"]["queue"] == []
+    assert not chair.errors
+
+
+def test_chair_adds_with_the_picker_and_a_refusal_is_explained(
+    open_page: Any, admin: Any, room_state: Any
+) -> None:
+    admin("session.open", room=ROOM, session_id=SITTING)
+    chair = open_page("chair", ROOM, "?lang=es")
+    chair.wait_live()
+
+    # English name, accent-free Spanish name, and code all find their delegation.
+    chair.page.fill("#picker-input", "saint vinc")
+    assert "San Vicente y las Granadinas" in chair.text("#picker-list")
+    chair.page.fill("#picker-input", "peru")
+    assert "Perú (PER)" in chair.text("#picker-list")
+    chair.page.fill("#picker-input", "idb")
+    chair.page.keyboard.press("Enter")
+    chair.page.wait_for_function(
+        "document.getElementById('queue').textContent.includes('BID')", timeout=5000
+    )
+    chair.page.fill("#picker-input", "Banco Inter")
+    chair.page.keyboard.press("Enter")  # already waiting with a speech: refused
+    chair.page.wait_for_selector("#message:not([hidden])", timeout=5000)
+    message = chair.text("#message")
+    assert "ya espera" in message, message  # the reason, in the chair's language
+    assert [e["delegation"]["code"] for e in room_state(ROOM)["speakers"]["queue"]] == ["IDB"]
+    assert not chair.errors

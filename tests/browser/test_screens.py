@@ -1,0 +1,127 @@
+"""Room screens: they recover alone from an outage, and fit any display without overflow."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from tests.support import LiveServer
+
+ROOM, SITTING = "plenario", "plenaria"
+LONG_QUEUE = ["VCT", "IDB", "DOM", "TTO", "ATG", "USA", "COL"]
+SIZES = [(1920, 1080), (3840, 2160), (1080, 1920)]
+
+
+def test_screen_says_it_is_reconnecting_and_recovers_without_reload(
+    open_page: Any, admin: Any, live_server: LiveServer
+) -> None:
+    admin("session.open", room=ROOM, session_id=SITTING)
+    admin("speaker.add", room=ROOM, delegation="PAN")
+    screen = open_page("screen", ROOM, "", viewport=(1920, 1080))
+    screen.wait_live()
+    screen.page.evaluate("window.__sameDocument = true")
+    assert screen.page.is_hidden("#conn")
+
+    live_server.stop()
+    stopped = time.monotonic()
+    screen.page.wait_for_selector("#conn:not([hidden])", timeout=5000)
+    assert time.monotonic() - stopped <= 5.0
+    mark = screen.text("#conn")
+    assert "Reconectando" in mark and "Reconnecting" in mark, mark
+    assert any(ch.isdigit() for ch in mark)  # the time of the last update
+
+    live_server.start()
+    admin("speaker.next", room=ROOM)  # the state moves on while the screen is away
+    screen.page.wait_for_function(
+        "document.getElementById('floor-name').textContent.includes('Panamá')", timeout=15000
+    )
+    screen.page.wait_for_selector("#conn", state="hidden", timeout=5000)
+    assert screen.page.evaluate("window.__sameDocument") is True  # no reload
+    assert not screen.errors
+
+
+def overflow_report(page: Any) -> dict[str, Any]:
+    """Elements sticking out of the viewport sideways, and text below the size floor."""
+    return page.evaluate(
+        """() => {
+            const w = window.innerWidth, h = window.innerHeight;
+            const out = [], small = [];
+            for (const el of document.querySelectorAll('body *')) {
+                if (el.closest('[hidden]') || !el.getClientRects().length) continue;
+                const r = el.getBoundingClientRect();
+                if (r.width === 0 || r.height === 0) continue;
+                const name = `${el.tagName}#${el.id}.${el.className}`;
+                if (r.left < -1 || r.right > w + 1) out.push(name);
+                const own = [...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim());
+                const size = parseFloat(getComputedStyle(el).fontSize);
+                if (own && size < 0.024 * h) small.push(`${el.className}: ${size}px`);
+            }
+            return {
+                scrollWidth: document.documentElement.scrollWidth, width: w, out, small,
+                queueShown: [...document.querySelectorAll('#queue li')]
+                    .filter(li => !li.hidden).length,
+            };
+        }"""
+    )
+
+
+def test_screen_fits_three_displays_with_the_longest_names(
+    open_page: Any, admin: Any, artifacts: Path
+) -> None:
+    admin("session.open", room=ROOM, session_id=SITTING)
+    for code in LONG_QUEUE:
+        admin("speaker.add", room=ROOM, delegation=code)
+    admin("speaker.add", room=ROOM, delegation="MEX", kind="point_of_order")
+    admin("speaker.add", room=ROOM, delegation="CAN", kind="reply")
+    bank = admin(
+        "speaker.add",
+        room=ROOM,
+        delegation="IDB",
+        kind="reply",
+        speaker_name="Representative of the Bank",
+    )
+    admin("speaker.start", room=ROOM, entry_id=bank["entry_id"])  # the longest name speaks
+    admin(
+        "announcement.post",
+        text={
+            "es": "La sesión plenaria comienza a las 15:00 en el Palacio Bolívar.",
+            "en": "The plenary starts at 15:00 in the Bolívar Palace.",
+        },
+        rooms=["*"],
+    )
+    for width, height in SIZES:
+        screen = open_page("screen", ROOM, "", viewport=(width, height))
+        screen.wait_live()
+        screen.page.wait_for_function(
+            "document.getElementById('queue').textContent.includes('San Vicente')", timeout=5000
+        )
+        time.sleep(0.3)
+        screen.page.screenshot(path=str(artifacts / f"screen-{width}x{height}.png"))
+        report = overflow_report(screen.page)
+        assert report["scrollWidth"] <= report["width"], report
+        assert report["out"] == [], report
+        assert report["small"] == [], report
+        # At least five waiting entries in landscape; a portrait screen with the longest
+        # name on the floor and an announcement has room for fewer, and says how many more.
+        assert report["queueShown"] >= (5 if width > height else 2), report
+        more = screen.text("#queue-more")
+        waiting = len(LONG_QUEUE) + 2
+        if report["queueShown"] < waiting:
+            assert f"+ {waiting - report['queueShown']} " in more, more
+        floor = screen.text("#floor-name")
+        assert "Banco Interamericano de Desarrollo" in floor and "Inter-American" in floor
+        assert "Cuestión de orden" in screen.text("#queue") and "Point of order" in screen.text(
+            "#queue"
+        )
+        assert not screen.errors
+
+    english = open_page("screen", ROOM, "?lang=en", viewport=(1920, 1080))
+    english.wait_live()
+    english.page.wait_for_function(
+        "document.getElementById('queue').textContent.includes('Saint Vincent')", timeout=5000
+    )
+    body = english.page.evaluate("document.body.textContent")
+    assert "Has the floor" in body and "Tiene la palabra" not in body
+    assert "San Vicente" not in body
+    english.page.screenshot(path=str(artifacts / "screen-1920x1080-en.png"))
