@@ -86,37 +86,32 @@ export function connectLive({ room, onState, onStatus = () => {} }) {
     touch();
   }
 
-  function subscribe() {
+  // Ask the server something, one question at a time; no answer in time means
+  // the link is connected on paper but silent: force a fresh connection.
+  function ask(event, onAnswer) {
     if (probing) return;
     probing = true;
-    socket.timeout(PROBE_TIMEOUT_MS).emit("subscribe", { room }, (err, ack) => {
+    socket.timeout(PROBE_TIMEOUT_MS).emit(event, { room }, (err, ack) => {
       probing = false;
       if (err) {
-        // Connected on paper but silent: force a fresh connection.
         down();
         socket.disconnect();
         socket.connect();
         return;
       }
-      answer(ack);
+      onAnswer(ack);
     });
+  }
+
+  function subscribe() {
+    ask("subscribe", answer);
   }
 
   // The watchdog's question is cheap (a version, not a state): thousands of
   // screens ask it without loading the server. Engine.io's own heartbeat
   // notices a dead connection; this notices a live one that missed a change.
   function probe() {
-    if (probing) return;
-    probing = true;
-    socket.timeout(PROBE_TIMEOUT_MS).emit("probe", { room }, (err, ack) => {
-      probing = false;
-      if (err) {
-        // Connected on paper but silent: force a fresh connection.
-        down();
-        socket.disconnect();
-        socket.connect();
-        return;
-      }
+    ask("probe", (ack) => {
       if (!ack || !ack.ok) return;
       streamLive = ack.live !== false;
       if (!streamLive) down();
