@@ -42,25 +42,46 @@ def test_screen_says_it_is_reconnecting_and_recovers_without_reload(
 
 
 def overflow_report(page: Any) -> dict[str, Any]:
-    """Elements sticking out of the viewport sideways, and text below the size floor."""
+    """Elements sticking out of the viewport, text below the size floor, what the queue shows."""
     return page.evaluate(
         """() => {
             const w = window.innerWidth, h = window.innerHeight;
             const out = [], small = [];
+            let largestOther = 0;
+            const big = [document.getElementById('clock'), document.getElementById('floor-name')];
             for (const el of document.querySelectorAll('body *')) {
                 if (el.closest('[hidden]') || !el.getClientRects().length) continue;
                 const r = el.getBoundingClientRect();
                 if (r.width === 0 || r.height === 0) continue;
                 const name = `${el.tagName}#${el.id}.${el.className}`;
-                if (r.left < -1 || r.right > w + 1) out.push(name);
+                if (r.left < -1 || r.right > w + 1 || r.bottom > h + 1) out.push(name);
                 const own = [...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim());
                 const size = parseFloat(getComputedStyle(el).fontSize);
                 if (own && size < 0.024 * h) small.push(`${el.className}: ${size}px`);
+                if (own && !big.some(b => b.contains(el))) {
+                    largestOther = Math.max(largestOther, size);
+                }
+            }
+            const items = [...document.querySelectorAll('#queue li')];
+            const shown = items.filter(li => !li.hidden);
+            const list = document.getElementById('queue').getBoundingClientRect();
+            const last = shown.length ? shown[shown.length - 1].getBoundingClientRect() : list;
+            const next = items[shown.length];
+            let nextHeight = 0;
+            if (next) {  // how tall the first entry left out would be
+                next.hidden = false;
+                nextHeight = next.getBoundingClientRect().height;
+                next.hidden = true;
             }
             return {
                 scrollWidth: document.documentElement.scrollWidth, width: w, out, small,
-                queueShown: [...document.querySelectorAll('#queue li')]
-                    .filter(li => !li.hidden).length,
+                queueShown: shown.length,
+                // every shown entry whole, inside the list; the room left is less than the next one
+                queueClipped: shown.some(li => li.getBoundingClientRect().bottom > list.bottom + 1),
+                queueSlack: list.bottom - last.bottom, nextHeight,
+                clockSize: parseFloat(getComputedStyle(big[0]).fontSize),
+                floorSize: parseFloat(getComputedStyle(big[1]).fontSize),
+                largestOther, height: h,
             };
         }"""
     )
@@ -102,9 +123,15 @@ def test_screen_fits_three_displays_with_the_longest_names(
         assert report["scrollWidth"] <= report["width"], report
         assert report["out"] == [], report
         assert report["small"] == [], report
-        # At least five waiting entries in landscape; a portrait screen with the longest
-        # name on the floor and an announcement has room for fewer, and says how many more.
-        assert report["queueShown"] >= (5 if width > height else 2), report
+        # At least five waiting entries on every display, even portrait with the longest
+        # name on the floor and an announcement; as many as fit whole, no empty gap left.
+        assert report["queueShown"] >= 5, report
+        assert not report["queueClipped"], report
+        if report["nextHeight"]:
+            assert report["queueSlack"] < report["nextHeight"], report
+        # The clock and the name with the floor are the largest things on the screen.
+        assert report["clockSize"] >= 0.07 * height, report
+        assert report["clockSize"] > report["floorSize"] > report["largestOther"], report
         more = screen.text("#queue-more")
         waiting = len(LONG_QUEUE) + 2
         if report["queueShown"] < waiting:

@@ -7,6 +7,11 @@ import { biNodes, biPick, biT, formatDayTime, formatTime, page, pick, setTimezon
 import { connectLive, drawConnMark, keepAwake, loadProgramme } from "./live.js";
 
 const QUEUE_RENDERED = 12; // then as many as fit whole
+const QUEUE_WANTED = 5; // next speakers every display should show (when there are as many)
+const CLOCK_MIN = 0.07; // the clock gives way down to 7% of the height, no further
+const FLOOR_MIN = 0.032; // the name with the floor, down to 3.2% (all else is >= 2.5%)
+const QUEUE_MIN = 0.025; // the queue's names, down to the size floor of the screens
+const portrait = window.matchMedia("(orientation: portrait)");
 const INFO_ROTATE_MS = 12000;
 
 let current = null; // the newest {state, offset} of this room
@@ -87,33 +92,34 @@ function drawQueue(s) {
       ),
     ),
   );
-  fitQueue();
   const closed = $("list-closed");
   show(closed, !!s.speakers?.list_closed);
   if (s.speakers?.list_closed) fill(closed, biT("list.closed"));
 }
 
-/** Shrink the name with the floor until the floor block fits (never below the floor size). */
+/** Shrink the name with the floor until the floor block fits (never below FLOOR_MIN). */
 function fitFloor() {
   const block = document.querySelector(".s-floor");
   const name = $("floor-name");
   name.style.removeProperty("font-size");
-  const minimum = window.innerHeight * 0.032;
+  const minimum = window.innerHeight * FLOOR_MIN;
+  // Inline boxes (the kind mark's) may stick out a pixel or two: not an overflow.
+  const slack = Math.max(2, window.innerHeight * 0.002);
   let size = parseFloat(getComputedStyle(name).fontSize);
-  while (block.scrollHeight > block.clientHeight + 1 && size > minimum) {
+  while (block.scrollHeight > block.clientHeight + slack && size > minimum) {
     size = Math.max(minimum, size * 0.92);
     name.style.setProperty("font-size", `${size}px`);
   }
 }
 
-/** Hide the entries that do not fit whole, and say how many more wait. */
+/** Hide the entries that do not fit whole, say how many more wait; answer how many show. */
 function fitQueue() {
   const list = $("queue");
   const more = $("queue-more");
   const total = current?.state?.speakers?.queue?.length || 0;
   if (!total) {
     fill(more, biT("queue.empty"));
-    return;
+    return 0;
   }
   fill(more, biT("queue.more", { n: total })); // hold the line's place while measuring
   for (const item of list.children) item.hidden = false;
@@ -127,6 +133,55 @@ function fitQueue() {
   }
   if (total > shown) fill(more, biT("queue.more", { n: total - shown }));
   else fill(more);
+  return shown;
+}
+
+/**
+ * Fit the floor, then the queue. When fewer than QUEUE_WANTED next speakers fit whole,
+ * what shares the height with them gives way step by step, measuring after each step,
+ * until they fit or everything is at its minimum: on a portrait display the clock, then
+ * the name with the floor, then the queue's own type; on a landscape one (the queue has
+ * its own column) the queue's type; then the room between entries. Always from the full sizes, so the same content
+ * gives the same layout: nothing moves unless something changed.
+ */
+function fitScreen() {
+  if (!current) return;
+  const clock = $("clock");
+  const list = $("queue");
+  clock.style.removeProperty("font-size");
+  list.style.removeProperty("font-size");
+  list.classList.remove("tight");
+  fitFloor();
+  let shown = fitQueue();
+  const wanted = Math.min(QUEUE_WANTED, current.state.speakers?.queue?.length || 0);
+  if (shown >= wanted) return;
+  const squeeze = [[list, QUEUE_MIN]];
+  if (portrait.matches) squeeze.unshift([clock, CLOCK_MIN], [$("floor-name"), FLOOR_MIN]);
+  const step = window.innerHeight * 0.005;
+  for (const [el, fraction] of squeeze) {
+    const minimum = window.innerHeight * fraction;
+    let size = parseFloat(getComputedStyle(el).fontSize);
+    while (shown < wanted && size > minimum + 0.5) {
+      size = Math.max(minimum, size - step);
+      el.style.setProperty("font-size", `${size}px`);
+      shown = fitQueue();
+    }
+  }
+  if (shown < wanted) {
+    list.classList.add("tight"); // last: less room between the entries
+    shown = fitQueue();
+  }
+}
+
+/** Fit again in the next frame (once) when a size changed: announcements, labels, resize. */
+let fitPending = false;
+function fitSoon() {
+  if (fitPending) return;
+  fitPending = true;
+  requestAnimationFrame(() => {
+    fitPending = false;
+    fitScreen();
+  });
 }
 
 function drawAnnouncements(force = false) {
@@ -155,9 +210,9 @@ function render() {
   drawHeader(s);
   drawFloor(s);
   drawAnnouncements(true);
-  fitFloor();
   tick();
-  drawQueue(s); // last: it shows as many entries as the rest leaves room for
+  drawQueue(s);
+  fitScreen(); // last: the queue shows as many entries as the rest leaves room for
 }
 
 function tick() {
@@ -185,9 +240,10 @@ loadProgramme().then((p) => {
 
 setInterval(() => current && tick(), 200);
 // Whatever changes the room left for the floor or the queue (clock label,
-// announcements, a resize), fit them again.
-new ResizeObserver(() => fitQueue()).observe($("queue"));
-new ResizeObserver(() => fitFloor()).observe(document.querySelector(".s-floor"));
+// announcements, a resize, a turned display), fit them again.
+const resized = new ResizeObserver(fitSoon);
+for (const el of [$("queue"), document.querySelector(".s-floor"), $("screen")]) resized.observe(el);
+portrait.addEventListener("change", fitSoon);
 setInterval(() => {
   infoPage += 1;
 }, INFO_ROTATE_MS);
