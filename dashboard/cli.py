@@ -165,7 +165,7 @@ def serve(settings: Settings, host: str, port: int) -> None:
 
     app = create_app(settings)
     parts = app.extensions["plenary"]
-    socketio.start_background_task(parts.relay.run)
+    parts.relay.start()
     socketio.start_background_task(run_access_refresher, app, socketio)
     if settings.run_workers:
         from workers import start_in_process

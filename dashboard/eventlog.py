@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 # KEYS: stream, command answers.  ARGV: expected last id, command id, then
 # (type, room, data, at) for each event.  Answers {"dup", first answer} for a
 # command id seen before, {"stale", last id} when another writer got there
-# first, else {"ok", answer} after appending every event.
+# first, else {"ok", answer, ids} after appending every event.
 _APPEND = """
 local prior = redis.call('HGET', KEYS[2], ARGV[2])
 if prior then return {'dup', prior} end
@@ -36,7 +36,7 @@ for i = 3, #ARGV, 4 do
 end
 local answer = cjson.encode({first = ids[1], last = ids[#ids]})
 redis.call('HSET', KEYS[2], ARGV[2], answer)
-return {'ok', answer}
+return {'ok', answer, ids}
 """
 
 
@@ -70,6 +70,7 @@ class Appended:
     status: str
     first: str | None = None
     last: str | None = None
+    ids: tuple[str, ...] = ()  # of the events just appended (status ok)
 
 
 class EventLog:
@@ -92,12 +93,13 @@ class EventLog:
         for e in events:
             f = e.to_fields()
             args += [f["type"], f["room"], f["data"], f["at"]]
-        status, payload = self._append(keys=[self.stream, self.answers], args=args)
+        status, payload, *rest = self._append(keys=[self.stream, self.answers], args=args)
         status = status.decode()
         if status == "stale":
             return Appended("stale", last=payload.decode())
         answer = json.loads(payload)
-        return Appended(status, first=answer["first"], last=answer["last"])
+        ids = tuple(i.decode() for i in rest[0]) if rest else ()
+        return Appended(status, first=answer["first"], last=answer["last"], ids=ids)
 
     def answer_of(self, command_id: str) -> Appended | None:
         """The first answer given to a command id, if the command was appended."""

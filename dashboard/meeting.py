@@ -12,6 +12,7 @@ from typing import Any
 from dashboard.domain import (
     Command,
     Conflict,
+    DomainError,
     Event,
     MeetingState,
     Programme,
@@ -99,22 +100,36 @@ class Meeting:
                 log.exception("state listener failed")
 
     def execute(self, command: Command) -> dict[str, Any]:
-        """Run a command; answer {"version", "events", ...} or raise a DomainError."""
-        command_id = command.command_id or uuid.uuid4().hex
-        first = self.log.answer_of(command_id)
-        if first is not None:
-            return self._answer(command, first.first, first.last, retried=True)
+        """Run a command; answer {"version", "events", ...} or raise a DomainError.
+
+        One round trip in the usual case: the state is kept current by the tail,
+        so the append is tried at once; a `stale` answer means another writer got
+        there first, and the command is decided again on the caught-up state.
+        """
+        command_id = command.command_id
+        if command_id:  # a client's id may be a retry: answer it as the first time
+            first = self.log.answer_of(command_id)
+            if first is not None:
+                return self._answer(command, first.first, first.last, retried=True)
+        else:
+            command_id = uuid.uuid4().hex
         with self.lock:
             for _ in range(_MAX_ATTEMPTS):
-                self._ingest(self.log.read_all(self.version))
-                events = decide(self.state, command, time.time())
+                try:
+                    events = decide(self.state, command, time.time())
+                except DomainError:
+                    # Refused on what this node knows: make sure it knows everything
+                    # (a client may have seen a newer version on another node).
+                    if self._ingest(self.log.read_all(self.version)):
+                        continue
+                    raise
                 done = self.log.append(events, self.version, command_id)
                 if done.status == "stale":
+                    self._ingest(self.log.read_all(self.version))
                     continue
                 if done.status == "dup":
                     return self._answer(command, done.first, done.last, retried=True)
-                assert done.first and done.last
-                appended = self.log.read_range(done.first, done.last)
+                appended = [e.with_id(i) for e, i in zip(events, done.ids, strict=True)]
                 self._ingest(appended)
                 return self._answer(command, done.first, done.last, events=appended)
         raise Conflict("the meeting is too busy; try again")

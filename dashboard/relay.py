@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 
 from flask_socketio import SocketIO
@@ -14,24 +15,56 @@ log = logging.getLogger(__name__)
 
 
 class Relay:
-    """Emits `state` to each changed room's screens and to the overview, once per change."""
+    """Emits `state` to each changed room's screens and to the overview.
+
+    Started (`start()`), it sends from a task of its own: the command that
+    changed a room is answered without waiting for thousands of sends, and
+    changes that come while a broadcast is under way are sent once, newest
+    state only (screens show only the newest version anyway), so a burst of
+    commands never builds a backlog per screen.
+    """
 
     def __init__(self, socketio: SocketIO, meeting: Meeting, redis_url: str) -> None:
         self.socketio = socketio
         self.meeting = meeting
         self.redis_url = redis_url
         self.running = False
+        self.dirty: set[str] = set()
+        self.wake = threading.Event()
         meeting.listeners.append(self.push)
 
+    def start(self) -> None:
+        """Tail the stream and send states in background tasks (every web node does)."""
+        self.running = True
+        self.socketio.start_background_task(self.run)
+        self.socketio.start_background_task(self._send_loop)
+
     def push(self, rooms: set[str]) -> None:
-        """Send the new state of each room to its screens and to the overview."""
+        """Have the new state of each room sent to its screens and to the overview."""
+        if not self.running:  # not started (tests, tools): send now
+            self._send(rooms)
+            return
+        self.dirty |= rooms
+        self.wake.set()
+
+    def _send_loop(self) -> None:
+        while self.running:
+            self.wake.wait(timeout=1.0)
+            self.wake.clear()
+            rooms, self.dirty = self.dirty, set()
+            if rooms:
+                self._send(rooms)
+
+    def _send(self, rooms: set[str]) -> None:
         for room in sorted(rooms):
-            view = self.meeting.view(room)
-            self.socketio.emit("state", view, to=[room_channel(room), OVERVIEW])
+            try:
+                view = self.meeting.view(room)
+                self.socketio.emit("state", view, to=[room_channel(room), OVERVIEW])
+            except Exception:  # one room's failure must not keep the others' screens stale
+                log.exception("could not send the state of %s", room)
 
     def run(self) -> None:
-        """Tail the stream forever (the background task of every web node)."""
-        self.running = True
+        """Tail the stream until stopped (a background task of every web node)."""
         meeting = self.meeting
 
         def on_state(healthy: bool) -> None:
@@ -50,5 +83,6 @@ class Relay:
             meeting.ingest(batch)
 
     def stop(self) -> None:
-        """Ask the tail loop to end after its current read."""
+        """Ask the tail and send loops to end."""
         self.running = False
+        self.wake.set()

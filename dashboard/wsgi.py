@@ -15,5 +15,5 @@ from dashboard.web.access import run_access_refresher  # noqa: E402
 
 app = create_app()
 # The same background tasks as `plenary run` (dashboard.cli.serve), less the workers.
-socketio.start_background_task(app.extensions["plenary"].relay.run)
+app.extensions["plenary"].relay.start()
 socketio.start_background_task(run_access_refresher, app, socketio)

@@ -68,13 +68,13 @@ def build(settings: Any, name: str, meeting: Any = None) -> Any:
 
         projection = MinutesProjection(meeting.log)
         return Consumer(settings.redis_url, meeting.log.stream, GROUP, projection.handle,
-                        **common)
+                        handle_batch=projection.handle_batch, pace_s=1.0, **common)
     if name == "snapshots":
         from workers import snapshots as snap
 
         snapshots = snap.SnapshotWorker(meeting, settings.snapshot_every)
         return Consumer(settings.redis_url, meeting.log.stream, snap.GROUP, snapshots.handle,
-                        **common)
+                        handle_batch=snapshots.handle_batch, pace_s=1.0, **common)
     raise ValueError(f"unknown worker {name!r}; choose from {', '.join(NAMES)} or all")
 
 

@@ -85,6 +85,13 @@ class MinutesProjection:
             log.warning("minutes: stored record and cursor disagree; rebuilding from the stream")
             self.record, self.saved = MinutesRecord(), "0-0"
 
+    def handle_batch(self, entries: list[tuple[str, dict[bytes, bytes]]]) -> None:
+        """Make sure the stored record includes every entry: one fold, one save."""
+        for entry_id, fields in entries:
+            Event.from_fields(fields, entry_id)  # a poison entry fails the batch
+        last_id, last_fields = max(entries, key=lambda entry: id_key(entry[0]))
+        self.handle(last_id, last_fields)
+
     def handle(self, entry_id: str, fields: dict[bytes, bytes]) -> None:
         """Make sure the stored record includes this entry (raises if the entry is malformed)."""
         Event.from_fields(fields, entry_id)  # a poison entry fails here, every time

@@ -90,6 +90,10 @@ class SnapshotWorker:
         self.total = self.since
         self.started = True
 
+    def handle_batch(self, entries: list[tuple[str, dict[bytes, bytes]]]) -> None:
+        """A batch is folded as one: the handling of its last entry folds them all."""
+        self.handle(*entries[-1])
+
     def handle(self, entry_id: str, fields: dict[bytes, bytes]) -> None:
         """Fold up to the head; save when `every` events have passed since the last save.
 
