@@ -58,6 +58,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
         async_mode="gevent",
         cors_allowed_origins=app.config["PLENARY_ORIGIN_POLICY"],
         max_http_buffer_size=settings.max_message_bytes,
+        async_handlers=False,
         ping_interval=10,
         ping_timeout=5,
         json=json_fast,

@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import current_app, request
 from flask_socketio import join_room
+from socketio.exceptions import ConnectionRefusedError as Refused
 
 from dashboard.extensions import socketio
 from dashboard.web.access import ALL, COOKIE, Principal, read_token
@@ -65,11 +66,13 @@ def on_connect(auth: Any = None) -> None:
     token = auth.get("token") if isinstance(auth, dict) else None
     token = token or request.cookies.get(COOKIE)
     if not isinstance(token, str) or not token:
-        raise ConnectionRefusedError({"code": "unauthorized", "message": "token required"})
+        raise Refused("token required", {"code": "unauthorized", "message": "token required"})
     try:
         principal = read_token(token)
     except ApiError as exc:
-        raise ConnectionRefusedError({"code": exc.code, "message": exc.message}) from None
+        # python-socketio's own exception (not the builtin one of the same name), so
+        # the client's connect_error carries the code: {"message", "data": {"code", ...}}
+        raise Refused(exc.message, {"code": exc.code, "message": exc.message}) from None
     rate = current_app.extensions["plenary"].settings.socket_rate
     current_app.extensions["plenary"].clients[request.sid] = Client(principal, 2 * rate)  # type: ignore[attr-defined]
 

@@ -88,3 +88,15 @@ def test_a_flooding_client_is_throttled(app, token, programme):
     acks = [screen.emit("subscribe", {"room": room}, callback=True) for _ in range(200)]
     limited = [a for a in acks if not a["ok"]]
     assert limited and all(a["error"]["code"] == "rate_limited" for a in limited)
+
+
+def test_a_probe_answers_the_rooms_version_and_nothing_more(app, token, programme, client):
+    room, _ = room_with_sitting(programme)
+    screen = connect(app, token("screen", room))
+    assert screen.emit("probe", {"room": room}, callback=True) == {
+        "ok": True, "version": "0-0", "live": True}
+    answer = Chair(client, token("chair", room), room).open(programme)
+    assert screen.emit("probe", {"room": room}, callback=True)["version"] == answer["version"]
+    other = other_room(programme, room)
+    assert screen.emit("probe", {"room": other}, callback=True)["error"]["code"] == "not_found"
+    assert screen.emit("probe", {"room": "*"}, callback=True)["ok"] is False
