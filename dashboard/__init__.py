@@ -59,8 +59,10 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
         cors_allowed_origins=app.config["PLENARY_ORIGIN_POLICY"],
         max_http_buffer_size=settings.max_message_bytes,
         async_handlers=False,
-        ping_interval=10,
-        ping_timeout=5,
+        # engine.io's defaults: a screen under a burst is not dropped for a late
+        # pong; dead links show sooner anyway (closed sockets, the screens' probe).
+        ping_interval=25,
+        ping_timeout=20,
         json=json_fast,
     )
     app.extensions["plenary"] = parts = Parts(
