@@ -79,7 +79,8 @@ class Meeting:
             if key <= current:
                 continue
             try:
-                rooms.update(touched_rooms(self.state, event))
+                if notify:
+                    rooms.update(touched_rooms(self.state, event))
                 apply(self.state, event)
             except Exception:
                 # An entry this code cannot fold (written by hand, or by a newer
