@@ -1,0 +1,226 @@
+// Load generator of the fan-out benchmark (driven by bench/run.py).
+//
+//   node loadgen.js screens --url U --token T --room R --count N --out F
+//                           [--client raw|sio]
+//     connects N Socket.IO screens (websocket only), subscribes each to R,
+//     prints {"event":"ready",...} once all are subscribed, records the
+//     arrival instant of every "state" event, and on a "dump" line on stdin
+//     writes the record to F, disconnects and exits.
+//   node loadgen.js chair --url U --token T --transport http|socketio
+//                         --rate R --duration S --commands F --out O
+//     sends the commands of F (a JSON list, cycled) at R per second for S
+//     seconds and records send and acknowledgement instants.
+//
+// Instants are wall-clock milliseconds (performance.timeOrigin + now()),
+// comparable with Python's time.time() * 1000 on the same machine.
+"use strict";
+const fs = require("fs");
+const http = require("http");
+const readline = require("readline");
+const { io } = require("socket.io-client");
+const WebSocket = require("ws");
+
+const now = () => performance.timeOrigin + performance.now();
+const mode = process.argv[2];
+function arg(name, dflt) {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : dflt;
+}
+const emit = (obj) => process.stdout.write(JSON.stringify(obj) + "\n");
+
+function pct(sorted, p) {
+  if (!sorted.length) return null;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+async function screens() {
+  const url = arg("url");
+  const token = arg("token");
+  const room = arg("room", "plenary");
+  const count = Number(arg("count", 100));
+  const concurrency = Number(arg("concurrency", 50));
+  const out = arg("out");
+  const timeoutMs = Number(arg("connect-timeout", 60000));
+  const clientKind = arg("client", "raw");
+
+  const versionIndex = new Map();
+  const versions = [];
+  const records = new Array(count); // per client: flat [versionIdx, t, ...]
+  const sockets = new Array(count);
+  const connectMs = [];
+  let subscribed = 0, failed = 0, disconnects = 0, stateEvents = 0;
+  const t0 = now();
+
+  function record(rec, v, t) {
+    let vi = versionIndex.get(v);
+    if (vi === undefined) { vi = versions.length; versions.push(v); versionIndex.set(v, vi); }
+    rec.push(vi, t);
+    stateEvents++;
+  }
+
+  // The Engine.IO v4 / Socket.IO v5 protocol spoken directly over `ws`: no JSON
+  // parse of the state, only its version read out, so one Node process holds
+  // thousands of screens without being the bottleneck.
+  const VERSION_RE = /"version":\s*"([^"]*)"/;
+  function connectRaw(i) {
+    return new Promise((resolve) => {
+      const start = now();
+      const rec = (records[i] = []);
+      const wsUrl = url.replace(/^http/, "ws") + "/socket.io/?EIO=4&transport=websocket";
+      const ws = new WebSocket(wsUrl, { perMessageDeflate: false });
+      sockets[i] = { disconnect: () => ws.close(), removeAllListeners: () => ws.removeAllListeners("close") };
+      let settled = false;
+      const done = (ok) => { if (!settled) { settled = true; ok ? subscribed++ : failed++; resolve(); } };
+      ws.on("message", (buf) => {
+        const t = now();
+        const msg = buf.toString();
+        if (msg.startsWith("42")) {
+          if (msg.startsWith('42["state"')) {
+            const m = VERSION_RE.exec(msg);
+            record(rec, m ? m[1] : null, t);
+          }
+        } else if (msg === "2") {
+          ws.send("3");
+        } else if (msg[0] === "0") {
+          ws.send("40" + JSON.stringify({ token }));
+        } else if (msg.startsWith("40")) {
+          ws.send('421["subscribe",' + JSON.stringify({ room }) + "]");
+        } else if (msg.startsWith("431")) {
+          const ack = JSON.parse(msg.slice(3))[0];
+          if (ack && ack.ok !== false) { connectMs.push(now() - start); done(true); }
+          else { emit({ event: "error", client: i, ack }); done(false); }
+        } else if (msg.startsWith("44")) {
+          emit({ event: "error", client: i, error: msg.slice(0, 300) });
+          done(false);
+        }
+      });
+      ws.on("error", (err) => { emit({ event: "error", client: i, error: String(err && err.message) }); done(false); });
+      ws.on("close", () => { disconnects++; done(false); });
+    });
+  }
+
+  function connectOne(i) {
+    if (clientKind === "raw") return connectRaw(i);
+    return new Promise((resolve) => {
+      const start = now();
+      const rec = (records[i] = []);
+      const s = io(url, {
+        transports: ["websocket"], auth: { token }, forceNew: true,
+        reconnection: false, timeout: timeoutMs,
+      });
+      sockets[i] = s;
+      let settled = false;
+      const done = (ok) => { if (!settled) { settled = true; ok ? subscribed++ : failed++; resolve(); } };
+      s.on("state", (st) => record(rec, st && st.version, now()));
+      s.on("connect", () => {
+        s.emit("subscribe", { room }, (ack) => {
+          if (ack && ack.ok !== false) { connectMs.push(now() - start); done(true); }
+          else { emit({ event: "error", client: i, ack }); done(false); }
+        });
+      });
+      s.on("connect_error", (err) => { emit({ event: "error", client: i, error: String(err && err.message) }); done(false); });
+      s.on("disconnect", () => { disconnects++; done(false); });
+    });
+  }
+
+  let next = 0;
+  async function worker() {
+    while (next < count) await connectOne(next++);
+  }
+  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
+  connectMs.sort((a, b) => a - b);
+  emit({
+    event: "ready", subscribed, failed, connect_total_ms: now() - t0,
+    connect_p50_ms: pct(connectMs, 50), connect_p99_ms: pct(connectMs, 99),
+    connect_max_ms: connectMs[connectMs.length - 1] ?? null,
+  });
+
+  const rl = readline.createInterface({ input: process.stdin });
+  rl.on("line", (line) => {
+    if (line.trim() === "stats") {
+      emit({ event: "stats", state_events: stateEvents, disconnects });
+    } else if (line.trim() === "dump") {
+      fs.writeFileSync(out, JSON.stringify({ versions, clients: records, disconnects, subscribed, failed }));
+      for (const s of sockets) if (s) { s.removeAllListeners("disconnect"); s.disconnect(); }
+      emit({ event: "done", state_events: stateEvents, disconnects });
+      setTimeout(() => process.exit(0), 200);
+    }
+  });
+  rl.on("close", () => process.exit(0));
+}
+
+async function chair() {
+  const url = new URL(arg("url"));
+  const token = arg("token");
+  const transport = arg("transport", "http");
+  const rate = Number(arg("rate", 10));
+  const duration = Number(arg("duration", 10));
+  const commands = JSON.parse(fs.readFileSync(arg("commands"), "utf8"));
+  const out = arg("out");
+  const log = [];
+  let send;
+
+  if (transport === "http") {
+    // keep-alive, as a browser's fetch; "--keepalive 0" opens a connection per command.
+    const agent = new http.Agent({ keepAlive: arg("keepalive", "1") === "1", maxSockets: 8 });
+    send = (body) => new Promise((resolve) => {
+      const data = JSON.stringify(body);
+      const req = http.request({
+        host: url.hostname, port: url.port, path: "/api/commands", method: "POST", agent,
+        headers: { "content-type": "application/json", "content-length": Buffer.byteLength(data),
+                   authorization: `Bearer ${token}` },
+      }, (res) => {
+        let b = "";
+        res.on("data", (c) => (b += c));
+        res.on("end", () => {
+          let j = null;
+          try { j = JSON.parse(b); } catch (e) { /* non-JSON */ }
+          resolve({ status: res.statusCode, version: j && j.version, error: j && j.error });
+        });
+      });
+      req.on("error", (e) => resolve({ status: 0, error: String(e) }));
+      req.end(data);
+    });
+  } else {
+    // Several chair sockets, round-robin: one socket may send only so many events
+    // a second (the server's per-socket budget), as one chair's console would.
+    const n = Number(arg("sockets", Math.max(1, Math.ceil(rate / 10))));
+    const socks = [];
+    for (let k = 0; k < n; k++) {
+      const s = io(url.origin, { transports: ["websocket"], auth: { token }, forceNew: true });
+      await new Promise((res, rej) => { s.on("connect", res); s.on("connect_error", rej); });
+      socks.push(s);
+    }
+    let turn = 0;
+    send = (body) => new Promise((resolve) => {
+      const s = socks[turn++ % socks.length];
+      s.timeout(10000).emit("command", body, (err, ack) => {
+        if (err) resolve({ status: 0, error: "timeout" });
+        else resolve({ status: ack && ack.ok ? 200 : 400, version: ack && ack.version, error: ack && ack.error });
+      });
+    });
+  }
+
+  const total = Math.max(1, Math.round(rate * duration));
+  const start = now() + 50;
+  const pending = [];
+  for (let i = 0; i < total; i++) {
+    const due = start + (i * 1000) / rate;
+    const wait = due - now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    const body = commands[i % commands.length];
+    const tSend = now();
+    pending.push(send(body).then((r) => {
+      log.push({ i, type: body.type, t_send: tSend, t_ack: now(), ...r });
+    }));
+  }
+  await Promise.all(pending);
+  log.sort((a, b) => a.i - b.i);
+  fs.writeFileSync(out, JSON.stringify({ commands: log }));
+  emit({ event: "done", sent: log.length });
+  process.exit(0);
+}
+
+if (mode === "screens") screens();
+else if (mode === "chair") chair().catch((e) => { emit({ event: "error", error: String(e) }); process.exit(1); });
+else { console.error("usage: loadgen.js screens|chair ..."); process.exit(2); }
