@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dashboard.extensions import socketio
-from tests.integration.helpers import Chair, delegation_codes, other_room, room_with_sitting
+from tests.integration.helpers import Chair, other_room, room_with_sitting
 
 
 @pytest.fixture
