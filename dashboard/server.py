@@ -13,7 +13,8 @@ from geventwebsocket.handler import WebSocketHandler
 
 class OriginCheckingHandler(WebSocketHandler):  # type: ignore[misc]
     """gevent-websocket completes the handshake before the app runs, so the origin
-    check of engine.io would come after the upgrade; this one refuses it before."""
+    check of engine.io would come after the upgrade; this one refuses it before.
+    It reads its settings from the Flask app, the same under `plenary run` and gunicorn."""
 
     def handle(self) -> Any:
         # gevent writes a response's headers and body separately; without
@@ -28,7 +29,7 @@ class OriginCheckingHandler(WebSocketHandler):  # type: ignore[misc]
         if (
             environ.get("HTTP_UPGRADE", "").lower() == "websocket"
             and origin is not None
-            and not self._origin_policy()(origin, environ)
+            and not self.application.config["PLENARY_ORIGIN_POLICY"](origin, environ)
         ):
             body = b'{"error":{"code":"forbidden","message":"origin not allowed"}}'
             self.start_response(
@@ -36,13 +37,15 @@ class OriginCheckingHandler(WebSocketHandler):  # type: ignore[misc]
                 [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
             )
             return [body]
+        if environ.get("HTTP_UPGRADE", "").lower() == "websocket":
+            # A client that goes silent (its network gone, or it gave up on this
+            # connection without closing it) must not hold the socket and its
+            # greenlet forever: engine.io closes the session on a missed pong but
+            # its reader stays blocked in a read. A live client answers a ping
+            # every ping interval, so a read this long without data means dead.
+            eio = self.application.extensions["socketio"].server.eio
+            self.socket.settimeout(eio.ping_interval + eio.ping_timeout + 5)
         return super().upgrade_websocket()
-
-
-    def _origin_policy(self) -> Any:
-        # `plenary run` sets it on its server; under gunicorn the app carries it.
-        policy = getattr(self.server, "origin_allowed", None)
-        return policy or self.application.config["PLENARY_ORIGIN_POLICY"]
 
 
 def make_server(app: Flask, host: str, port: int, **kwargs: Any) -> pywsgi.WSGIServer:
@@ -50,5 +53,4 @@ def make_server(app: Flask, host: str, port: int, **kwargs: Any) -> pywsgi.WSGIS
     server = pywsgi.WSGIServer(
         (host, port), app, handler_class=OriginCheckingHandler, log=None, **kwargs
     )
-    server.origin_allowed = app.config["PLENARY_ORIGIN_POLICY"]
     return server

@@ -27,8 +27,14 @@ def forbidden(message: str) -> ApiError:
     return ApiError(403, "forbidden", message)
 
 
-def unavailable() -> ApiError:
-    return ApiError(503, "unavailable", "the event store is unreachable; try again shortly")
+def unavailable(message: str = "the event store is unreachable; try again shortly") -> ApiError:
+    return ApiError(503, "unavailable", message)
+
+
+# A timed-out append may still be applied when a frozen server wakes up: only a retry
+# with the same command_id tells (it is answered with the first result, never twice).
+_TIMED_OUT = ("the event store did not answer in time; the command may have been applied: "
+              "retry it with the same command_id")
 
 
 _HTTP_CODES = {
@@ -44,6 +50,8 @@ def as_error(exc: BaseException) -> tuple[int, dict[str, Any]]:
         status, code, message, field = exc.status, exc.code, exc.message, exc.field
     elif isinstance(exc, DomainError):
         status, code, message, field = exc.status, exc.code, exc.message, exc.field
+    elif isinstance(exc, redis.TimeoutError):
+        return as_error(unavailable(_TIMED_OUT))
     elif isinstance(exc, redis.RedisError):
         return as_error(unavailable())
     elif isinstance(exc, HTTPException):

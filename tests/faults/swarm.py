@@ -1,0 +1,109 @@
+"""A swarm of stock python-socketio screens, driven over stdin by a fault test.
+
+`python -m tests.faults.swarm '{"urls": [...], "token": T, "rooms": [...], "count": N}'`
+then one command a line on stdin, one JSON answer a line on stdout:
+`status`, `states`, `quit`. Each screen uses the websocket transport,
+reconnects by itself and subscribes again on every connect, like a browser screen.
+"""
+
+from __future__ import annotations
+
+# Greenlets, not 400 OS threads fighting for the GIL: the stock client runs
+# unchanged on top (its threads and sockets are patched).
+from gevent import monkey
+
+monkey.patch_all()
+
+import json  # noqa: E402
+import sys  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
+from typing import Any  # noqa: E402
+
+import socketio  # noqa: E402
+
+from dashboard.eventlog import id_key  # noqa: E402
+
+
+class Screen:
+    def __init__(self, url: str, token: str, room: str) -> None:
+        self.url, self.token, self.room = url, token, room
+        self.state: dict[str, Any] | None = None
+        self.subscribed = False
+        self.connects = 0
+        self.lock = threading.Lock()
+        self.sio = socketio.Client(reconnection=True, reconnection_delay=0.3,
+                                   reconnection_delay_max=1.5, randomization_factor=0.3)
+        self.sio.on("connect", self._on_connect)
+        self.sio.on("disconnect", self._on_disconnect)
+        self.sio.on("state", self._on_state)
+
+    def start(self) -> None:
+        while True:
+            try:
+                self.sio.connect(self.url, auth={"token": self.token},
+                                 transports=["websocket"], wait_timeout=20, retry=True)
+                return
+            except socketio.exceptions.ConnectionError:
+                time.sleep(0.5)
+
+    def _on_connect(self) -> None:
+        self.connects += 1
+        self.sio.emit("subscribe", {"room": self.room}, callback=self._on_ack)
+
+    def _on_disconnect(self, *_: Any) -> None:
+        self.subscribed = False
+
+    def _on_ack(self, ack: dict[str, Any]) -> None:
+        if ack.get("ok"):
+            self._on_state(ack["state"])
+            self.subscribed = True
+
+    def _on_state(self, state: dict[str, Any]) -> None:
+        if state["room"]["id"] != self.room:
+            return
+        with self.lock:
+            if self.state is None or id_key(state["version"]) >= id_key(self.state["version"]):
+                self.state = state
+
+
+def main() -> None:
+    spec = json.loads(sys.argv[1])
+    screens = [Screen(spec["urls"][i % len(spec["urls"])], spec["token"],
+                      spec["rooms"][i % len(spec["rooms"])]) for i in range(spec["count"])]
+    starters = [threading.Thread(target=s.start, daemon=True) for s in screens]
+    for i, t in enumerate(starters):
+        t.start()
+        if i % 20 == 19:
+            time.sleep(0.05)
+    from gevent.fileobject import FileObjectPosix
+
+    # A cooperative stdin: a plain blocking read would freeze every screen.
+    for line in FileObjectPosix(sys.stdin.fileno(), "r", close=False):
+        what = line.strip()
+        if what == "status":
+            answer: Any = {
+                "count": len(screens),
+                "connected": sum(s.sio.connected for s in screens),
+                "subscribed": sum(s.subscribed for s in screens),
+                "connects": [s.connects for s in screens],
+                "rooms": [s.room for s in screens],
+                "versions": [s.state["version"] if s.state else None for s in screens],
+            }
+        elif what == "states":
+            answer = [s.state for s in screens]
+        elif what == "quit":
+            print(json.dumps({"ok": True}), flush=True)
+            break
+        else:
+            answer = {"error": what}
+        print(json.dumps(answer), flush=True)
+    closers = [threading.Thread(target=s.sio.disconnect, daemon=True) for s in screens]
+    for t in closers:
+        t.start()
+    for t in closers:
+        t.join(2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,28 @@
+"""Fixtures of the security tests: fresh apps on keys of their own."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import redis
+
+
+@pytest.fixture
+def fresh_app(settings: Any, redis_url: str, prefix: str) -> Iterator[Callable[[], Any]]:
+    """fresh_app() -> a new app on an empty meeting of its own (keys removed afterwards)."""
+    from dashboard import create_app
+
+    counter = itertools.count()
+
+    def make() -> Any:
+        return create_app(settings.model_copy(update={"key_prefix": f"{prefix}-{next(counter)}"}))
+
+    yield make
+    client = redis.Redis.from_url(redis_url)
+    keys = list(client.scan_iter(match=f"{prefix}-*", count=1000))
+    if keys:
+        client.delete(*keys)
+    client.close()
