@@ -1,4 +1,7 @@
 // The lobby overview: every room at a glance, and the announcements for all.
+// One unattended screen shows every room of every venue whole: the cards are laid
+// out from the number of rooms and the display's shape, then fitOverview() steps the
+// type down from the largest sizes until the whole page fits the viewport.
 import { activeAnnouncements, announcementsKey, infoNode, urgentNodes } from "./announcements.js";
 import { drawClock, reading } from "./clock.js";
 import { $, fill, h, show } from "./dom.js";
@@ -8,13 +11,41 @@ import { connectLive, drawConnMark, keepAwake, loadProgramme } from "./live.js";
 const rooms = new Map(); // room id -> {received, card parts}
 let programme = null;
 let announcementsShown = null;
+const portrait = window.matchMedia("(orientation: portrait)");
+
+/*
+ * Type sizes in % of the screen height: the largest (where fitting starts) and the
+ * smallest each gives way to, all >= 2.5 %. Then, as the last resort, the sitting's
+ * title (a secondary line: its second language first) down to 2 % (docs/screens.md).
+ */
+const SIZES = {
+  head: [3.4, 2.6],
+  ann: [3.0, 2.5],
+  venue: [3.0, 2.5],
+  room: [3.6, 2.6],
+  title: [2.9, 2.5],
+  title2: [2.9, 2.5],
+  floor: [5.4, 3.0],
+  floor2: [3.4, 2.5],
+  clock: [6.4, 4.0],
+  meta: [2.9, 2.5],
+  pad: [1.5, 0.5],
+};
+const STEPS = 12; // from the largest sizes to the smallest, in even steps
+const LAST_RESORT = [{ title2: 2.25 }, { title2: 2.0 }, { title: 2.25 }, { title: 2.0 }];
+// Only where even that cannot fit (a portrait display is 1.78 times as tall as it is
+// wide, so a screenful of bilingual text cannot be 2 % of its height): everything together,
+// step by step, never below 2.5 % of the screen's shorter side (docs/screens.md).
+const SHRINK = 0.94;
+const SHORT_SIDE_MIN = 2.5;
+const CARD_ASPECT = 2.2; // a card reads best about twice as wide as it is tall
 
 function card(roomId) {
   let entry = rooms.get(roomId);
   if (entry) return entry;
   const parts = {
     name: h("h3", { class: "o-room" }),
-    title: h("div", { class: "o-title-text" }),
+    title: h("span", { class: "o-title-text" }),
     pill: h("span", { class: "pill" }),
     floor: h("div", { class: "o-floor" }),
     clockBox: h("div", { class: "o-clock-box", dataset: { level: "none" } }),
@@ -22,14 +53,14 @@ function card(roomId) {
     clockLabel: h("span", { class: "o-clock-label" }),
     queue: h("div", { class: "o-queue" }),
   };
-  parts.clockBox.append(parts.clock, parts.clockLabel);
+  parts.clockBox.append(parts.clockLabel, parts.clock);
   parts.root = h(
     "article",
     { class: "o-card", dataset: { room: roomId } },
     parts.name,
-    h("div", { class: "o-sitting" }, parts.title, parts.pill),
-    h("div", { class: "o-live" }, parts.floor, parts.clockBox),
-    parts.queue,
+    h("p", { class: "o-sitting" }, parts.pill, parts.title),
+    parts.floor,
+    h("div", { class: "o-live" }, parts.queue, parts.clockBox),
   );
   entry = { received: null, parts };
   rooms.set(roomId, entry);
@@ -38,6 +69,28 @@ function card(roomId) {
 
 function venueOf(entry) {
   return entry.received?.state?.room?.venue || "";
+}
+
+/**
+ * How many columns of cards each venue gets. Landscape: the venues side by side, each
+ * its rooms in `rows` rows; portrait: the venues one above the other, each its rooms in
+ * `cols` columns. Of the arrangements, the one whose cards are nearest CARD_ASPECT wins.
+ * It depends only on the rooms and the display's shape, never on what the cards say.
+ */
+function arrange(counts) {
+  const w = window.innerWidth;
+  const ht = window.innerHeight;
+  const most = Math.max(1, ...counts);
+  let best = null;
+  for (let n = 1; n <= most; n += 1) {
+    const cols = counts.map((c) => (portrait.matches ? Math.min(n, c) : Math.ceil(c / n)));
+    const rows = counts.map((c, i) => Math.ceil(c / cols[i]));
+    const across = portrait.matches ? Math.max(...cols) : cols.reduce((a, b) => a + b, 0);
+    const down = portrait.matches ? rows.reduce((a, b) => a + b, 0) : Math.max(...rows);
+    const miss = Math.abs(Math.log(w / across / (ht / down) / CARD_ASPECT));
+    if (!best || miss < best.miss - 1e-9) best = { miss, cols, rows };
+  }
+  return best;
 }
 
 /** Lay the cards out by venue, in programme order. */
@@ -50,18 +103,23 @@ function layout() {
     if (!venues.has(venue)) venues.set(venue, []);
     venues.get(venue).push(rooms.get(id).parts.root);
   }
+  const { cols, rows } = arrange([...venues.values()].map((cards) => cards.length));
   fill(
     $("venues"),
-    [...venues.entries()].map(([venueId, cards]) => {
+    [...venues.entries()].map(([venueId, cards], i) => {
       const venue = programme?.venues?.find((v) => v.id === venueId);
-      return h(
+      const section = h(
         "section",
         { class: "o-venue", dataset: { venue: venueId } },
         h("h2", { class: "o-venue-name" }, venue ? biPick(venue.name) : venueId),
         h("div", { class: "o-cards" }, cards),
       );
+      section.style.setProperty("--weight", String(portrait.matches ? rows[i] : cols[i]));
+      section.lastChild.style.setProperty("--cols", String(cols[i]));
+      return section;
     }),
   );
+  fitSoon();
 }
 
 function rank(order, id) {
@@ -91,6 +149,7 @@ function drawCard(entry) {
     biT("queue.count", { n: waiting }),
     s.speakers?.list_closed ? h("span", { class: "o-closed" }, biT("list.closed")) : null,
   );
+  drawClock(p.clockBox, p.clock, p.clockLabel, reading(entry.received));
   p.root.dataset.version = s.version;
 }
 
@@ -113,13 +172,108 @@ function drawAnnouncements() {
     urgent.length ? h("div", { class: "o-urgent" }, urgentNodes(urgent)) : null,
     info.map(infoNode),
   );
+  fitSoon();
+}
+
+/**
+ * Set every size at `t` (0: the largest, 1: the smallest), with the last-resort ones in
+ * `extra`, all times `scale` (never below SHORT_SIDE_MIN % of the shorter side).
+ */
+function applySizes(pageEl, t, extra = {}, scale = 1) {
+  const vh = window.innerHeight / 100;
+  const floor = (Math.min(window.innerWidth, window.innerHeight) / 100) * SHORT_SIDE_MIN;
+  for (const [name, [large, small]] of Object.entries(SIZES)) {
+    let size = (name in extra ? extra[name] : large + (small - large) * t) * vh;
+    if (scale < 1) size = name === "pad" ? size * scale : Math.max(floor, size * scale);
+    pageEl.style.setProperty(`--o-${name}`, `${size.toFixed(2)}px`);
+  }
+}
+
+function fits() {
+  const scroller = document.scrollingElement;
+  if (scroller.scrollHeight > window.innerHeight || scroller.scrollWidth > window.innerWidth) {
+    return false;
+  }
+  for (const { parts } of rooms.values()) {
+    const el = parts.root;
+    if (el.scrollWidth > el.clientWidth + 1 || el.scrollHeight > el.clientHeight + 1) return false;
+  }
+  return true;
+}
+
+/**
+ * While measuring, a clock that shows no label gets the longest one-part label
+ * ("Time almost up"), so that its turning amber later takes no room the fit did not
+ * leave; the clock box then keeps the width it had with it (the queue's length beside
+ * it does not reflow). Answers a function that puts the real labels back.
+ */
+function reserveClockLabels() {
+  const restore = [];
+  for (const { received, parts } of rooms.values()) {
+    parts.clockBox.style.removeProperty("min-width");
+    if (!received?.state?.speakers?.current || parts.clockLabel.childElementCount > 1) continue;
+    const kept = [...parts.clockLabel.childNodes];
+    fill(parts.clockLabel, biT("clock.warning", {}, "clock-part"));
+    restore.push(() => {
+      parts.clockBox.style.setProperty("min-width", `${parts.clockBox.getBoundingClientRect().width}px`);
+      parts.clockLabel.replaceChildren(...kept);
+    });
+  }
+  return () => restore.forEach((put) => put());
+}
+
+/**
+ * Fit the page to the viewport: from the largest sizes, step all of them down evenly
+ * (each between its largest and smallest) and measure after each step; then, if still
+ * needed, the last-resort steps. Always from the largest, so the same content gives
+ * the same layout: nothing moves unless something changed.
+ */
+function fitOverview() {
+  const pageEl = document.querySelector(".o-page");
+  const restore = reserveClockLabels();
+  let fitted = false;
+  for (let step = 0; step <= STEPS && !fitted; step += 1) {
+    applySizes(pageEl, step / STEPS);
+    fitted = fits();
+  }
+  const extra = {};
+  for (const more of LAST_RESORT) {
+    if (fitted) break;
+    Object.assign(extra, more);
+    applySizes(pageEl, 1, extra);
+    fitted = fits();
+  }
+  const floor = (Math.min(window.innerWidth, window.innerHeight) / 100) * SHORT_SIDE_MIN;
+  const smallest = (window.innerHeight / 100) * 2.0;
+  for (let scale = SHRINK; !fitted && smallest * scale >= floor * SHRINK; scale *= SHRINK) {
+    applySizes(pageEl, 1, extra, scale);
+    fitted = fits();
+  }
+  restore();
+  document.body.dataset.fit = fitted ? "fits" : "overflows";
+}
+
+/** Fit again in the next frame (once): a card, an announcement, a label or the display changed. */
+let fitPending = false;
+function fitSoon() {
+  if (fitPending) return;
+  fitPending = true;
+  requestAnimationFrame(() => {
+    fitPending = false;
+    fitOverview();
+  });
 }
 
 function tick() {
   for (const entry of rooms.values()) {
     if (!entry.received) continue;
     const p = entry.parts;
+    const before = p.clockLabel.childElementCount;
     drawClock(p.clockBox, p.clock, p.clockLabel, reading(entry.received));
+    // A label of two parts ("Paused", "Overrun") is taller than the room reserved.
+    if (Math.max(before, p.clockLabel.childElementCount) > 1 && before !== p.clockLabel.childElementCount) {
+      fitSoon();
+    }
   }
   drawAnnouncements();
   const any = [...rooms.values()].find((e) => e.received);
@@ -136,6 +290,7 @@ connectLive({
     if (changed) {
       drawCard(entry);
       announcementsShown = null;
+      fitSoon();
     }
   },
   onStatus(status) {
@@ -150,5 +305,7 @@ loadProgramme().then((p) => {
   layout();
 });
 
+window.addEventListener("resize", layout);
+portrait.addEventListener("change", layout);
 setInterval(tick, 250);
 keepAwake();
