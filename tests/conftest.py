@@ -6,11 +6,12 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
 
-from tests.support import LiveServer, free_port
+from tests.support import CHROMIUM, INSTALL_HINT, LiveServer, free_port
 
 SECRET = "test-secret-key-not-for-production"
 
@@ -85,3 +86,22 @@ def live_server(redis_url: str, prefix: str, tmp_path: Path) -> Iterator[LiveSer
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """One headless Chromium for the whole run (skipped, saying how to install, if absent)."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip(INSTALL_HINT)
+    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
+    from tests.i18n_support import ensure_compiled
+
+    ensure_compiled()
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield chromium
+        chromium.close()

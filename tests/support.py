@@ -15,6 +15,12 @@ import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 
+CHROMIUM = os.environ.get("PLENARY_CHROMIUM", "/usr/bin/chromium")
+INSTALL_HINT = (
+    f"Chromium not found at {CHROMIUM}: install it with `apt-get install -y chromium` "
+    "(Debian; or set PLENARY_CHROMIUM to a Chromium binary) to run the browser tests"
+)
+
 
 def free_port() -> int:
     with socket.socket() as s:

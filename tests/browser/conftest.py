@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -11,15 +10,9 @@ from typing import Any
 
 import pytest
 
-from tests.i18n_support import ensure_compiled
 from tests.support import LiveServer
 
-CHROMIUM = os.environ.get("PLENARY_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-INSTALL_HINT = (
-    f"Chromium not found at {CHROMIUM}: install it with `apt-get install -y chromium` "
-    "(Debian; or set PLENARY_CHROMIUM to a Chromium binary) to run the browser tests"
-)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -27,23 +20,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if here in Path(str(item.fspath)).resolve().parents:
             item.add_marker(pytest.mark.browser)
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    """One headless Chromium for the whole run (skipped, saying how to install, if absent)."""
-    if not Path(CHROMIUM).exists():
-        pytest.skip(INSTALL_HINT)
-    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
-    ensure_compiled()
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield chromium
-        chromium.close()
 
 
 @dataclass

@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import CHROMIUM, INSTALL_HINT, browser  # noqa: F401 - fixture
 from tests.faults.harness import programme_of
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
