@@ -1,7 +1,7 @@
 // The chair's console for one room: sitting, floor, clock, list of speakers.
 import { drawClock, reading, serverNow } from "./clock.js";
 import { explain, makeSender } from "./commands.js";
-import { $, fill, h, setText, show } from "./dom.js";
+import { $, fill, h, messageBox, setText, show } from "./dom.js";
 import { epochToZoned, formatDayTime, page, pick, setTimezone, t, zonedToEpoch } from "./i18n.js";
 import { connectLive, drawConnMark, loadProgramme } from "./live.js";
 import { delegationLabel, makePicker } from "./picker.js";
@@ -9,7 +9,7 @@ import { delegationLabel, makePicker } from "./picker.js";
 const ROOM = page.room;
 let current = null; // newest {state, offset}
 let programme = null;
-let messageTimer = null;
+const { showMessage, hideMessage } = messageBox($("message"), 3000);
 
 const live = connectLive({
   room: ROOM,
@@ -37,19 +37,6 @@ function send(type, fields = {}) {
   return sender.send({ type, room: ROOM, expected_version: current.state.version, ...fields });
 }
 
-function showMessage(text, kind = "error", detail = "") {
-  const box = $("message");
-  box.dataset.kind = kind;
-  box.title = detail || "";
-  fill(box, text);
-  show(box, true);
-  clearTimeout(messageTimer);
-  if (kind !== "error") messageTimer = setTimeout(hideMessage, 3000);
-}
-
-function hideMessage() {
-  show($("message"), false);
-}
 
 /* ---- drawing ---- */
 

@@ -43,3 +43,21 @@ export function show(el, visible) {
   if (el.hidden === !visible) return;
   el.hidden = !visible;
 }
+
+/**
+ * A message box (#message) for consoles: errors stay until the next action,
+ * other kinds hide by themselves after `hideAfterMs`.
+ */
+export function messageBox(box, hideAfterMs) {
+  let timer = null;
+  const hide = () => show(box, false);
+  function showMessage(text, kind = "error", detail = "") {
+    box.dataset.kind = kind;
+    box.title = detail || "";
+    fill(box, text);
+    show(box, true);
+    clearTimeout(timer);
+    if (kind !== "error") timer = setTimeout(hide, hideAfterMs);
+  }
+  return { showMessage, hideMessage: hide };
+}

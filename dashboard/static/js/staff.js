@@ -1,13 +1,13 @@
 // The secretariat's announcement desk: compose (es + en), target, expire, retract.
 import { activeAnnouncements } from "./announcements.js";
 import { explain, makeSender } from "./commands.js";
-import { $, fill, h, show } from "./dom.js";
+import { $, fill, h, messageBox } from "./dom.js";
 import { formatDayTime, getTimezone, page, pick, setTimezone, t, zonedToEpoch } from "./i18n.js";
 import { connectLive, drawConnMark, loadProgramme } from "./live.js";
 
 let programme = null;
 let listShown = null;
-let messageTimer = null;
+const { showMessage } = messageBox($("message"), 4000);
 
 const live = connectLive({
   room: "*",
@@ -31,15 +31,6 @@ const sender = makeSender({
     showMessage(t(body.type === "announcement.retract" ? "staff.retracted" : "staff.posted"), "ok"),
 });
 
-function showMessage(text, kind = "error", detail = "") {
-  const box = $("message");
-  box.dataset.kind = kind;
-  box.title = detail || "";
-  fill(box, text);
-  show(box, true);
-  clearTimeout(messageTimer);
-  if (kind !== "error") messageTimer = setTimeout(() => show(box, false), 4000);
-}
 
 function roomName(id) {
   const room = programme?.rooms?.find((r) => r.id === id);
