@@ -94,25 +94,31 @@ def _finish(record: MinutesRecord, speech: OpenSpeech, event: Event) -> None:
     else:
         spoken = max(0.0, event.at - speech.floor_given_at - speech.paused_s)
     record.speeches.append(
-        {
-            "room": speech.room,
-            "session_id": speech.session_id,
-            "entry_id": speech.entry_id,
-            "delegation": speech.delegation,
-            "speaker_name": speech.speaker_name,
-            "kind": speech.kind,
-            "requested_at": speech.requested_at,
-            "floor_given_at": speech.floor_given_at,
-            "ended_at": event.at,
-            "end_reason": data.get("reason"),
-            "limit_s": limit,
-            "spoken_s": round(spoken, 3),
-            "overrun_s": round(max(0.0, spoken - limit), 3),
-            "pauses": speech.pauses,
-            "paused_s": round(speech.paused_s, 3),
-            "out_of_turn": speech.out_of_turn,
-        }
+        _speech_row(speech, data.get("reason"), event.at, limit, spoken, speech.paused_s)
     )
+
+
+def _speech_row(speech: OpenSpeech, end_reason: str | None, ended_at: float | None,
+                limit: int, spoken: float, paused: float) -> dict[str, Any]:
+    """One line of the record of speeches."""
+    return {
+        "room": speech.room,
+        "session_id": speech.session_id,
+        "entry_id": speech.entry_id,
+        "delegation": speech.delegation,
+        "speaker_name": speech.speaker_name,
+        "kind": speech.kind,
+        "requested_at": speech.requested_at,
+        "floor_given_at": speech.floor_given_at,
+        "ended_at": ended_at,
+        "end_reason": end_reason,
+        "limit_s": limit,
+        "spoken_s": round(spoken, 3),
+        "overrun_s": round(max(0.0, spoken - limit), 3),
+        "pauses": speech.pauses,
+        "paused_s": round(paused, 3),
+        "out_of_turn": speech.out_of_turn,
+    }
 
 
 def _not_served(record: MinutesRecord, room: str, request: dict[str, Any], at: float,
@@ -226,24 +232,7 @@ def _in_progress(speech: OpenSpeech, now: float) -> dict[str, Any]:
     paused = speech.paused_s + (max(0.0, now - speech.paused_since)
                                 if speech.paused_since is not None else 0.0)
     spoken = max(0.0, now - speech.floor_given_at - paused)
-    return {
-        "room": speech.room,
-        "session_id": speech.session_id,
-        "entry_id": speech.entry_id,
-        "delegation": speech.delegation,
-        "speaker_name": speech.speaker_name,
-        "kind": speech.kind,
-        "requested_at": speech.requested_at,
-        "floor_given_at": speech.floor_given_at,
-        "ended_at": None,
-        "end_reason": "in_progress",
-        "limit_s": speech.limit_s,
-        "spoken_s": round(spoken, 3),
-        "overrun_s": round(max(0.0, spoken - speech.limit_s), 3),
-        "pauses": speech.pauses,
-        "paused_s": round(paused, 3),
-        "out_of_turn": speech.out_of_turn,
-    }
+    return _speech_row(speech, "in_progress", None, speech.limit_s, spoken, paused)
 
 
 def report(
