@@ -11,7 +11,7 @@ case "${1:-compile}" in
   extract)
     pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
       --project "Plenary Live" --copyright-holder "Plenary Live" -o "$dir/messages.pot" .
-    pybabel update -i "$dir/messages.pot" -d "$dir" --no-location --ignore-obsolete
+    pybabel update -i "$dir/messages.pot" -d "$dir" --ignore-obsolete
     ;;
   compile)
     pybabel compile -d "$dir" --statistics

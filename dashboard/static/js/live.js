@@ -160,7 +160,8 @@ export function connectLive({ room, onState, onStatus = () => {} }) {
     if (socket.connected) probe();
   }, PROBE_EVERY_MS);
   setInterval(() => {
-    if (downSince !== null && Date.now() - downSince >= GRACE_MS) setPhase("reconnecting");
+    // A refused access stays said; otherwise a drop longer than the grace shows the mark.
+    if (!denied && downSince !== null && Date.now() - downSince >= GRACE_MS) setPhase("reconnecting");
   }, 500);
   document.addEventListener("visibilitychange", () => {
     if (document.visibilityState === "visible" && socket.connected) subscribe();
