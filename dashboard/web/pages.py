@@ -193,8 +193,12 @@ def _live_page(template: str, page: str, strings: Mapping[str, Any], **data: Any
         **data,
     }
     labels = catalogue(SCREEN_LABELS, langs)
+    rooms = current_app.extensions["plenary"].meeting.programme.rooms_by_id
+    named = rooms.get(data.get("room", ""))
+    room_title = named.name.as_dict().get(langs[0], named.id) if named else None
     return render_template(
-        template, page_data=page_data, langs=langs, labels=labels, html_lang=langs[0], **data
+        template, page_data=page_data, langs=langs, labels=labels, html_lang=langs[0],
+        room_title=room_title, **data,
     )
 
 
