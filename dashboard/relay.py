@@ -30,6 +30,7 @@ class Relay:
         self.redis_url = redis_url
         self.running = False
         self.dirty: set[str] = set()
+        self.sent: dict[str, str] = {}  # room -> the version its screens were last sent
         self.wake = threading.Event()
         meeting.listeners.append(self.push)
 
@@ -59,6 +60,9 @@ class Relay:
         for room in sorted(rooms):
             try:
                 view = self.meeting.view(room)
+                if self.sent.get(room) == view["version"]:
+                    continue  # marked again while this version was being sent
+                self.sent[room] = view["version"]
                 self.socketio.emit("state", view, to=[room_channel(room), OVERVIEW])
             except Exception:  # one room's failure must not keep the others' screens stale
                 log.exception("could not send the state of %s", room)
