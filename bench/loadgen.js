@@ -6,10 +6,11 @@
 //     prints {"event":"ready",...} once all are subscribed, records the
 //     arrival instant of every "state" event, and on a "dump" line on stdin
 //     writes the record to F, disconnects and exits.
-//   node loadgen.js chair --url U --token T --transport http|socketio
+//   node loadgen.js chair --url U[,U2,...] --token T --transport http|socketio
 //                         --rate R --duration S --commands F --out O
 //     sends the commands of F (a JSON list, cycled) at R per second for S
-//     seconds and records send and acknowledgement instants.
+//     seconds and records send and acknowledgement instants; with several
+//     URLs (web nodes), command i goes to URL i mod n (recorded as "node").
 //
 // Instants are wall-clock milliseconds (performance.timeOrigin + now()),
 // comparable with Python's time.time() * 1000 on the same machine.
@@ -150,7 +151,7 @@ async function screens() {
 }
 
 async function chair() {
-  const url = new URL(arg("url"));
+  const urls = arg("url").split(",").filter(Boolean).map((u) => new URL(u));
   const token = arg("token");
   const transport = arg("transport", "http");
   const rate = Number(arg("rate", 10));
@@ -158,33 +159,35 @@ async function chair() {
   const commands = JSON.parse(fs.readFileSync(arg("commands"), "utf8"));
   const out = arg("out");
   const log = [];
-  let send;
 
-  if (transport === "http") {
-    // keep-alive, as a browser's fetch; "--keepalive 0" opens a connection per command.
-    const agent = new http.Agent({ keepAlive: arg("keepalive", "1") === "1", maxSockets: 8 });
-    send = (body) => new Promise((resolve) => {
-      const data = JSON.stringify(body);
-      const req = http.request({
-        host: url.hostname, port: url.port, path: "/api/commands", method: "POST", agent,
-        headers: { "content-type": "application/json", "content-length": Buffer.byteLength(data),
-                   authorization: `Bearer ${token}` },
-      }, (res) => {
-        let b = "";
-        res.on("data", (c) => (b += c));
-        res.on("end", () => {
-          let j = null;
-          try { j = JSON.parse(b); } catch (e) { /* non-JSON */ }
-          resolve({ status: res.statusCode, version: j && j.version, error: j && j.error });
+  // One sender per URL (web node); command i goes to node i mod n.
+  async function sender(url) {
+    if (transport === "http") {
+      // keep-alive, as a browser's fetch; "--keepalive 0" opens a connection per command.
+      const agent = new http.Agent({ keepAlive: arg("keepalive", "1") === "1", maxSockets: 8 });
+      return (body) => new Promise((resolve) => {
+        const data = JSON.stringify(body);
+        const req = http.request({
+          host: url.hostname, port: url.port, path: "/api/commands", method: "POST", agent,
+          headers: { "content-type": "application/json", "content-length": Buffer.byteLength(data),
+                     authorization: `Bearer ${token}` },
+        }, (res) => {
+          let b = "";
+          res.on("data", (c) => (b += c));
+          res.on("end", () => {
+            let j = null;
+            try { j = JSON.parse(b); } catch (e) { /* non-JSON */ }
+            resolve({ status: res.statusCode, version: j && j.version, error: j && j.error });
+          });
         });
+        req.on("error", (e) => resolve({ status: 0, error: String(e) }));
+        req.end(data);
       });
-      req.on("error", (e) => resolve({ status: 0, error: String(e) }));
-      req.end(data);
-    });
-  } else {
+    }
     // Several chair sockets, round-robin: one socket may send only so many events
     // a second (the server's per-socket budget), as one chair's console would.
-    const n = Number(arg("sockets", Math.max(1, Math.ceil(rate / 10))));
+    const perNodeRate = rate / urls.length;
+    const n = Number(arg("sockets", Math.max(1, Math.ceil(perNodeRate / 10))));
     const socks = [];
     for (let k = 0; k < n; k++) {
       const s = io(url.origin, { transports: ["websocket"], auth: { token }, forceNew: true });
@@ -192,7 +195,7 @@ async function chair() {
       socks.push(s);
     }
     let turn = 0;
-    send = (body) => new Promise((resolve) => {
+    return (body) => new Promise((resolve) => {
       const s = socks[turn++ % socks.length];
       s.timeout(10000).emit("command", body, (err, ack) => {
         if (err) resolve({ status: 0, error: "timeout" });
@@ -200,6 +203,8 @@ async function chair() {
       });
     });
   }
+  const senders = [];
+  for (const u of urls) senders.push(await sender(u));
 
   const total = Math.max(1, Math.round(rate * duration));
   const start = now() + 50;
@@ -209,9 +214,10 @@ async function chair() {
     const wait = due - now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     const body = commands[i % commands.length];
+    const node = i % senders.length;
     const tSend = now();
-    pending.push(send(body).then((r) => {
-      log.push({ i, type: body.type, t_send: tSend, t_ack: now(), ...r });
+    pending.push(senders[node](body).then((r) => {
+      log.push({ i, node, type: body.type, t_send: tSend, t_ack: now(), ...r });
     }));
   }
   await Promise.all(pending);
