@@ -4,9 +4,11 @@ polling, against a real server, including when the browser brings a valid cookie
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 
 import pytest
+import redis
 import requests
 import websocket
 
@@ -20,12 +22,18 @@ FRIEND = "https://screens.example.org"
 
 @pytest.fixture(scope="module")
 def server(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    prefix = f"xsite{uuid.uuid4().hex[:8]}"  # the module's own keys, deleted afterwards
     live = LiveServer(free_port(), tmp_path_factory.mktemp("xsite"), {
-        "REDIS_URL": redis_url, "PLENARY_KEY_PREFIX": "xsite", "SECRET_KEY": SECRET,
+        "REDIS_URL": redis_url, "PLENARY_KEY_PREFIX": prefix, "SECRET_KEY": SECRET,
         "PLENARY_ALLOWED_ORIGINS": FRIEND})
     live.start()
     yield live
     live.stop()
+    client = redis.Redis.from_url(redis_url)
+    keys = list(client.scan_iter(match=f"{prefix}:*"))
+    if keys:
+        client.delete(*keys)
+    client.close()
 
 
 def foreign(server: LiveServer) -> list[str]:
