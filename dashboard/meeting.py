@@ -123,6 +123,11 @@ class Meeting:
                     # (a client may have seen a newer version on another node).
                     if self._ingest(self.log.read_all(self.version)):
                         continue
+                    # The same command, sent at once to another node, may be what
+                    # changed the state: then it is answered, not refused.
+                    first = self.log.answer_of(command_id) if command.command_id else None
+                    if first is not None:
+                        return self._answer(command, first.first, first.last, retried=True)
                     raise
                 done = self.log.append(events, self.version, command_id)
                 if done.status == "stale":
