@@ -114,16 +114,7 @@ def decide_close(
     events = []
     if room.current is not None:
         events.append(speech_ended(room, sitting.id, now, "session_closed"))
-    dropped = [
-        {
-            "entry_id": e.entry_id,
-            "delegation": e.delegation,
-            "speaker_name": e.speaker_name,
-            "kind": str(e.kind),
-            "requested_at": e.requested_at,
-        }
-        for e in room.queue
-    ]
+    dropped = [e.to_dict() for e in room.queue]
     data = {
         "session_id": sitting.id,
         "ended_entry_id": room.current.entry_id if room.current else None,

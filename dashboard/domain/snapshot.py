@@ -67,16 +67,7 @@ def to_dict(state: MeetingState) -> dict[str, Any]:
                 "version": room.version,
                 "session_id": room.session_id,
                 "current": _speech(room.current),
-                "queue": [
-                    {
-                        "entry_id": e.entry_id,
-                        "delegation": e.delegation,
-                        "speaker_name": e.speaker_name,
-                        "kind": str(e.kind),
-                        "requested_at": e.requested_at,
-                    }
-                    for e in room.queue
-                ],
+                "queue": [e.to_dict() for e in room.queue],
                 "list_closed": room.list_closed,
             }
             for room in state.rooms.values()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from .programme import Programme
 
@@ -85,6 +86,16 @@ class Entry:
     speaker_name: str | None
     kind: SpeechKind
     requested_at: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """The entry as plain data (event data, snapshots)."""
+        return {
+            "entry_id": self.entry_id,
+            "delegation": self.delegation,
+            "speaker_name": self.speaker_name,
+            "kind": str(self.kind),
+            "requested_at": self.requested_at,
+        }
 
 
 @dataclass
