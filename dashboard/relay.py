@@ -8,6 +8,7 @@ import time
 
 from flask_socketio import SocketIO
 
+from dashboard.fanout import Fanout
 from dashboard.meeting import Meeting
 from dashboard.web.sockets import OVERVIEW, room_channel
 
@@ -26,6 +27,7 @@ class Relay:
 
     def __init__(self, socketio: SocketIO, meeting: Meeting, redis_url: str) -> None:
         self.socketio = socketio
+        self.fanout = Fanout(socketio)
         self.meeting = meeting
         self.redis_url = redis_url
         self.running = False
@@ -63,7 +65,7 @@ class Relay:
                 if self.sent.get(room) == view["version"]:
                     continue  # marked again while this version was being sent
                 self.sent[room] = view["version"]
-                self.socketio.emit("state", view, to=[room_channel(room), OVERVIEW])
+                self.fanout.emit("state", view, to=[room_channel(room), OVERVIEW])
             except Exception:  # one room's failure must not keep the others' screens stale
                 log.exception("could not send the state of %s", room)
 

@@ -10,11 +10,19 @@ from flask import Flask
 from gevent import pywsgi
 from geventwebsocket.handler import WebSocketHandler
 
+READ_BUFFER = 2048  # bytes per connection
+
 
 class OriginCheckingHandler(WebSocketHandler):  # type: ignore[misc]
     """gevent-websocket completes the handshake before the app runs, so the origin
     check of engine.io would come after the upgrade; this one refuses it before.
     It reads its settings from the Flask app, the same under `plenary run` and gunicorn."""
+
+    def __init__(self, sock: Any, address: Any, server: Any, rfile: Any = None) -> None:
+        # gevent's default read buffer is 8 KB, allocated up front and kept for the
+        # life of the connection: most of it idle on a screen's websocket, which only
+        # reads pongs and small events. 2 KB still reads any request line or header.
+        super().__init__(sock, address, server, rfile or sock.makefile("rb", READ_BUFFER))
 
     def handle(self) -> Any:
         # gevent writes a response's headers and body separately; without

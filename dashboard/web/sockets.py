@@ -73,14 +73,17 @@ def on_connect(auth: Any = None) -> None:
         # python-socketio's own exception (not the builtin one of the same name), so
         # the client's connect_error carries the code: {"message", "data": {"code", ...}}
         raise Refused(exc.message, {"code": exc.code, "message": exc.message}) from None
-    rate = current_app.extensions["plenary"].settings.socket_rate
-    current_app.extensions["plenary"].clients[request.sid] = Client(principal, 2 * rate)  # type: ignore[attr-defined]
+    parts = current_app.extensions["plenary"]
+    parts.clients[request.sid] = Client(principal, 2 * parts.settings.socket_rate)  # type: ignore[attr-defined]
+    parts.relay.fanout.attach(request.sid, request.environ)  # type: ignore[attr-defined]
 
 
 @socketio.on("disconnect")
 def on_disconnect(reason: Any = None) -> None:
     """Forget the socket."""
-    current_app.extensions["plenary"].clients.pop(request.sid, None)  # type: ignore[attr-defined]
+    parts = current_app.extensions["plenary"]
+    parts.clients.pop(request.sid, None)  # type: ignore[attr-defined]
+    parts.relay.fanout.detach(request.sid)  # type: ignore[attr-defined]
 
 
 @socketio.on("subscribe")
