@@ -100,6 +100,19 @@ def events() -> Any:
     return jsonify([e.to_dict() for e in plenary().log.read(after, limit)])
 
 
+@bp.get("/node")
+def node() -> Any:
+    """The admin reads this node's live figures: its sockets and how their frames went out."""
+    require_principal("admin")
+    parts = plenary()
+    return jsonify({
+        "version": parts.meeting.version,
+        "live": parts.meeting.stream_healthy,
+        "sockets": len(parts.clients),
+        "frames": dict(parts.relay.fanout.sent),
+    })
+
+
 @health.get("/healthz")
 def healthz() -> Any:
     """The process is alive."""

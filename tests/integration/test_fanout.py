@@ -1,0 +1,167 @@
+"""The relay's broadcast (dashboard/fanout.py): frames written straight to idle sockets,
+through the queue otherwise, never interleaved, never out of order."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import gevent
+import gevent.socket
+import pytest
+import requests
+import websocket
+from geventwebsocket.websocket import Stream, WebSocket
+
+from dashboard.fanout import Pipe
+from tests.support import LiveServer
+
+pytestmark = pytest.mark.slow
+
+
+class _Handler:
+    """What gevent-websocket's WebSocket needs of its handler: the socket and its reader."""
+
+    def __init__(self, sock: Any) -> None:
+        self.socket = sock
+        self.rfile = sock.makefile("rb")
+
+
+def test_a_frame_half_written_is_finished_before_anything_else_goes_out():
+    server_side, client_side = gevent.socket.socketpair()
+    server_side.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+    client_side.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    handler = _Handler(server_side)
+    ws = WebSocket({}, Stream(handler), handler)
+    pipe = Pipe(ws)
+    big = bytes(range(256)) * 1024  # far more than the socket buffers hold
+
+    assert pipe.try_send(big)  # partly written now, the rest by a greenlet of its own
+    assert pipe.lock.locked()
+    received = bytearray(client_side.recv(65536))  # room in the socket again, before
+    assert received  # the greenlet that finishes the frame has run
+    assert not pipe.try_send(b"next")  # busy: the caller must queue it
+    after = gevent.spawn(ws.send, "after")  # engine.io's writer, say: must wait its turn
+
+    def read() -> None:
+        while len(received) < len(big) + 7:
+            chunk = client_side.recv(65536)
+            if not chunk:
+                return
+            received.extend(chunk)
+
+    reader = gevent.spawn(read)
+    gevent.joinall([after, reader], timeout=10, raise_error=True)
+    assert bytes(received[: len(big)]) == big
+    assert bytes(received[len(big):]) == b"\x81\x05after"  # one whole text frame, after it
+    assert not pipe.lock.locked()
+    handler.rfile.close()
+    server_side.close()
+    client_side.close()
+
+
+def timeless(state: dict) -> dict:
+    """A room state without what moves with the clock (the server's time, time spoken)."""
+    state = {k: v for k, v in state.items() if k != "server_time"}
+    if state["speakers"]["current"]:
+        current = {k: v for k, v in state["speakers"]["current"].items() if k != "elapsed_s"}
+        state["speakers"] = {**state["speakers"], "current": current}
+    return state
+
+
+class RawScreen:
+    """A screen speaking Engine.IO 4 / Socket.IO 5 itself, keeping every state frame whole."""
+
+    def __init__(self, server: LiveServer, room: str, rcvbuf: int | None = None) -> None:
+        url = server.url.replace("http", "ws") + "/socket.io/?EIO=4&transport=websocket"
+        opts = ((socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf),) if rcvbuf else ()
+        self.ws = websocket.create_connection(url, timeout=10, sockopt=opts)
+        assert self.ws.recv().startswith("0")
+        self.ws.send("40" + json.dumps({"token": server.token("screen", room)}))
+        assert self.ws.recv().startswith("40")
+        self.ws.send('421["subscribe",' + json.dumps({"room": room}) + "]")
+        ack = self.ws.recv()
+        assert ack.startswith("431"), ack
+        self.states: list[dict] = [json.loads(ack[3:])[0]["state"]]
+
+    def read_until(self, version: str, timeout: float = 15.0) -> None:
+        deadline = time.monotonic() + timeout
+        while self.states[-1]["version"] != version:
+            self.ws.settimeout(max(0.1, deadline - time.monotonic()))
+            frame = self.ws.recv()  # raises on a malformed or interleaved websocket frame
+            if frame == "2":
+                self.ws.send("3")
+                continue
+            assert frame.startswith('42["state",'), frame[:80]
+            self.states.append(json.loads(frame[2:])[1])
+            assert time.monotonic() < deadline, "no state of the last version"
+
+    def versions(self) -> list[tuple[int, int]]:
+        return [tuple(int(p) for p in s["version"].split("-")) for s in self.states]
+
+
+def test_every_screen_gets_whole_frames_in_order_fast_or_slow(live_server):
+    admin = live_server.token("admin")
+    auth = {"Authorization": f"Bearer {admin}"}
+    programme = requests.get(f"{live_server.url}/api/programme", headers=auth).json()
+    sitting = next(s for s in programme["sessions"] if s["kind"] == "plenary")
+    room, codes = sitting["room"], [d["code"] for d in programme["delegations"]]
+    chair = live_server.token("chair", room)
+    live_server.command(chair, {"type": "session.open", "room": room, "session_id": sitting["id"]})
+    for n in range(10):  # long announcements: ~15 KB per state frame
+        live_server.command(admin, {"type": "announcement.post", "rooms": [room],
+                                    "text": {"es": f"Aviso {n} " + "ñ" * 480,
+                                             "en": f"Notice {n} " + "x" * 480}})
+    screens = [RawScreen(live_server, room) for _ in range(10)]
+    # Reads nothing until the end: after the kernel's buffers (4 MB at most) are
+    # full, the frames for it must go through its queue, behind a half-written one.
+    slow = RawScreen(live_server, room, rcvbuf=1024)
+
+    stop = threading.Event()
+
+    def keep_reading(screen: RawScreen) -> None:
+        while not stop.is_set():
+            try:
+                screen.ws.settimeout(0.2)
+                frame = screen.ws.recv()
+            except websocket.WebSocketTimeoutException:
+                continue
+            assert frame.startswith('42["state",'), frame[:80]
+            screen.states.append(json.loads(frame[2:])[1])
+
+    readers = [threading.Thread(target=keep_reading, args=(s,)) for s in screens]
+    for reader in readers:
+        reader.start()
+    try:
+        # One command at a time (each its own frame, ~6 MB for the slow screen), then a burst.
+        for code in codes[:30] * 3:
+            for command in ({"type": "speaker.add", "room": room, "delegation": code},
+                            {"type": "speaker.next", "room": room}):
+                assert live_server.command(chair, command).status_code == 200
+        burst = [{"type": "speaker.add", "room": room, "delegation": code} for code in codes[:30]]
+        with ThreadPoolExecutor(4) as pool:
+            answers = list(pool.map(lambda c: live_server.command(chair, c), burst))
+        assert all(a.status_code == 200 for a in answers)
+        final = requests.get(f"{live_server.url}/api/rooms/{room}", headers=auth).json()
+        deadline = time.monotonic() + 15
+        while any(s.states[-1]["version"] != final["version"] for s in screens):
+            assert time.monotonic() < deadline, "a screen never got the last version"
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        for reader in readers:
+            reader.join()
+    slow.read_until(final["version"])
+
+    for screen in [*screens, slow]:
+        versions = screen.versions()
+        assert versions == sorted(set(versions))  # never older, never the same twice
+        assert timeless(screen.states[-1]) == timeless(final)
+        screen.ws.close()
+    frames = requests.get(f"{live_server.url}/api/node", headers=auth).json()["frames"]
+    assert frames["direct"] > 0  # idle screens got frames straight away
+    assert frames["queued"] > 0  # the slow one's full socket sent the rest through its queue
