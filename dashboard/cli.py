@@ -6,6 +6,7 @@ from gevent import monkey
 monkey.patch_all()
 
 import argparse  # noqa: E402
+import gc  # noqa: E402
 import json  # noqa: E402
 import logging  # noqa: E402
 import signal  # noqa: E402
@@ -182,6 +183,10 @@ def serve(settings: Settings, host: str, port: int) -> None:
     from dashboard.server import make_server
 
     server = make_server(app, host, port)
+    # What was built so far (modules, programme, state) lives as long as the process:
+    # keep it out of the collector's scans, whose pauses would land on commands.
+    gc.collect()
+    gc.freeze()
 
     def stop(*_: Any) -> None:
         parts.relay.stop()

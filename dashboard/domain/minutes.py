@@ -60,8 +60,18 @@ class MinutesRecord:
     last_at: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready copy (for storage)."""
-        return asdict(self)
+        """A JSON-ready view (for storage); it shares the record's lists and dicts, which
+        hold plain data only, so that a save does not copy a whole day's speeches."""
+        return {
+            "cursor": self.cursor,
+            "waiting": self.waiting,
+            "speaking": {room: asdict(speech) for room, speech in self.speaking.items()},
+            "speeches": self.speeches,
+            "unserved": self.unserved,
+            "sittings": self.sittings,
+            "room_sitting": self.room_sitting,
+            "last_at": self.last_at,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> MinutesRecord:
