@@ -124,7 +124,44 @@ class EventLog:
         return [_flat_event(i, f) for i, f in self._raw.xrange(self.stream, min=first, max=last)]
 
     def read_all(self, after: str = "0-0", batch: int = 10_000) -> Iterator[Event]:
-        """Every event after an id, read in batches."""
+        """Every event after an id, read in batches.
+
+        Past the first batch (all that a catch-up usually needs), each batch is asked
+        for before the previous one is handed out, on a connection of this client's
+        pool: Redis prepares and sends it while the caller folds (a cold start's replay).
+        """
+        events = self.read(after, batch)
+        yield from events
+        if len(events) < batch:
+            return
+        after = events[-1].id or after
+        reader = redis.Redis(connection_pool=self.client.connection_pool,
+                             single_connection_client=True)
+        conn: Any = reader.connection  # type: ignore[attr-defined]  # not in types-redis
+        asked = False
+        try:
+            conn.send_command("XRANGE", self.stream, f"({after}", "+", "COUNT", batch)
+            asked = True
+            while asked:
+                entries = conn.read_response()
+                asked = False
+                if len(entries) == batch:
+                    conn.send_command("XRANGE", self.stream, b"(" + entries[-1][0], "+",
+                                      "COUNT", batch)
+                    asked = True
+                events = [_flat_event(eid, flat) for eid, flat in entries]
+                yield from events
+                if events:
+                    after = events[-1].id or after
+            return
+        except redis.ConnectionError:
+            conn.disconnect()
+            asked = False
+        finally:
+            if asked:  # left before its answer was read: the connection is not reusable
+                conn.disconnect()
+            reader.close()
+        # The connection was lost on the way: the rest the ordinary way, with retries.
         while True:
             events = self.read(after, batch)
             yield from events
@@ -145,7 +182,7 @@ class EventLog:
         block_ms: int = 5000,
         on_state: Callable[[bool], None] | None = None,
         stop: Callable[[], bool] = lambda: False,
-    ) -> Iterator[list[Event]]:
+    ) -> Iterator[Iterator[Event]]:
         """Yield batches of new events forever, on a connection of its own.
 
         `after()` gives the id to read from each time, so the caller's state is
@@ -160,6 +197,9 @@ class EventLog:
             socket_connect_timeout=2,
             retry=Retry(ExponentialBackoff(), 0),
         )
+        # The raw reply: most entries a node reads are its own, folded by the
+        # command that wrote them; see _unseen.
+        client.set_response_callback("XREAD", lambda reply, **_: reply)
         delay, healthy = 0.1, True
         while not stop():
             try:
@@ -178,9 +218,21 @@ class EventLog:
                 healthy, delay = True, 0.1
                 if on_state:
                     on_state(True)
-            for _stream, entries in reply or ():
-                yield [_event(eid, fields) for eid, fields in entries]
+            # {stream: entries} over RESP3, [[stream, entries]] over RESP2
+            for _stream, entries in (reply.items() if isinstance(reply, dict) else reply or ()):
+                yield _unseen(entries, after)
         client.close()
+
+
+def _unseen(entries: list[Any], after: Callable[[], str]) -> Iterator[Event]:
+    """The entries after `after()` as it is when each is taken, parsed only then.
+
+    Taken under the reader's lock, a node's own entries (already folded by the
+    command that appended them) are stepped over by their id, unparsed.
+    """
+    for eid, flat in entries:
+        if id_key(eid.decode()) > id_key(after()):
+            yield _flat_event(eid, flat or [])
 
 
 def _flat_event(eid: bytes, flat: list[bytes]) -> Event:
