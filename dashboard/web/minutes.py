@@ -17,7 +17,6 @@ from markupsafe import Markup, escape
 
 from dashboard.web.access import current_principal, require_principal
 from dashboard.web.pages import CSP
-from workers.minutes import as_csv, current_minutes
 
 bp = Blueprint("minutes", __name__)
 
@@ -25,6 +24,9 @@ READERS = ("admin", "staff")
 
 
 def _minutes() -> tuple[dict[str, Any], Any]:
+    # Imported on the first read, not at start-up (a node without workers may never need it).
+    from workers.minutes import current_minutes
+
     parts = current_app.extensions["plenary"]
     programme = parts.meeting.programme
     return current_minutes(parts.log, programme), programme
@@ -42,6 +44,8 @@ def minutes_json() -> Any:
 def minutes_csv() -> Any:
     """An admin or staff member downloads the record as CSV (one row per speech or request)."""
     require_principal(*READERS)
+    from workers.minutes import as_csv
+
     minutes, programme = _minutes()
     name = f"minutes-{programme.meeting.id}.csv"
     return Response(

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-import segno
 from flask import Blueprint, Response, current_app, render_template, request
 from flask_babel import force_locale, get_locale
 from flask_babel import lazy_gettext as _l
@@ -300,6 +299,8 @@ def staff() -> Any:
 
 def qr_svg(url: str) -> Markup:
     """An access link as an inline SVG QR code (paths only: nothing from the URL is echoed)."""
+    import segno  # only the admin's page draws them: not imported at start-up
+
     svg = segno.make(url, error="m").svg_inline(
         scale=4, dark="#000", light="#fff", svgclass="qr", lineclass="qr-line", omitsize=True
     )
