@@ -14,6 +14,8 @@ from dashboard.web.sockets import OVERVIEW, room_channel
 
 log = logging.getLogger(__name__)
 
+PAUSE_S = 0.1  # at most, after a broadcast, while other work is pending
+
 
 class Relay:
     """Emits `state` to each changed room's screens and to the overview.
@@ -51,12 +53,20 @@ class Relay:
         self.wake.set()
 
     def _send_loop(self) -> None:
+        import gevent
+
         while self.running:
             self.wake.wait(timeout=1.0)
             self.wake.clear()
             rooms, self.dirty = self.dirty, set()
             if rooms:
                 self._send(rooms)
+                # A broadcast to thousands of screens holds the process for tens of
+                # milliseconds; let what came in meanwhile (commands, the tail, pongs)
+                # run before the next one, so commands are answered first and their
+                # changes go out together, rather than each waiting behind broadcasts.
+                with gevent.Timeout(PAUSE_S, False):
+                    gevent.idle()
 
     def _send(self, rooms: set[str]) -> None:
         for room in sorted(rooms):
