@@ -164,7 +164,7 @@ def cmd_run(args: argparse.Namespace) -> None:
     # full pass at the end finds ~370 unreachable objects, with 0 or 100,000 events
     # replayed), yet the passes took 0.2-0.4 s of a start from a snapshot and ~1 s of
     # a 100,000-event replay. `serve` freezes what was built, once the server listens,
-    # and turns the collector back on.
+    # and hands collecting to dashboard.collector's schedule.
     gc.disable()
     try:
         settings = _settings()
@@ -189,7 +189,7 @@ def cmd_run(args: argparse.Namespace) -> None:
 def serve(settings: Settings, host: str, port: int) -> None:
     """Build the app, start its background tasks, listen, print the links and serve until
     stopped."""
-    from dashboard import create_app
+    from dashboard import collector, create_app
     from dashboard.extensions import socketio
     from dashboard.server import make_server
     from dashboard.web.access import run_access_refresher
@@ -198,6 +198,7 @@ def serve(settings: Settings, host: str, port: int) -> None:
     parts = app.extensions["plenary"]
     parts.relay.start()
     socketio.start_background_task(run_access_refresher, app, socketio)
+    socketio.start_background_task(collector.run, socketio.sleep, settings.gc_full_every_s)
     if settings.run_workers:
         from workers import start_in_process
 
@@ -225,9 +226,9 @@ def serve(settings: Settings, host: str, port: int) -> None:
     )
     sys.stdout.flush()
     # What was built so far (modules, programme, state) lives as long as the process:
-    # keep it out of the collector's scans, whose pauses would land on commands.
+    # keep it out of the collector's scans, whose pauses would land on commands. The
+    # collector task (started above, automatic collection off) takes over from here.
     gc.freeze()
-    gc.enable()
     if server.started:  # not stopped by a signal while the links were printed
         server.serve_forever()
 

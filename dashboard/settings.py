@@ -71,6 +71,13 @@ class Settings(BaseSettings):
         description="Socket.IO events per second a client may send (burst: 2 seconds' worth).",
         gt=0,
     )
+    gc_full_every_s: float = Field(
+        300.0,
+        validation_alias=AliasChoices("PLENARY_GC_FULL_EVERY_S", "gc_full_every_s"),
+        description="A web node collects all its cyclic garbage this often (seconds); the "
+        "young generations every second (dashboard/collector.py).",
+        ge=1,
+    )
     snapshot_every: int = Field(
         1000,
         validation_alias=AliasChoices("PLENARY_SNAPSHOT_EVERY", "snapshot_every"),

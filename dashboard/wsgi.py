@@ -9,7 +9,7 @@ from gevent import monkey
 
 monkey.patch_all()
 
-from dashboard import create_app  # noqa: E402
+from dashboard import collector, create_app  # noqa: E402
 from dashboard.extensions import socketio  # noqa: E402
 from dashboard.web.access import run_access_refresher  # noqa: E402
 
@@ -17,3 +17,5 @@ app = create_app()
 # The same background tasks as `plenary run` (dashboard.cli.serve), less the workers.
 app.extensions["plenary"].relay.start()
 socketio.start_background_task(run_access_refresher, app, socketio)
+socketio.start_background_task(
+    collector.run, socketio.sleep, app.extensions["plenary"].settings.gc_full_every_s)
