@@ -1,7 +1,7 @@
 // Load generator of the fan-out benchmark (driven by bench/run.py).
 //
 //   node loadgen.js screens --url U --token T --room R --count N --out F
-//                           [--client raw|sio]
+//                           [--client tcp|raw|sio]
 //     connects N Socket.IO screens (websocket only), subscribes each to R,
 //     prints {"event":"ready",...} once all are subscribed, records the
 //     arrival instant of every "state" event, and on a "dump" line on stdin
@@ -15,8 +15,10 @@
 // Instants are wall-clock milliseconds (performance.timeOrigin + now()),
 // comparable with Python's time.time() * 1000 on the same machine.
 "use strict";
+const crypto = require("crypto");
 const fs = require("fs");
 const http = require("http");
+const net = require("net");
 const readline = require("readline");
 const { io } = require("socket.io-client");
 const WebSocket = require("ws");
@@ -50,6 +52,14 @@ async function screens() {
   const sockets = new Array(count);
   const connectMs = [];
   let subscribed = 0, failed = 0, disconnects = 0, stateEvents = 0;
+  const pingsAt = [];  // when engine.io pings came (tcp client)
+  const stalls = [];  // [when, ms]: this process's own event loop held up (its GC, say)
+  let tick = now();
+  setInterval(() => {
+    const t = now();
+    if (t - tick > 70) stalls.push([Math.round(t), Math.round(t - tick - 20)]);
+    tick = t;
+  }, 20).unref();
   const t0 = now();
 
   function record(rec, v, t) {
@@ -113,7 +123,88 @@ async function screens() {
     });
   }
 
+  // The same protocol over a bare TCP socket, the websocket framing done here:
+  // frames from the server are unmasked, each data chunk is parsed in one pass
+  // (all frames in it share one arrival instant), no per-frame event objects.
+  // It costs the load generator about half what `ws` does per frame, CPU the
+  // server under test then has on a shared machine.
+  const target = new URL(url);
+  function maskedText(text) {
+    const payload = Buffer.from(text);
+    const n = payload.length;
+    const head = n < 126 ? Buffer.from([0x81, 0x80 | n])
+      : Buffer.from([0x81, 0x80 | 126, n >> 8, n & 0xff]);
+    const mask = crypto.randomBytes(4);
+    for (let k = 0; k < n; k++) payload[k] ^= mask[k & 3];
+    return Buffer.concat([head, mask, payload]);
+  }
+  function connectTcp(i) {
+    return new Promise((resolve) => {
+      const start = now();
+      const rec = (records[i] = []);
+      const sock = net.connect({ host: target.hostname, port: Number(target.port), noDelay: true });
+      sockets[i] = { disconnect: () => sock.destroy(), removeAllListeners: () => sock.removeAllListeners("close") };
+      let settled = false;
+      const done = (ok) => { if (!settled) { settled = true; ok ? subscribed++ : failed++; resolve(); } };
+      let upgraded = false;
+      let pending = null;
+      sock.on("connect", () => {
+        sock.write(`GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: ${target.host}\r\n` +
+          "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n" +
+          `Sec-WebSocket-Key: ${crypto.randomBytes(16).toString("base64")}\r\n\r\n`);
+      });
+      function onText(payload, t) {
+        if (payload.length > STATE_PREFIX.length && payload.compare(STATE_PREFIX, 0, STATE_PREFIX.length, 0, STATE_PREFIX.length) === 0) {
+          record(rec, versionOf(payload), t);
+          return;
+        }
+        const msg = payload.toString();
+        if (msg === "2") { sock.write(maskedText("3")); pingsAt.push(Math.round(t)); }
+        else if (msg[0] === "0") sock.write(maskedText("40" + JSON.stringify({ token })));
+        else if (msg.startsWith("431")) {
+          const ack = JSON.parse(msg.slice(3))[0];
+          if (ack && ack.ok !== false) { connectMs.push(now() - start); done(true); }
+          else { emit({ event: "error", client: i, ack }); done(false); }
+        } else if (msg.startsWith("40")) sock.write(maskedText('421["subscribe",' + JSON.stringify({ room }) + "]"));
+        else if (msg.startsWith("44")) { emit({ event: "error", client: i, error: msg.slice(0, 300) }); done(false); }
+      }
+      sock.on("data", (chunk) => {
+        const t = now();
+        let buf = pending ? Buffer.concat([pending, chunk]) : chunk;
+        pending = null;
+        if (!upgraded) {
+          const end = buf.indexOf("\r\n\r\n");
+          if (end < 0) { pending = buf; return; }
+          if (!buf.toString("latin1", 0, 12).includes(" 101")) {
+            emit({ event: "error", client: i, error: buf.toString("latin1", 0, Math.min(end, 300)) });
+            sock.destroy();
+            return;
+          }
+          upgraded = true;
+          buf = buf.subarray(end + 4);
+        }
+        let at = 0;
+        while (buf.length - at >= 2) {
+          const opcode = buf[at] & 0x0f;
+          let len = buf[at + 1] & 0x7f;
+          let head = 2;
+          if (len === 126) { if (buf.length - at < 4) break; len = buf.readUInt16BE(at + 2); head = 4; }
+          else if (len === 127) { if (buf.length - at < 10) break; len = Number(buf.readBigUInt64BE(at + 2)); head = 10; }
+          if (buf.length - at < head + len) break;
+          const payload = buf.subarray(at + head, at + head + len);
+          at += head + len;
+          if (opcode === 1) onText(payload, t);
+          else if (opcode === 8) { sock.destroy(); return; }
+        }
+        if (at < buf.length) pending = Buffer.from(buf.subarray(at));
+      });
+      sock.on("error", (err) => { emit({ event: "error", client: i, error: String(err && err.message) }); done(false); });
+      sock.on("close", () => { disconnects++; done(false); });
+    });
+  }
+
   function connectOne(i) {
+    if (clientKind === "tcp") return connectTcp(i);
     if (clientKind === "raw") return connectRaw(i);
     return new Promise((resolve) => {
       const start = now();
@@ -154,7 +245,7 @@ async function screens() {
     if (line.trim() === "stats") {
       emit({ event: "stats", state_events: stateEvents, disconnects });
     } else if (line.trim() === "dump") {
-      fs.writeFileSync(out, JSON.stringify({ versions, clients: records, disconnects, subscribed, failed }));
+      fs.writeFileSync(out, JSON.stringify({ versions, clients: records, disconnects, subscribed, failed, pings_at: pingsAt, stalls }));
       for (const s of sockets) if (s) { s.removeAllListeners("disconnect"); s.disconnect(); }
       emit({ event: "done", state_events: stateEvents, disconnects });
       setTimeout(() => process.exit(0), 200);

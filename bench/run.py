@@ -612,7 +612,25 @@ def ack_stats(chair_log: list[dict[str, Any]], warmup: int) -> dict[str, Any]:
         "commands": len(rows), "ok": len(ok), "errors": errors,
         "ack_p50_ms": percentile(ok, 50), "ack_p99_ms": percentile(ok, 99),
         "ack_max_ms": round(ok[-1], 2) if ok else None,
+        # When the slowest answers came (seconds into the run): a pattern (every 25 s:
+        # engine.io's pings) tells what they waited for.
+        "ack_slowest": [[round(c["t_send"] / 1000 - rows[0]["t_send"] / 1000, 2),
+                         round(c["t_ack"] - c["t_send"], 1)]
+                        for c in sorted(rows, key=lambda c: c["t_send"] - c["t_ack"])[:8]]
+        if rows else [],
     }
+
+
+def ping_histogram(dumps: list[dict[str, Any]], chair_log: list[dict[str, Any]]) -> dict[str, int]:
+    if not chair_log:
+        return {}
+    t0 = chair_log[0]["t_send"]
+    counts: dict[str, int] = {}
+    for d in dumps:
+        for t in d.get("pings_at", []):
+            second = str(int((t - t0) // 1000))
+            counts[second] = counts.get(second, 0) + 1
+    return dict(sorted(counts.items(), key=lambda kv: int(kv[0])))
 
 
 def split(total: int, parts: int) -> list[int]:
@@ -755,6 +773,12 @@ def run_screens(
         # the machine): figures taken with this well above ~5% are contended.
         "other_cpu_pct": round(max(0.0, other_pct), 1),
         "loadavg_1m": round(os.getloadavg()[0], 2),
+        # Engine.IO pings the screens got, per second of the run (from the first command).
+        "pings_per_s": ping_histogram([d for _, d in dumps], chair_log),
+        # The load generators' own event-loop stalls over 50 ms: [second of the run, ms].
+        "loadgen_stalls": sorted(
+            [round((t - chair_log[0]["t_send"]) / 1000, 1), ms]
+            for _, d in dumps for t, ms in d.get("stalls", [])) if chair_log else [],
     }
     if len(nodes) > 1:
         per_node = []
@@ -1050,8 +1074,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--fsync", default="always", choices=["always", "everysec", "no"])
     p.add_argument("--screens-per-proc", type=int, default=2000)
     p.add_argument("--loadgen-procs", type=int, default=0, help="0: one per --screens-per-proc")
-    p.add_argument("--client", default="raw", choices=["raw", "sio"],
-                   help="screens: raw protocol over ws (light) or socket.io-client")
+    p.add_argument("--client", default="tcp", choices=["tcp", "raw", "sio"],
+                   help="screens: the protocol over bare TCP (lightest), over ws, "
+                        "or socket.io-client")
     p.add_argument("--connect-concurrency", type=int, default=50)
     p.add_argument("--connect-timeout", type=float, default=180.0)
     p.add_argument("--ack-rate", type=float, default=50.0)
