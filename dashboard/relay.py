@@ -6,6 +6,7 @@ import logging
 import threading
 import time
 
+import gevent
 from flask_socketio import SocketIO
 
 from dashboard.fanout import Fanout
@@ -53,8 +54,6 @@ class Relay:
         self.wake.set()
 
     def _send_loop(self) -> None:
-        import gevent
-
         while self.running:
             self.wake.wait(timeout=1.0)
             self.wake.clear()
