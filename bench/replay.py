@@ -225,7 +225,7 @@ def cold_start(
     args: Any, redis_url: str, workdir: Path, log: Callable[..., None]
 ) -> dict[str, Any]:
     """The replay suite of bench/run.py."""
-    from run import plenary_argv, plenary_env  # type: ignore[import-not-found]
+    from targets import plenary_argv, plenary_env
 
     from dashboard.domain import load_programme
     from dashboard.domain.programme import default_programme_path
