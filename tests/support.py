@@ -28,7 +28,31 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-class LiveServer:
+class Child:
+    """A process a test starts, stops (SIGTERM, then SIGKILL after 10 s) or kills."""
+
+    process: subprocess.Popen[bytes] | None = None
+
+    def stop(self) -> None:
+        """Stop gracefully (SIGTERM), killed if it has not ended within 10 s."""
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+    def kill(self) -> None:
+        """Hard kill (SIGKILL): nothing runs on the way out."""
+        if self.process and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        self.process = None
+
+
+class LiveServer(Child):
     """A real `plenary run` process: gevent, real sockets, real Redis."""
 
     def __init__(self, port: int, data_dir: Path, env: dict[str, str] | None = None) -> None:
@@ -61,24 +85,6 @@ class LiveServer:
                 pass
             time.sleep(0.1)
         raise RuntimeError(f"server not ready: {self.log_path.read_text()[-3000:]}")
-
-    def stop(self) -> None:
-        """Stop gracefully (SIGTERM)."""
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.process = None
-
-    def kill(self) -> None:
-        """Hard kill (SIGKILL): nothing runs on the way out."""
-        if self.process and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
-        self.process = None
 
     def token(self, role: str, room: str = "*") -> str:
         from dashboard.web.access import make_token

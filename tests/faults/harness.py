@@ -22,7 +22,7 @@ import pytest
 import redis
 import requests
 
-from tests.support import ROOT, LiveServer, free_port
+from tests.support import ROOT, Child, LiveServer, free_port
 
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 
@@ -36,8 +36,12 @@ def redis_binary() -> str:
     return str(get_binary_path())
 
 
-class RedisServer:
-    """A Redis of this test only: append-only file, fsync on every write, on a free port."""
+class RedisServer(Child):
+    """A Redis of this test only: append-only file, fsync on every write, on a free port.
+
+    `stop()` shuts it down cleanly (SIGTERM: it flushes the append-only file); after
+    `kill()` only what was fsynced survives.
+    """
 
     def __init__(self, data_dir: Path, port: int | None = None) -> None:
         self.dir = data_dir
@@ -63,20 +67,6 @@ class RedisServer:
             except redis.RedisError:
                 time.sleep(0.05)
         raise RuntimeError(f"redis-server on {self.port} did not start")
-
-    def stop(self) -> None:
-        """Shut down cleanly (SIGTERM: it flushes the append-only file)."""
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=10)
-        self.process = None
-
-    def kill(self) -> None:
-        """Hard kill: only what was fsynced survives."""
-        if self.process and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
-        self.process = None
 
     def stall(self) -> None:
         """Freeze the process (SIGSTOP): connections stay open, nothing answers."""

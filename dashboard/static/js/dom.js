@@ -39,6 +39,19 @@ export function setText(el, text) {
 
 export const $ = (id) => document.getElementById(id);
 
+/** `fn` run in the next animation frame, once however often this is called before it. */
+export function oncePerFrame(fn) {
+  let pending = false;
+  return () => {
+    if (pending) return;
+    pending = true;
+    requestAnimationFrame(() => {
+      pending = false;
+      fn();
+    });
+  };
+}
+
 export function show(el, visible) {
   if (el.hidden === !visible) return;
   el.hidden = !visible;

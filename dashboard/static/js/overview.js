@@ -4,7 +4,7 @@
 // type down from the largest sizes until the whole page fits the viewport.
 import { activeAnnouncements, announcementsKey, infoNode, urgentNodes } from "./announcements.js";
 import { drawClock, reading } from "./clock.js";
-import { $, fill, h, show } from "./dom.js";
+import { $, fill, h, oncePerFrame, show } from "./dom.js";
 import { biPick, biT, formatTime, page, setTimezone } from "./i18n.js";
 import { connectLive, drawConnMark, keepAwake, loadProgramme } from "./live.js";
 
@@ -254,15 +254,7 @@ function fitOverview() {
 }
 
 /** Fit again in the next frame (once): a card, an announcement, a label or the display changed. */
-let fitPending = false;
-function fitSoon() {
-  if (fitPending) return;
-  fitPending = true;
-  requestAnimationFrame(() => {
-    fitPending = false;
-    fitOverview();
-  });
-}
+const fitSoon = oncePerFrame(fitOverview);
 
 function tick() {
   for (const entry of rooms.values()) {

@@ -2,7 +2,7 @@
 // it reconnects by itself and says when what it shows may be out of date.
 import { infoNode, activeAnnouncements, announcementsKey, urgentNodes } from "./announcements.js";
 import { drawClock, reading, serverNow } from "./clock.js";
-import { $, fill, h, show } from "./dom.js";
+import { $, fill, h, oncePerFrame, show } from "./dom.js";
 import { biNodes, biPick, biT, formatDayTime, formatTime, page, pick, setTimezone, t } from "./i18n.js";
 import { connectLive, drawConnMark, keepAwake, loadProgramme } from "./live.js";
 
@@ -174,15 +174,7 @@ function fitScreen() {
 }
 
 /** Fit again in the next frame (once) when a size changed: announcements, labels, resize. */
-let fitPending = false;
-function fitSoon() {
-  if (fitPending) return;
-  fitPending = true;
-  requestAnimationFrame(() => {
-    fitPending = false;
-    fitScreen();
-  });
-}
+const fitSoon = oncePerFrame(fitScreen);
 
 function drawAnnouncements(force = false) {
   const active = activeAnnouncements(current);
