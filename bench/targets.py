@@ -222,29 +222,20 @@ def start_ours(
 
 
 def start_flask(args: argparse.Namespace, payload: int) -> Target:
-    port = free_port()
-    proc = Proc.start(
-        "flask",
-        [sys.executable, str(BENCH / "baseline_server.py"), "--port", str(port),
-         "--payload-bytes", str(payload)],
-    )
-    wait_ready(port, proc, 30)
-    cmd = [{"type": "bench.trigger", "room": "plenary"}]
-    return Target("flask", port, proc, "-", "-", "plenary", cmd, payload)
+    return _start_baseline("flask", [sys.executable, str(BENCH / "baseline_server.py")], payload)
 
 
 def start_node(args: argparse.Namespace, payload: int) -> Target:
+    return _start_baseline("node", [args.node, str(BENCH / "baseline_node.js")], payload)
+
+
+def _start_baseline(name: str, program: list[str], payload: int) -> Target:
+    """A baseline server broadcasting `payload` bytes to room "plenary" on each trigger."""
     port = free_port()
-    proc = Proc.start(
-        "node",
-        [args.node, str(BENCH / "baseline_node.js"), "--port", str(port),
-         "--payload-bytes", str(payload)],
-    )
+    proc = Proc.start(name, [*program, "--port", str(port), "--payload-bytes", str(payload)])
     wait_ready(port, proc, 30)
     cmd = [{"type": "bench.trigger", "room": "plenary"}]
-    return Target("node", port, proc, "-", "-", "plenary", cmd, payload)
-
-
+    return Target(name, port, proc, "-", "-", "plenary", cmd, payload)
 
 
 def make_target(

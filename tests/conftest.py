@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import redis
 
-from tests.support import CHROMIUM, INSTALL_HINT, LiveServer, free_port
+from tests.support import CHROMIUM, INSTALL_HINT, LiveServer, delete_keys, free_port
 
 SECRET = "test-secret-key-not-for-production"
 
@@ -36,11 +36,7 @@ def prefix(redis_url: str) -> Iterator[str]:
     """A key prefix of this test's own; its keys are deleted afterwards (and only they)."""
     name = f"t{uuid.uuid4().hex[:10]}"
     yield name
-    client = redis.Redis.from_url(redis_url)
-    keys = list(client.scan_iter(match=f"{name}:*", count=1000))
-    if keys:
-        client.delete(*keys)
-    client.close()
+    delete_keys(redis_url, f"{name}:*")
 
 
 @pytest.fixture

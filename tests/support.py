@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import redis
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,6 +27,15 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def delete_keys(redis_url: str, pattern: str) -> None:
+    """Delete the keys a test made (matching `pattern`), and only those."""
+    client = redis.Redis.from_url(redis_url)
+    keys = list(client.scan_iter(match=pattern, count=1000))
+    if keys:
+        client.delete(*keys)
+    client.close()
 
 
 class Child:

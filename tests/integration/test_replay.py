@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from dashboard.domain import DomainError, Event, parse_command, room_view
 from dashboard.eventlog import EventLog
 from dashboard.meeting import Meeting
+from tests.support import delete_keys
 from tests.unit.test_properties import PROGRAMME, command
 
 
@@ -41,10 +42,8 @@ def test_live_state_equals_the_stream_replayed(redis_url, data):
         for room in PROGRAMME.rooms:
             assert room_view(replayed.state, room.id, now) == room_view(live.state, room.id, now)
     finally:
-        keys = list(client.scan_iter(match=f"{prefix}:*"))
-        if keys:
-            client.delete(*keys)
         client.close()
+        delete_keys(redis_url, f"{prefix}:*")
 
 
 def test_the_tail_hands_out_only_what_its_reader_does_not_have(redis_url, prefix):

@@ -7,7 +7,8 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-import redis
+
+from tests.support import delete_keys
 
 
 @pytest.fixture
@@ -21,8 +22,4 @@ def fresh_app(settings: Any, redis_url: str, prefix: str) -> Iterator[Callable[[
         return create_app(settings.model_copy(update={"key_prefix": f"{prefix}-{next(counter)}"}))
 
     yield make
-    client = redis.Redis.from_url(redis_url)
-    keys = list(client.scan_iter(match=f"{prefix}-*", count=1000))
-    if keys:
-        client.delete(*keys)
-    client.close()
+    delete_keys(redis_url, f"{prefix}-*")

@@ -8,12 +8,11 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
-import redis
 import requests
 import websocket
 
 from tests.conftest import SECRET
-from tests.support import LiveServer, free_port
+from tests.support import LiveServer, delete_keys, free_port
 
 pytestmark = pytest.mark.slow
 
@@ -29,11 +28,7 @@ def server(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     live.start()
     yield live
     live.stop()
-    client = redis.Redis.from_url(redis_url)
-    keys = list(client.scan_iter(match=f"{prefix}:*"))
-    if keys:
-        client.delete(*keys)
-    client.close()
+    delete_keys(redis_url, f"{prefix}:*")
 
 
 def foreign(server: LiveServer) -> list[str]:

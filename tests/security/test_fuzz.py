@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from dashboard import json_fast
 from dashboard.domain.commands import COMMAND_TYPES
 from tests.conftest import SECRET
+from tests.support import delete_keys
 
 # (examples, payloads per example): a batch per example keeps hypothesis's own cost low
 HTTP_EXAMPLES = {"shaped": (600, 10), "anything": (500, 5), "raw": (1500, 1)}
@@ -85,7 +86,6 @@ class Probe:
 
 @pytest.fixture(scope="module")
 def probe(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Any:
-    import redis as redis_lib
 
     from dashboard import create_app
     from dashboard.settings import load_settings
@@ -99,11 +99,7 @@ def probe(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Any:
         p.client.post("/api/commands", headers=p.headers, json={
             "type": "session.open", "room": session.room, "session_id": session.id})
     yield p
-    client = redis_lib.Redis.from_url(redis_url)
-    keys = list(client.scan_iter(match="fuzz:*"))
-    if keys:
-        client.delete(*keys)
-    client.close()
+    delete_keys(redis_url, "fuzz:*")
     total = p.count
     print(f"\nHTTP fuzz: {total} payloads, statuses {dict(sorted(p.statuses.items()))}")
 
