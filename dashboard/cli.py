@@ -164,7 +164,7 @@ def cmd_run(args: argparse.Namespace) -> None:
     # full pass at the end finds ~370 unreachable objects, with 0 or 100,000 events
     # replayed), yet the passes took 0.2-0.4 s of a start from a snapshot and ~1 s of
     # a 100,000-event replay. `serve` freezes what was built, once the server listens,
-    # and hands collecting to dashboard.collector's schedule.
+    # and turns collecting back on, full passes on dashboard.collector's schedule.
     gc.disable()
     try:
         settings = _settings()
@@ -226,9 +226,11 @@ def serve(settings: Settings, host: str, port: int) -> None:
     )
     sys.stdout.flush()
     # What was built so far (modules, programme, state) lives as long as the process:
-    # keep it out of the collector's scans, whose pauses would land on commands. The
-    # collector task (started above, automatic collection off) takes over from here.
+    # keep it out of the collector's scans, whose pauses would land on commands. From
+    # here CPython collects the young generations and the collector task (started
+    # above) the whole heap.
     gc.freeze()
+    gc.enable()
     if server.started:  # not stopped by a signal while the links were printed
         server.serve_forever()
 

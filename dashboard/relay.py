@@ -59,12 +59,17 @@ class Relay:
             self.wake.clear()
             rooms, self.dirty = self.dirty, set()
             if rooms:
+                began = time.perf_counter()
                 self._send(rooms)
                 # A broadcast to thousands of screens holds the process for tens of
                 # milliseconds; let what came in meanwhile (commands, the tail, pongs)
                 # run before the next one, so commands are answered first and their
                 # changes go out together, rather than each waiting behind broadcasts.
-                with gevent.Timeout(PAUSE_S, False):
+                # The pause lasts no longer than the broadcast held the process (the
+                # sends take at most half of it), so a small room's screens never wait
+                # on a busy node: under a flood the loop is never idle.
+                held = min(time.perf_counter() - began, PAUSE_S)
+                with gevent.Timeout(held, False):
                     gevent.idle()
 
     def _send(self, rooms: set[str]) -> None:

@@ -74,8 +74,8 @@ class Settings(BaseSettings):
     gc_full_every_s: float = Field(
         300.0,
         validation_alias=AliasChoices("PLENARY_GC_FULL_EVERY_S", "gc_full_every_s"),
-        description="A web node collects all its cyclic garbage this often (seconds); the "
-        "young generations every second (dashboard/collector.py).",
+        description="A web node collects all its cyclic garbage this often (seconds); "
+        "the young generations as CPython does (dashboard/collector.py).",
         ge=1,
     )
     snapshot_every: int = Field(
