@@ -106,14 +106,11 @@ class Meeting:
         One round trip in the usual case: the state is kept current by the tail,
         so the append is tried at once; a `stale` answer means another writer got
         there first, and the command is decided again on the caught-up state.
+        A client's command id may be a retry, answered as the first time: by the
+        append itself (`dup`: it looks the id up first), or, when the command no
+        longer applies to the state it changed, from the answer kept for its id.
         """
-        command_id = command.command_id
-        if command_id:  # a client's id may be a retry: answer it as the first time
-            first = self.log.answer_of(command_id)
-            if first is not None:
-                return self._answer(command, first.first, first.last, retried=True)
-        else:
-            command_id = uuid.uuid4().hex
+        command_id = command.command_id or uuid.uuid4().hex
         with self.lock:
             for _ in range(_MAX_ATTEMPTS):
                 try:

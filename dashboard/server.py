@@ -31,6 +31,14 @@ class OriginCheckingHandler(WebSocketHandler):  # type: ignore[misc]
             self.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         return super().handle()
 
+    def log_request(self) -> None:
+        # gevent-websocket logs every HTTP request through `logging` at INFO, whatever
+        # the server was told: a formatted line written on the command's path (and on
+        # each long-poll). Log like pywsgi instead: to the server's access log, if any
+        # (none on a web node; the reverse proxy keeps one, docs/deploy.md).
+        if self.server.log is not None:
+            pywsgi.WSGIHandler.log_request(self)
+
     def upgrade_websocket(self) -> Any:
         environ = self.environ
         origin = environ.get("HTTP_ORIGIN")
