@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 # gevent first: before redis, ssl or the app are imported anywhere.
-from gevent import monkey
+from dashboard.patching import patch_all
 
-monkey.patch_all()
+patch_all()
 
 import argparse  # noqa: E402
 import gc  # noqa: E402

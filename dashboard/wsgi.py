@@ -5,9 +5,9 @@ tails the stream itself) and the access refresher start as background tasks of t
 (scheduler, minutes, snapshots) run as their own services: `plenary worker`.
 """
 
-from gevent import monkey
+from dashboard.patching import patch_all
 
-monkey.patch_all()
+patch_all()
 
 from dashboard import collector, create_app  # noqa: E402
 from dashboard.extensions import socketio  # noqa: E402
