@@ -317,7 +317,9 @@ async function chair() {
     const due = start + (i * 1000) / rate;
     const wait = due - now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    const body = commands[i % commands.length];
+    // Each command carries its own id, as the consoles' commands do (the contract's
+    // retry key): the server looks it up in the same step as the append.
+    const body = { ...commands[i % commands.length], command_id: `bench-${process.pid}-${i}` };
     const node = i % senders.length;
     const tSend = now();
     pending.push(senders[node](body).then((r) => {

@@ -82,11 +82,7 @@ class EventLog:
         self.tag = f"{prefix}:{{{meeting_id}}}"
         self.stream = f"{self.tag}:events"
         self.answers = f"{self.tag}:commands"
-        # Appends hold a connection of their own (they run one at a time, under the
-        # meeting's lock): no pool checkout, with its readability probe, per command.
-        appender = redis.Redis(connection_pool=client.connection_pool,
-                               single_connection_client=True)
-        self._append = appender.register_script(_APPEND)
+        self._append = client.register_script(_APPEND)
         # Reads take the raw reply (no per-entry dict from redis-py): a cold
         # start folds 100,000 entries, and that conversion was its largest cost.
         self._raw = redis.Redis(connection_pool=client.connection_pool)
