@@ -56,6 +56,10 @@ class Relay:
     def _send_loop(self) -> None:
         while self.running:
             self.wake.wait(timeout=1.0)
+            # Woken by a command, before that command's Socket.IO ack went out: the
+            # ack waits in its socket's queue for the writer, which runs after us.
+            # Step aside once, so the chair hears back before thousands of sends.
+            gevent.sleep(0)
             self.wake.clear()
             rooms, self.dirty = self.dirty, set()
             if rooms:

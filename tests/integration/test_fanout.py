@@ -4,6 +4,8 @@ through the queue otherwise, never interleaved, never out of order."""
 from __future__ import annotations
 
 import json
+import resource
+import select
 import socket
 import threading
 import time
@@ -165,3 +167,46 @@ def test_every_screen_gets_whole_frames_in_order_fast_or_slow(live_server):
     frames = requests.get(f"{live_server.url}/api/node", headers=auth).json()["frames"]
     assert frames["direct"] > 0  # idle screens got frames straight away
     assert frames["queued"] > 0  # the slow one's full socket sent the rest through its queue
+
+
+def test_a_chairs_socket_ack_goes_out_before_the_broadcast_of_its_change(live_server):
+    """The command's ack waits in the chair's socket queue while the relay, woken by the
+    same command, would write the new state to every screen first: the chair would hear
+    back only after the last screen. The relay steps aside once before it broadcasts."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 4096)), hard))
+    admin = {"Authorization": f"Bearer {live_server.token('admin')}"}
+    programme = requests.get(f"{live_server.url}/api/programme", headers=admin).json()
+    sitting = next(s for s in programme["sessions"] if s["kind"] == "plenary")
+    room, codes = sitting["room"], [d["code"] for d in programme["delegations"]]
+    chair = live_server.token("chair", room)
+    live_server.command(chair, {"type": "session.open", "room": room, "session_id": sitting["id"]})
+    screens = [RawScreen(live_server, room) for _ in range(600)]
+    url = live_server.url.replace("http", "ws") + "/socket.io/?EIO=4&transport=websocket"
+    console = websocket.create_connection(url, timeout=10)
+    assert console.recv().startswith("0")
+    console.send("40" + json.dumps({"token": chair}))
+    assert console.recv().startswith("40")
+    ahead = []  # for each command: how many screens had its state when the ack came
+    try:
+        for n, code in enumerate(codes[:7]):
+            command = {"type": "speaker.add", "room": room, "delegation": code}
+            console.send(f"42{n}" + json.dumps(["command", command]))
+            while not (frame := console.recv()).startswith(f"43{n}"):
+                assert frame == "2", frame[:80]  # a ping, the only other thing it may get
+                console.send("3")
+            readable, _, _ = select.select([s.ws.sock for s in screens], [], [], 0)
+            ahead.append(len(readable))
+            assert json.loads(frame[len(f"43{n}"):])[0]["ok"]
+            version = json.loads(frame[len(f"43{n}"):])[0]["version"]
+            for screen in screens:
+                screen.read_until(version)
+    finally:
+        console.close()
+        for screen in screens:
+            screen.ws.close()
+    print(f"\nscreens that had the state before the chair had its ack (of {len(screens)}):",
+          ahead)
+    # Written after the broadcast, the ack would find all 600 states there (~10 ms of
+    # sends); written first, it comes while most are still to go out.
+    assert sorted(ahead)[len(ahead) // 2] < 0.8 * len(screens), ahead
