@@ -33,7 +33,7 @@ def test_old_cycles_wait_for_the_full_pass_young_ones_do_not():
     gc.collect()  # `old` survives a full pass: it is in the oldest generation now
     old_ref = weakref.ref(old)
     del old
-    task = threading.Thread(target=collector.run, args=(time.sleep, 1.5),
+    task = threading.Thread(target=collector.run, args=(time.sleep, 3.0),
                             kwargs={"stop": stopped.is_set})
     task.start()
     try:
@@ -50,7 +50,7 @@ def test_old_cycles_wait_for_the_full_pass_young_ones_do_not():
         assert old_ref() is not None  # ... yet the old generation is left alone ...
         del survivors
         # ... until the collector's full pass.
-        deadline = time.monotonic() + 5.0
+        deadline = time.monotonic() + 6.0
         while old_ref() is not None and time.monotonic() < deadline:
             time.sleep(0.05)
         assert old_ref() is None
