@@ -86,3 +86,16 @@ class Parts:
             settings, redis, log, meeting, relay)
         self.clients: dict[str, Any] = {}
         self.access: Any = None  # access.Generations, set by create_app
+
+
+def start_node(app: Flask) -> None:
+    """Start a web node's background tasks (`plenary run` and the gunicorn entry point):
+    the relay (tail and sends), the access refresher and the collector's full passes."""
+    from dashboard import collector
+    from dashboard.extensions import socketio
+    from dashboard.web.access import run_access_refresher
+
+    parts = app.extensions["plenary"]
+    parts.relay.start()
+    socketio.start_background_task(run_access_refresher, app, socketio)
+    socketio.start_background_task(collector.run, socketio.sleep, parts.settings.gc_full_every_s)

@@ -189,16 +189,12 @@ def cmd_run(args: argparse.Namespace) -> None:
 def serve(settings: Settings, host: str, port: int) -> None:
     """Build the app, start its background tasks, listen, print the links and serve until
     stopped."""
-    from dashboard import collector, create_app
-    from dashboard.extensions import socketio
+    from dashboard import create_app, start_node
     from dashboard.server import make_server
-    from dashboard.web.access import run_access_refresher
 
     app = create_app(settings)
     parts = app.extensions["plenary"]
-    parts.relay.start()
-    socketio.start_background_task(run_access_refresher, app, socketio)
-    socketio.start_background_task(collector.run, socketio.sleep, settings.gc_full_every_s)
+    start_node(app)
     if settings.run_workers:
         from workers import start_in_process
 
@@ -228,7 +224,7 @@ def serve(settings: Settings, host: str, port: int) -> None:
     # What was built so far (modules, programme, state) lives as long as the process:
     # keep it out of the collector's scans, whose pauses would land on commands. From
     # here CPython collects the young generations and the collector task (started
-    # above) the whole heap.
+    # by start_node) the whole heap.
     gc.freeze()
     gc.enable()
     if server.started:  # not stopped by a signal while the links were printed

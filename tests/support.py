@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -13,6 +14,7 @@ from typing import Any
 
 import redis
 import requests
+import websocket
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -69,6 +71,8 @@ class LiveServer(Child):
         self.port = port
         self.data_dir = data_dir
         self.url = f"http://127.0.0.1:{port}"
+        # the Engine.IO websocket endpoint, as screens and consoles open it
+        self.socket_url = f"ws://127.0.0.1:{port}/socket.io/?EIO=4&transport=websocket"
         self.env = {**os.environ, "PLENARY_DATA_DIR": str(data_dir), **(env or {})}
         if "REDIS_URL" in self.env and not self.env["REDIS_URL"]:
             del self.env["REDIS_URL"]
@@ -106,3 +110,16 @@ class LiveServer(Child):
             f"{self.url}/api/commands", json=body,
             headers={"Authorization": f"Bearer {token}"}, timeout=10,
         )
+
+
+def engine_socket(
+    server: LiveServer, token: str, timeout: float = 10, **options: Any
+) -> websocket.WebSocket:
+    """A raw Engine.IO websocket with the Socket.IO namespace connected as `token`
+    (`options` go to `websocket.create_connection`)."""
+    ws = websocket.create_connection(server.socket_url, origin=server.url, timeout=timeout,
+                                     **options)
+    assert ws.recv().startswith("0{")
+    ws.send("40" + json.dumps({"token": token}))
+    assert ws.recv().startswith("40")
+    return ws

@@ -20,7 +20,8 @@ import websocket
 from geventwebsocket.websocket import Stream, WebSocket
 
 from dashboard.fanout import Pipe
-from tests.support import LiveServer
+from tests.faults.harness import programme_of, rooms_with_sittings
+from tests.support import LiveServer, engine_socket
 
 pytestmark = pytest.mark.slow
 
@@ -79,12 +80,8 @@ class RawScreen:
     """A screen speaking Engine.IO 4 / Socket.IO 5 itself, keeping every state frame whole."""
 
     def __init__(self, server: LiveServer, room: str, rcvbuf: int | None = None) -> None:
-        url = server.url.replace("http", "ws") + "/socket.io/?EIO=4&transport=websocket"
         opts = ((socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf),) if rcvbuf else ()
-        self.ws = websocket.create_connection(url, timeout=10, sockopt=opts)
-        assert self.ws.recv().startswith("0")
-        self.ws.send("40" + json.dumps({"token": server.token("screen", room)}))
-        assert self.ws.recv().startswith("40")
+        self.ws = engine_socket(server, server.token("screen", room), sockopt=opts)
         self.ws.send('421["subscribe",' + json.dumps({"room": room}) + "]")
         ack = self.ws.recv()
         assert ack.startswith("431"), ack
@@ -106,14 +103,19 @@ class RawScreen:
         return [tuple(int(p) for p in s["version"].split("-")) for s in self.states]
 
 
+def open_plenary(server: LiveServer) -> tuple[str, list[str], str]:
+    """The plenary with its sitting open: (room, delegation codes, the room chair's token)."""
+    programme = programme_of(server)
+    room, sitting = rooms_with_sittings(programme)[0]
+    chair = server.token("chair", room)
+    server.command(chair, {"type": "session.open", "room": room, "session_id": sitting})
+    return room, [d["code"] for d in programme["delegations"]], chair
+
+
 def test_every_screen_gets_whole_frames_in_order_fast_or_slow(live_server):
     admin = live_server.token("admin")
     auth = {"Authorization": f"Bearer {admin}"}
-    programme = requests.get(f"{live_server.url}/api/programme", headers=auth).json()
-    sitting = next(s for s in programme["sessions"] if s["kind"] == "plenary")
-    room, codes = sitting["room"], [d["code"] for d in programme["delegations"]]
-    chair = live_server.token("chair", room)
-    live_server.command(chair, {"type": "session.open", "room": room, "session_id": sitting["id"]})
+    room, codes, chair = open_plenary(live_server)
     for n in range(10):  # long announcements: ~15 KB per state frame
         live_server.command(admin, {"type": "announcement.post", "rooms": [room],
                                     "text": {"es": f"Aviso {n} " + "ñ" * 480,
@@ -175,18 +177,9 @@ def test_a_chairs_socket_ack_goes_out_before_the_broadcast_of_its_change(live_se
     back only after the last screen. The relay steps aside once before it broadcasts."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 4096)), hard))
-    admin = {"Authorization": f"Bearer {live_server.token('admin')}"}
-    programme = requests.get(f"{live_server.url}/api/programme", headers=admin).json()
-    sitting = next(s for s in programme["sessions"] if s["kind"] == "plenary")
-    room, codes = sitting["room"], [d["code"] for d in programme["delegations"]]
-    chair = live_server.token("chair", room)
-    live_server.command(chair, {"type": "session.open", "room": room, "session_id": sitting["id"]})
+    room, codes, chair = open_plenary(live_server)
     screens = [RawScreen(live_server, room) for _ in range(600)]
-    url = live_server.url.replace("http", "ws") + "/socket.io/?EIO=4&transport=websocket"
-    console = websocket.create_connection(url, timeout=10)
-    assert console.recv().startswith("0")
-    console.send("40" + json.dumps({"token": chair}))
-    assert console.recv().startswith("40")
+    console = engine_socket(live_server, chair)
     poller = select.poll()  # readable: a state frame has come (select() stops at fd 1024)
     for screen in screens:
         poller.register(screen.ws.sock, select.POLLIN)

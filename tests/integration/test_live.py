@@ -179,7 +179,7 @@ def server_links(server: LiveServer) -> str:
 def test_a_foreign_origin_is_refused_on_a_real_socket(live_server):
     import websocket
 
-    ws_url = live_server.url.replace("http", "ws") + "/socket.io/?EIO=4&transport=websocket"
+    ws_url = live_server.socket_url
     with pytest.raises(websocket.WebSocketBadStatusException) as refused:
         websocket.create_connection(ws_url, origin="https://evil.example", timeout=5)
     assert refused.value.status_code == 403

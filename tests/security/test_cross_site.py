@@ -42,7 +42,7 @@ def foreign(server: LiveServer) -> list[str]:
 
 
 def ws_status(server: LiveServer, origin: str, cookie: str | None = None) -> int:
-    url = server.url.replace("http", "ws") + "/socket.io/?EIO=4&transport=websocket"
+    url = server.socket_url
     try:
         ws = websocket.create_connection(url, origin=origin, timeout=5,
                                          cookie=cookie and f"plenary_session={cookie}")

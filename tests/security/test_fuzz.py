@@ -86,7 +86,6 @@ class Probe:
 
 @pytest.fixture(scope="module")
 def probe(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Any:
-
     from dashboard import create_app
     from dashboard.settings import load_settings
 
@@ -198,7 +197,7 @@ def test_payloads_over_a_real_socket(redis_url, prefix, tmp_path, record_propert
         log = server.log_path.read_text()
         assert "Traceback" not in log, log[log.index("Traceback") - 300:][:3000]
         # garbage at the Engine.IO / Socket.IO framing level
-        ws_url = server.url.replace("http", "ws") + "/socket.io/?EIO=4&transport=websocket"
+        ws_url = server.socket_url
         for frame in ["4", "42", "42[", "42[\"command\"", "421[\"command\",{}", "4x", "9",
                       "40{\"token\":5}", "42[\"\\ud800\"]", "43[]", "46", "2probe" * 1000,
                       b"\x00\xff\x00", "421[\"command\",NaN]",

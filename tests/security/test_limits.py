@@ -15,7 +15,7 @@ import websocket
 
 from dashboard.eventlog import id_key
 from tests.faults.harness import programme_of, rooms_with_sittings
-from tests.support import ROOT
+from tests.support import ROOT, engine_socket
 
 FLOOD_RATE = int(__import__("os").environ.get("FLOOD_RATE", "1000"))  # events a second
 FLOOD_S = 12
@@ -23,19 +23,9 @@ FLOOD_S = 12
 pytestmark = pytest.mark.slow
 
 
-def engine_socket(server, token: str) -> websocket.WebSocket:  # type: ignore[no-untyped-def]
-    """A raw Engine.IO websocket with the Socket.IO namespace connected."""
-    url = server.url.replace("http", "ws") + "/socket.io/?EIO=4&transport=websocket"
-    ws = websocket.create_connection(url, origin=server.url, timeout=5)
-    assert ws.recv().startswith("0{")
-    ws.send("40" + json.dumps({"token": token}))
-    assert ws.recv().startswith("40")
-    return ws
-
-
 def test_a_2_mb_frame_closes_the_socket_and_the_server_lives_on(live_server):
     room, _ = rooms_with_sittings(programme_of(live_server))[0]
-    ws = engine_socket(live_server, live_server.token("chair", room))
+    ws = engine_socket(live_server, live_server.token("chair", room), timeout=5)
     big = {"type": "speaker.add", "room": room, "delegation": "PAN", "speaker_name": "x" * 2**21}
     ws.send("421" + json.dumps(["command", big]))
     closed = False
