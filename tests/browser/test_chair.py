@@ -58,7 +58,9 @@ def test_double_click_on_next_advances_exactly_one_speaker(
     chair = open_page("chair", ROOM, "")
     chair.wait_live()
 
-    chair.page.dblclick("#btn-next")
+    # A double click as a hand makes it: each press held 150 ms, so the first click's
+    # command is answered, and its state shown, before the second click comes.
+    chair.page.dblclick("#btn-next", delay=150)
     chair.page.wait_for_function(
         "document.getElementById('floor-name').textContent.includes('PAN')", timeout=5000
     )
@@ -88,6 +90,26 @@ def test_double_click_on_next_advances_exactly_one_speaker(
     state = room_state(ROOM)
     assert state["speakers"]["current"]["delegation"]["code"] == "COL"
     assert state["speakers"]["queue"] == []
+    assert not chair.errors
+
+
+def test_double_click_on_remove_takes_off_one_speaker(
+    open_page: Any, admin: Any, room_state: Any
+) -> None:
+    # The list is drawn again after the first click: the second click of a double
+    # click would land on the next speaker's button.
+    open_sitting_with_queue(admin)
+    chair = open_page("chair", ROOM, "")
+    chair.wait_live()
+
+    chair.page.dblclick('#queue li:first-child button[data-action="remove"]', delay=150)
+    chair.page.wait_for_function(
+        "!document.getElementById('queue').textContent.includes('PAN')", timeout=5000
+    )
+    time.sleep(0.8)
+    codes = [e["delegation"]["code"] for e in room_state(ROOM)["speakers"]["queue"]]
+    assert codes == ["USA", "COL"]
+    assert "USA" in chair.text("#queue")
     assert not chair.errors
 
 

@@ -32,11 +32,32 @@ export function explain(body, error, state = null) {
 }
 
 /**
+ * The second click of a double click on a command button is dropped (`detail`
+ * counts the clicks the system took as one gesture): a chair who double-clicks
+ * Next means one speaker, even when the first command's answer and state came
+ * back before the second click.
+ */
+function dropDoubleClicks() {
+  document.addEventListener(
+    "click",
+    (event) => {
+      if (event.detail > 1 && event.target.closest?.("button.cmd")) {
+        event.preventDefault(); // a submit button: no second submit either
+        event.stopImmediatePropagation();
+      }
+    },
+    true,
+  );
+}
+
+/**
  * A sender that allows one command in flight: `busy` stays on from the click
  * until the state carrying the command's result has arrived, so a double
- * press cannot send a second command against the same version.
+ * press cannot send a second command against the same version; the second
+ * click of a double click is never taken as a command.
  */
 export function makeSender({ live, onBusy, onRefused, onDone }) {
+  dropDoubleClicks();
   let busy = false;
   let waitFor = null;
   let settle = null;
