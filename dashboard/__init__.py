@@ -31,7 +31,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
         api,
         errors,
         pages,
-        sockets,  # noqa: F401 - binds the Socket.IO handlers
+        sockets,  # binds the Socket.IO handlers
     )
     from dashboard.web.minutes import bp as minutes_bp
 
@@ -65,8 +65,10 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
         ping_timeout=20,
         json=json_fast,
     )
+    sockets.bind_commands(app)
     app.extensions["plenary"] = parts = Parts(
         settings, client, log, meeting, Relay(socketio, meeting, settings.redis_url))
+    parts.relay.fanout.take_acks()
     parts.access = access.Generations(client, log.key("access"))
     errors.register(app)
     for blueprint in (api.bp, api.health, access.bp, pages.bp, minutes_bp):

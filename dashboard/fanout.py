@@ -78,7 +78,7 @@ class Fanout:
     def __init__(self, socketio: Any) -> None:
         self.socketio = socketio
         self.pipes: dict[str, Pipe] = {}  # Socket.IO sid -> its pipe
-        self.sent = {"direct": 0, "queued": 0}
+        self.sent = {"direct": 0, "queued": 0, "acks": 0}  # "acks": written straight out
 
     def attach(self, sid: str, environ: dict[str, Any]) -> None:
         """Take over the writes of a client connected over websocket from the start."""
@@ -98,24 +98,53 @@ class Fanout:
         server = self.socketio.server
         if server is None:  # not initialised (tools without a server)
             return 0
-        encoded = server.packet_class(
-            sio_packet.EVENT, namespace=NAMESPACE, data=[event, data]).encode()
-        eio_pkt = eio_packet.Packet(eio_packet.MESSAGE, encoded)
-        body = eio_pkt.encode().encode()
-        frame = Header.encode_header(True, WebSocket.OPCODE_TEXT, b"", len(body), 0) + body
+        eio_pkt, frame = _framed(
+            server.packet_class(sio_packet.EVENT, namespace=NAMESPACE, data=[event, data]))
         sockets, pipes = server.eio.sockets, self.pipes
         send_queued = server._send_eio_packet  # python-socketio's own per-client path
         direct = queued = 0
         for sid, eio_sid in server.manager.get_participants(NAMESPACE, to):
-            pipe = pipes.get(sid)
-            if pipe is not None:
-                sock = sockets.get(eio_sid)
-                if (sock is not None and not sock.closed and not sock.queue.qsize()
-                        and pipe.try_send(frame)):
-                    direct += 1
-                    continue
-            send_queued(eio_sid, eio_pkt)
-            queued += 1
+            if _send_now(pipes.get(sid), sockets.get(eio_sid), frame):
+                direct += 1
+            else:
+                send_queued(eio_sid, eio_pkt)
+                queued += 1
         self.sent["direct"] += direct
         self.sent["queued"] += queued
         return direct + queued
+
+    def take_acks(self) -> None:
+        """Write Socket.IO acks straight out too, from the handler that made them.
+
+        python-socketio queues an ack for the client's engine.io writer, which
+        runs only after every greenlet the loop woke meanwhile: the stream's
+        tail, woken by the very append the command made, re-issues its read
+        first. Written here, a chair's ack leaves as soon as it exists (0.2 ms
+        sooner at a chair's pace, docs/performance.md); anything else, or a
+        socket that is busy, takes python-socketio's path (`_send_packet`).
+        """
+        server = self.socketio.server
+        queued = server._send_packet
+
+        def send_packet(eio_sid: str, pkt: Any) -> None:
+            if pkt.packet_type == sio_packet.ACK:  # (BINARY_ACK has its own type)
+                pipe = self.pipes.get(server.manager.sid_from_eio_sid(eio_sid, NAMESPACE))
+                if _send_now(pipe, server.eio.sockets.get(eio_sid), _framed(pkt)[1]):
+                    self.sent["acks"] += 1
+                    return
+            queued(eio_sid, pkt)
+
+        server._send_packet = send_packet
+
+
+def _send_now(pipe: Pipe | None, sock: Any, frame: bytes) -> bool:
+    """Write `frame` now if its websocket is attached and idle; False: it must be queued."""
+    return (pipe is not None and sock is not None and not sock.closed
+            and not sock.queue.qsize() and pipe.try_send(frame))
+
+
+def _framed(pkt: Any) -> tuple[Any, bytes]:
+    """A Socket.IO packet as an engine.io message and as its websocket text frame."""
+    eio_pkt = eio_packet.Packet(eio_packet.MESSAGE, pkt.encode())
+    body = eio_pkt.encode().encode()
+    return eio_pkt, Header.encode_header(True, WebSocket.OPCODE_TEXT, b"", len(body), 0) + body

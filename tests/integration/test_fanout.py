@@ -205,3 +205,72 @@ def test_a_chairs_socket_ack_goes_out_before_the_broadcast_of_its_change(live_se
     # Written after the broadcast, the ack would find all 600 states there (~10 ms of
     # sends); written first, it comes while most are still to go out.
     assert sorted(ahead)[len(ahead) // 2] < 0.8 * len(screens), ahead
+
+
+def test_acks_go_straight_out_and_never_cut_into_a_busy_sockets_frames(live_server):
+    """A command's ack is written by its handler when the socket is idle; on a socket
+    whose buffers are full (a console reading slowly) it takes the queue, behind the
+    states already there, and every frame arrives whole."""
+    admin = live_server.token("admin")
+    auth = {"Authorization": f"Bearer {admin}"}
+    room, codes, chair = open_plenary(live_server)
+    for n in range(20):  # long announcements: ~30 KB per state frame
+        live_server.command(admin, {"type": "announcement.post", "rooms": [room],
+                                    "text": {"es": f"Aviso {n} " + "ñ" * 480,
+                                             "en": f"Notice {n} " + "x" * 480}})
+
+    def acks_written() -> int:
+        return requests.get(f"{live_server.url}/api/node", headers=auth).json()["frames"]["acks"]
+
+    def body(n: int) -> dict:
+        return ({"type": "speaker.add", "room": room, "delegation": codes[n % 30]}
+                if n % 2 else {"type": "speaker.next", "room": room})
+
+    def command(n: int) -> str:
+        return f"42{n}" + json.dumps(["command", body(n)])
+
+    idle = engine_socket(live_server, chair)
+    before = acks_written()
+    for n in range(1, 6):
+        idle.send(command(n))
+        assert json.loads(idle.recv()[len(f"43{n}"):])[0]["ok"]
+    assert acks_written() - before == 5
+    idle.close()
+
+    # Subscribed, reading nothing while 200 states (~6 MB, more than the kernel's
+    # buffers) are sent to it; then its own commands.
+    busy = engine_socket(live_server, chair, sockopt=((socket.SOL_SOCKET, socket.SO_RCVBUF, 1024),))
+    busy.send('420["subscribe",' + json.dumps({"room": room}) + "]")
+    for n in range(200):
+        assert live_server.command(chair, body(n)).status_code in (200, 409)
+    before = acks_written()
+    for n in range(1, 4):
+        busy.send(command(n))
+    final = requests.get(f"{live_server.url}/api/rooms/{room}", headers=auth).json()["version"]
+    frames, acks = [], {}
+    busy.settimeout(15)
+    while len(acks) < 3 or frames[-1][1] != final:
+        frame = busy.recv()  # raises on a malformed or interleaved websocket frame
+        if frame == "2":
+            busy.send("3")
+        elif frame.startswith('42["state",'):
+            frames.append(("state", json.loads(frame[2:])[1]["version"]))
+        elif frame.startswith("43"):
+            answer = json.loads(frame[3:])[0]
+            if "state" in answer:  # the subscription's
+                frames.append(("state", answer["state"]["version"]))
+                continue
+            acks[frame[2]] = answer
+            assert answer["ok"], answer
+            frames.append(("ack", answer["version"]))
+    busy.close()
+
+    def key(version: str) -> tuple[int, int]:
+        ms, seq = version.split("-")
+        return int(ms), int(seq)
+
+    assert acks_written() == before  # all three took the queue
+    for i, (kind, version) in enumerate(frames):
+        if kind == "ack":  # nothing queued before the ack arrives after it
+            assert all(key(v) >= key(version) for k, v in frames[i + 1:] if k == "state"), \
+                frames[i - 2:i + 5]
