@@ -195,14 +195,17 @@ def serve(settings: Settings, host: str, port: int) -> None:
     app = create_app(settings)
     parts = app.extensions["plenary"]
     start_node(app)
+    workers: list[Any] = []
     if settings.run_workers:
         from workers import start_in_process
 
-        start_in_process(app)
+        workers = start_in_process(app)
     server = make_server(app, host, port)
 
     def stop(*_: Any) -> None:
         parts.relay.stop()
+        for worker in workers:
+            worker.stop()
         server.stop(timeout=2)
 
     # Listen now: /readyz (and everything else) answers while the links are printed,

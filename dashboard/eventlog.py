@@ -205,6 +205,8 @@ class EventLog:
             try:
                 reply = client.xread({self.stream: after()}, count=1000, block=block_ms)
             except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
+                if stop():  # the node is stopping: its Redis may go first
+                    break
                 if healthy:
                     log.warning("event stream unreachable (%s); reconnecting", exc)
                     healthy = False

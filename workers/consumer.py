@@ -114,6 +114,8 @@ class Consumer:
             try:
                 self.step()
             except _OUTAGE as exc:
+                if self._stop.is_set():  # the service is stopping: its Redis may go first
+                    break
                 if healthy:
                     log.warning("worker %s: Redis unreachable (%s); retrying", self.group, exc)
                     healthy = False

@@ -116,6 +116,8 @@ class Scheduler:
                     log.info("scheduler: ticking again")
                 failing = False
             except Exception as exc:
+                if self._stop.is_set():  # the service is stopping: its Redis may go first
+                    break
                 if not failing:
                     log.warning("scheduler: tick failed (%s); retrying", exc)
                 failing = True
