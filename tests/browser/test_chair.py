@@ -17,6 +17,14 @@ def open_sitting_with_queue(admin: Any) -> None:
         admin("speaker.add", room=ROOM, delegation=code)
 
 
+def live_chair_with_queue(open_page: Any, admin: Any) -> Any:
+    """The plenary's sitting open with QUEUE waiting, and its chair console live."""
+    open_sitting_with_queue(admin)
+    chair = open_page("chair", ROOM, "")
+    chair.wait_live()
+    return chair
+
+
 def test_next_speaker_changes_two_screens_and_their_clocks_agree(
     open_page: Any, admin: Any
 ) -> None:
@@ -54,9 +62,7 @@ def test_next_speaker_changes_two_screens_and_their_clocks_agree(
 def test_double_click_on_next_advances_exactly_one_speaker(
     open_page: Any, admin: Any, room_state: Any
 ) -> None:
-    open_sitting_with_queue(admin)
-    chair = open_page("chair", ROOM, "")
-    chair.wait_live()
+    chair = live_chair_with_queue(open_page, admin)
 
     # A double click as a hand makes it: each press held 150 ms, so the first click's
     # command is answered, and its state shown, before the second click comes.
@@ -98,9 +104,7 @@ def test_double_click_on_remove_takes_off_one_speaker(
 ) -> None:
     # The list is drawn again after the first click: the second click of a double
     # click would land on the next speaker's button.
-    open_sitting_with_queue(admin)
-    chair = open_page("chair", ROOM, "")
-    chair.wait_live()
+    chair = live_chair_with_queue(open_page, admin)
 
     chair.page.dblclick('#queue li:first-child button[data-action="remove"]', delay=150)
     chair.page.wait_for_function(

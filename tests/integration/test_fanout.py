@@ -112,14 +112,19 @@ def open_plenary(server: LiveServer) -> tuple[str, list[str], str]:
     return room, [d["code"] for d in programme["delegations"]], chair
 
 
+def post_long_announcements(server: LiveServer, admin: str, room: str, count: int) -> None:
+    """`count` announcements of ~1.5 KB each on `room`: its state frame grows by that."""
+    for n in range(count):
+        server.command(admin, {"type": "announcement.post", "rooms": [room],
+                               "text": {"es": f"Aviso {n} " + "ñ" * 480,
+                                        "en": f"Notice {n} " + "x" * 480}})
+
+
 def test_every_screen_gets_whole_frames_in_order_fast_or_slow(live_server):
     admin = live_server.token("admin")
     auth = {"Authorization": f"Bearer {admin}"}
     room, codes, chair = open_plenary(live_server)
-    for n in range(10):  # long announcements: ~15 KB per state frame
-        live_server.command(admin, {"type": "announcement.post", "rooms": [room],
-                                    "text": {"es": f"Aviso {n} " + "ñ" * 480,
-                                             "en": f"Notice {n} " + "x" * 480}})
+    post_long_announcements(live_server, admin, room, 10)  # ~15 KB per state frame
     screens = [RawScreen(live_server, room) for _ in range(10)]
     # Reads nothing until the end: after the kernel's buffers (4 MB at most) are
     # full, the frames for it must go through its queue, behind a half-written one.
@@ -214,10 +219,7 @@ def test_acks_go_straight_out_and_never_cut_into_a_busy_sockets_frames(live_serv
     admin = live_server.token("admin")
     auth = {"Authorization": f"Bearer {admin}"}
     room, codes, chair = open_plenary(live_server)
-    for n in range(20):  # long announcements: ~30 KB per state frame
-        live_server.command(admin, {"type": "announcement.post", "rooms": [room],
-                                    "text": {"es": f"Aviso {n} " + "ñ" * 480,
-                                             "en": f"Notice {n} " + "x" * 480}})
+    post_long_announcements(live_server, admin, room, 20)  # ~30 KB per state frame
 
     def acks_written() -> int:
         return requests.get(f"{live_server.url}/api/node", headers=auth).json()["frames"]["acks"]
