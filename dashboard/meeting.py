@@ -6,7 +6,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from dashboard.domain import (
@@ -27,6 +27,8 @@ from dashboard.eventlog import EventLog, id_key
 log = logging.getLogger(__name__)
 
 Listener = Callable[[set[str]], None]
+# Wraps the events read for a load or catch-up (a worker's: `workers.consumer.taking_turns`).
+Pace = Callable[[Iterator[Event]], Iterable[Event]]
 
 # How often a command is decided again when another writer appended first.
 _MAX_ATTEMPTS = 20
@@ -52,17 +54,21 @@ class Meeting:
         """Id of the last event folded into the state."""
         return str(self.state.version)
 
-    def load(self, state: MeetingState | None = None) -> int:
+    def load(self, state: MeetingState | None = None, pace: Pace | None = None) -> int:
         """Start from a state (a snapshot, or the empty programme) and replay the rest."""
         with self.lock:
             if state is not None:
                 self.state = state
-            return self._ingest(self.log.read_all(self.version), notify=False)
+            return self._ingest(self._unread(pace), notify=False)
 
-    def catch_up(self) -> int:
+    def catch_up(self, pace: Pace | None = None) -> int:
         """Fold in whatever the stream has beyond our version."""
         with self.lock:
-            return self._ingest(self.log.read_all(self.version))
+            return self._ingest(self._unread(pace))
+
+    def _unread(self, pace: Pace | None) -> Iterable[Event]:
+        events = self.log.read_all(self.version)
+        return pace(events) if pace else events
 
     def ingest(self, events: Iterable[Event]) -> int:
         """Fold in events read from the stream (the tail); ones already folded are skipped."""

@@ -27,6 +27,7 @@ import redis
 from dashboard.domain import Event, Programme
 from dashboard.domain.minutes import CSV_COLUMNS, MinutesRecord, fold, report, to_csv_rows
 from dashboard.eventlog import EventLog, id_key
+from workers.consumer import taking_turns
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,7 @@ def fold_tail(client: redis.Redis, stream: str, record: MinutesRecord, batch: in
     count = 0
     while True:
         entries = client.xrange(stream, min=f"({record.cursor}", max="+", count=batch)
-        for raw_id, fields in entries:
+        for raw_id, fields in taking_turns(entries):
             entry_id = raw_id.decode() if isinstance(raw_id, bytes) else raw_id
             try:
                 event = Event.from_fields(fields, entry_id)
@@ -88,7 +89,7 @@ class MinutesProjection:
 
     def handle_batch(self, entries: list[tuple[str, dict[bytes, bytes]]]) -> None:
         """Make sure the stored record includes every entry: one fold, one save."""
-        for entry_id, fields in entries:
+        for entry_id, fields in taking_turns(entries):
             Event.from_fields(fields, entry_id)  # a poison entry fails the batch
         last_id, last_fields = max(entries, key=lambda entry: id_key(entry[0]))
         self.handle(last_id, last_fields)

@@ -19,6 +19,7 @@ from dashboard.domain import MeetingState, Programme
 from dashboard.domain.snapshot import SnapshotError, pack, unpack
 from dashboard.eventlog import EventLog
 from dashboard.meeting import Meeting
+from workers.consumer import taking_turns
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +87,7 @@ class SnapshotWorker:
         stored = load_snapshot(self.meeting.log, self.meeting.programme)
         has_blob = self.meeting.log.client.hexists(self.meeting.log.key("snapshot"), "blob")
         self.force = stored is None and bool(has_blob)  # replace an unusable one
-        self.since = self.meeting.load(stored)
+        self.since = self.meeting.load(stored, pace=taking_turns)
         self.total = self.since
         self.started = True
 
@@ -102,7 +103,7 @@ class SnapshotWorker:
         """
         if not self.started:
             self.start()
-        folded = self.meeting.catch_up()
+        folded = self.meeting.catch_up(pace=taking_turns)
         self.since += folded
         self.total += folded
         if self.since >= self.every:

@@ -75,3 +75,30 @@ def scripted_sitting(script: Script, t0: float) -> dict[str, dict[str, float]]:
         "BRA": {"spoken": limit + 25, "overrun": 25, "paused": 0, "pauses": 0},
         "USA": {"spoken": 40, "overrun": 0, "paused": 40, "pauses": 1},
     }
+
+
+def fill_speeches(log: EventLog, programme: Programme, count: int) -> None:
+    """Append `count` valid events (speeches in turn), fast: decided here, written in bulk."""
+    state = new_state(programme)
+    codes = [d.code for d in programme.delegations]
+    at, n, written = 1_700_000_000.0, 0, 0
+    pipe = log.client.pipeline(transaction=False)
+
+    def emit(body: dict[str, Any]) -> None:
+        nonlocal at, written
+        at += 1
+        events = decide(state, {"room": PLENARY_ROOM, **body}, at)
+        for i, event in enumerate(events):
+            apply(state, event.with_id(f"{int(at * 1000)}-{i}"))
+            pipe.xadd(log.stream, {**event.to_fields(), "cmd": "fill"},
+                      id=f"{int(at * 1000)}-{i}")
+            written += 1
+        if len(pipe) >= 2000:
+            pipe.execute()
+
+    emit({"type": "session.open", "session_id": PLENARY})
+    while written < count:
+        emit({"type": "speaker.add", "delegation": codes[n % len(codes)]})
+        emit({"type": "speaker.next"})
+        n += 1
+    pipe.execute()

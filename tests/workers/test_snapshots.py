@@ -5,41 +5,13 @@ from __future__ import annotations
 import json
 import time
 
-from dashboard.domain import apply, decide, new_state
 from dashboard.domain.snapshot import pack, unpack
 from dashboard.meeting import Meeting
+from tests.workers.script import fill_speeches
 from workers.consumer import Consumer
 from workers.snapshots import SnapshotWorker, load_snapshot, save_snapshot
 
 EVENTS = 20_000
-
-
-def _fill(log, programme, count: int) -> None:
-    """Append `count` valid events (speeches in turn), fast: decided here, written in bulk."""
-    state = new_state(programme)
-    codes = [d.code for d in programme.delegations]
-    room = "plenario"
-    at, n, written = 1_700_000_000.0, 0, 0
-    pipe = log.client.pipeline(transaction=False)
-
-    def emit(body):
-        nonlocal at, written
-        at += 1
-        events = decide(state, {"room": room, **body}, at)
-        for i, event in enumerate(events):
-            apply(state, event.with_id(f"{int(at * 1000)}-{i}"))
-            pipe.xadd(log.stream, {**event.to_fields(), "cmd": "fill"},
-                      id=f"{int(at * 1000)}-{i}")
-            written += 1
-        if len(pipe) >= 2000:
-            pipe.execute()
-
-    emit({"type": "session.open", "session_id": "plenaria"})
-    while written < count:
-        emit({"type": "speaker.add", "delegation": codes[n % len(codes)]})
-        emit({"type": "speaker.next"})
-        n += 1
-    pipe.execute()
 
 
 def _cold_start(log, programme, snapshot) -> tuple[Meeting, float]:
@@ -50,7 +22,7 @@ def _cold_start(log, programme, snapshot) -> tuple[Meeting, float]:
 
 
 def test_a_snapshot_speeds_a_cold_start_and_a_corrupt_one_falls_back(log, programme, caplog):
-    _fill(log, programme, EVENTS)
+    fill_speeches(log, programme, EVENTS)
     full, replay_s = _cold_start(log, programme, snapshot=False)
     events = log.client.xlen(log.stream)
     assert events >= EVENTS
@@ -93,7 +65,7 @@ def test_a_snapshot_speeds_a_cold_start_and_a_corrupt_one_falls_back(log, progra
 def test_create_app_starts_from_the_snapshot(settings, log, programme):
     from dashboard import create_app
 
-    _fill(log, programme, 300)
+    fill_speeches(log, programme, 300)
     meeting = Meeting(programme, log)
     meeting.load()
     save_snapshot(log, meeting.state, 300)
@@ -103,7 +75,7 @@ def test_create_app_starts_from_the_snapshot(settings, log, programme):
 
 
 def test_the_snapshot_worker_saves_every_n_events(redis_url, log, programme):
-    _fill(log, programme, 120)
+    fill_speeches(log, programme, 120)
     worker = SnapshotWorker(Meeting(programme, log), every=50)
     consumer = Consumer(redis_url, log.stream, "snapshots", worker.handle, block_ms=50)
     while consumer.step(block_ms=50):
