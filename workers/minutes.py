@@ -1,16 +1,21 @@
 """The minutes worker: keeps the record of speeches in Redis, and exports it.
 
-The projection is the pure fold of `dashboard.domain.minutes`, stored as one
-JSON value at `<tag>:minutes` together with its cursor (the id of the last
-event folded) at `<tag>:minutes:cursor`, both written by one Lua script that
-refuses the write if the cursor moved meanwhile (another minutes worker got
-there first). Handling an entry means "make sure the stored record includes
-it": if the stored cursor is already at or past the entry, nothing happens;
-else every event from the cursor to the stream's head is folded and saved.
-So handling twice gives the same record, consumers may take entries in any
-order, and a crash between the save and the XACK only costs a no-op repeat.
+The projection is the pure fold of `dashboard.domain.minutes`, stored in
+three keys written together by one Lua script: the finished speeches, one
+JSON row each, in the list `<tag>:minutes:speeches` (a save appends the new
+ones: a day's record is not written again every second); the rest of the
+fold (speeches in progress, waiting requests, sittings) as one small JSON
+value at `<tag>:minutes`; and its cursor (the id of the last event folded)
+at `<tag>:minutes:cursor`. The script refuses the write if the cursor or the
+list's length moved meanwhile (another minutes worker got there first).
+Handling an entry means "make sure the stored record includes it": if the
+stored cursor is already at or past the entry, nothing happens; else every
+event from the cursor to the stream's head is folded and saved. So handling
+twice gives the same record, consumers may take entries in any order, and a
+crash between the save and the XACK only costs a no-op repeat. A stored
+record that cannot be read (or whose parts disagree) is rebuilt from the
+stream and replaces it whole.
 """
-
 from __future__ import annotations
 
 import csv
@@ -18,11 +23,11 @@ import io
 import json
 import logging
 import time
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
-import redis
 
 from dashboard.domain import Event, Programme
 from dashboard.domain.minutes import CSV_COLUMNS, MinutesRecord, fold, report, to_csv_rows
@@ -33,33 +38,45 @@ log = logging.getLogger(__name__)
 
 GROUP = "minutes"
 
-# KEYS: record, cursor.  ARGV: the cursor the record was built on, the new cursor, the record.
+# KEYS: head, cursor, speeches.  ARGV: the cursor the record was built on, the number of
+# speeches stored then ("replace": the stored record is unusable), the new cursor, the
+# head, then the speeches finished since, one JSON row each.
 _SAVE = """
 local current = redis.call('GET', KEYS[2]) or '0-0'
 if current ~= ARGV[1] then return current end
-redis.call('SET', KEYS[1], ARGV[3])
-redis.call('SET', KEYS[2], ARGV[2])
+if ARGV[2] == 'replace' then
+  redis.call('DEL', KEYS[3])
+elseif redis.call('LLEN', KEYS[3]) ~= tonumber(ARGV[2]) then
+  return current
+end
+redis.call('SET', KEYS[1], ARGV[4])
+redis.call('SET', KEYS[2], ARGV[3])
+for i = 5, #ARGV, 1000 do
+  redis.call('RPUSH', KEYS[3], unpack(ARGV, i, math.min(i + 999, #ARGV)))
+end
 return 'ok'
 """
 
 
-def fold_tail(client: redis.Redis, stream: str, record: MinutesRecord, batch: int = 5000) -> int:
-    """Fold every event after the record's cursor; malformed entries are stepped over."""
+@dataclass
+class Stored:
+    """The record as read from Redis, and what the next save must build on."""
+
+    record: MinutesRecord
+    cursor: str  # the stored cursor ("0-0": none)
+    speeches: int | None  # speeches in the stored list; None: unusable, to be replaced
+
+
+def fold_tail(log_: EventLog, record: MinutesRecord, batch: int = 5000) -> int:
+    """Fold every event after the record's cursor (an entry that is not an event is read
+    as an "invalid" one, which the fold steps over; its own delivery parks it)."""
     count = 0
     while True:
-        entries = client.xrange(stream, min=f"({record.cursor}", max="+", count=batch)
-        for raw_id, fields in taking_turns(entries):
-            entry_id = raw_id.decode() if isinstance(raw_id, bytes) else raw_id
-            try:
-                event = Event.from_fields(fields, entry_id)
-            except (KeyError, ValueError, TypeError):
-                # Its own delivery fails and parks it in the dead-letter stream.
-                log.warning("minutes: entry %s is malformed; not in the record", entry_id)
-                record.cursor = entry_id
-                continue
+        events = log_.read(record.cursor, batch)
+        for event in taking_turns(events):
             fold(record, event)
-            count += 1
-        if len(entries) < batch:
+        count += len(events)
+        if len(events) < batch:
             return count
 
 
@@ -69,23 +86,17 @@ class MinutesProjection:
     def __init__(self, log_: EventLog) -> None:
         self.log = log_
         self.client = log_.client
-        self.key = log_.key("minutes")
-        self.cursor_key = log_.key("minutes:cursor")
+        self.keys = minutes_keys(log_)
         self._save = self.client.register_script(_SAVE)
-        self.record = MinutesRecord()
-        self.saved = "0-0"
+        self.stored = Stored(MinutesRecord(), "0-0", 0)
+
+    @property
+    def record(self) -> MinutesRecord:
+        return self.stored.record
 
     def reload(self) -> None:
         """Take the stored record as ours (after another worker wrote, or on start)."""
-        pipe = self.client.pipeline(transaction=True)
-        pipe.get(self.key)
-        pipe.get(self.cursor_key)
-        raw, cursor = pipe.execute()
-        self.record = load_record(raw)
-        self.saved = cursor.decode() if cursor else "0-0"
-        if self.record.cursor != self.saved:  # never: both are written together
-            log.warning("minutes: stored record and cursor disagree; rebuilding from the stream")
-            self.record, self.saved = MinutesRecord(), "0-0"
+        self.stored = read_stored(self.log)
 
     def handle_batch(self, entries: list[tuple[str, dict[bytes, bytes]]]) -> None:
         """Make sure the stored record includes every entry: one fold, one save."""
@@ -98,47 +109,83 @@ class MinutesProjection:
         """Make sure the stored record includes this entry (raises if the entry is malformed)."""
         Event.from_fields(fields, entry_id)  # a poison entry fails here, every time
         for _ in range(10):
-            stored = self.client.get(self.cursor_key)
+            stored = self.client.get(self.keys.cursor)
             stored_id = stored.decode() if stored else "0-0"
             if id_key(stored_id) >= id_key(entry_id):
                 return
-            if stored_id != self.saved or self.record.cursor != self.saved:
+            if stored_id != self.stored.cursor or self.record.cursor != self.stored.cursor \
+                    and self.stored.speeches is not None:
                 self.reload()
-            fold_tail(self.client, self.log.stream, self.record)
-            answer = self._save(
-                keys=[self.key, self.cursor_key],
-                args=[self.saved, self.record.cursor, dump_record(self.record)],
-            )
-            if answer == b"ok":
-                self.saved = self.record.cursor
+            fold_tail(self.log, self.record)
+            if self._save_record():
                 return
             self.reload()  # another minutes worker saved first: start from its record
         raise RuntimeError("the minutes record keeps moving; will retry")
 
+    def _save_record(self) -> bool:
+        """Save the fold as the next step of the stored one; False if that one moved."""
+        record, stored = self.record, self.stored
+        new = record.speeches[stored.speeches or 0:]
+        answer = self._save(
+            keys=list(self.keys),
+            args=[stored.cursor, "replace" if stored.speeches is None else stored.speeches,
+                  record.cursor, dump_head(record), *map(orjson.dumps, new)],
+        )
+        if answer != b"ok":
+            return False
+        self.stored = Stored(record, record.cursor, len(record.speeches))
+        return True
 
-def dump_record(record: MinutesRecord) -> bytes:
-    """The stored JSON form of the fold (orjson: ~100x faster than json on a day's record,
-    which is saved while the web node serves)."""
-    return orjson.dumps(record.to_dict())
+
+class Keys(NamedTuple):
+    """The keys of the stored record."""
+
+    head: str
+    cursor: str
+    speeches: str
 
 
-def load_record(raw: bytes | str | None) -> MinutesRecord:
-    """The fold stored by the worker (a fresh one when none or unreadable)."""
-    if not raw:
-        return MinutesRecord()
+def minutes_keys(log_: EventLog) -> Keys:
+    return Keys(log_.key("minutes"), log_.key("minutes:cursor"), log_.key("minutes:speeches"))
+
+
+def dump_head(record: MinutesRecord) -> bytes:
+    """The stored JSON form of the fold but its finished speeches (orjson: fast, and
+    the head is saved while the web node serves)."""
+    head = record.to_dict()
+    head["speeches"] = []
+    return orjson.dumps(head)
+
+
+def read_stored(log_: EventLog) -> Stored:
+    """The stored record, read in one step; a fresh one to replace it when it cannot be
+    used (unreadable, or its parts disagree), a fresh one to start with when there is none."""
+    keys = minutes_keys(log_)
+    pipe = log_.client.pipeline(transaction=True)
+    pipe.get(keys.head)
+    pipe.get(keys.cursor)
+    pipe.lrange(keys.speeches, 0, -1)
+    head, raw_cursor, rows = pipe.execute()
+    cursor = raw_cursor.decode() if raw_cursor else "0-0"
+    if not head and not rows and cursor == "0-0":
+        return Stored(MinutesRecord(), cursor, 0)
     try:
-        return MinutesRecord.from_dict(orjson.loads(raw))
-    except (ValueError, TypeError, KeyError) as exc:
-        log.warning("minutes: stored record unreadable (%s); rebuilding from the stream", exc)
-        return MinutesRecord()
+        record = MinutesRecord.from_dict(orjson.loads(head))
+        record.speeches += [orjson.loads(row) for row in rows]
+        if record.cursor != cursor:  # never: all are written together
+            raise ValueError(f"its cursor {record.cursor} is not the stored {cursor}")
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        log.warning("minutes: stored record unusable (%s); rebuilding from the stream", exc)
+        return Stored(MinutesRecord(), cursor, None)
+    return Stored(record, cursor, len(rows))
 
 
 def current_minutes(
     log_: EventLog, programme: Programme, now: float | None = None
 ) -> dict[str, Any]:
     """The record up to the stream's head: the stored fold plus the events it has not seen yet."""
-    record = load_record(log_.client.get(log_.key("minutes")))
-    fold_tail(log_.client, log_.stream, record)
+    record = read_stored(log_).record
+    fold_tail(log_, record)
     return report(record, programme, now if now is not None else time.time())
 
 

@@ -14,7 +14,13 @@ from dashboard.domain.minutes import fold_all, report
 from tests.support import ROOT
 from tests.workers.script import Script, scripted_sitting
 from workers.consumer import Consumer
-from workers.minutes import MinutesProjection, current_minutes, export, load_record
+from workers.minutes import (
+    MinutesProjection,
+    current_minutes,
+    export,
+    minutes_keys,
+    read_stored,
+)
 
 T0 = 1_700_000_000.0
 
@@ -30,7 +36,7 @@ def test_the_stored_record_matches_the_sitting_to_the_second(redis_url, log, pro
     consumer = Consumer(redis_url, log.stream, "minutes", MinutesProjection(log).handle,
                         block_ms=50)
     _drain(consumer)
-    stored = load_record(log.client.get(log.key("minutes")))
+    stored = read_stored(log).record
     assert stored.cursor == log.last_id()
     minutes = report(stored, programme)
     spoken = {s["delegation"]: s for s in minutes["speeches"]}
@@ -39,6 +45,48 @@ def test_the_stored_record_matches_the_sitting_to_the_second(redis_url, log, pro
         assert round(spoken[code]["overrun_s"]) == want["overrun"]
     assert minutes == report(fold_all(script.events), programme)
     consumer.client.close()
+
+
+def test_a_save_appends_the_new_speeches_and_rewrites_only_the_head(redis_url, log, programme):
+    """A day's record is not written again every second: the finished speeches are
+    appended to a list, the rest of the fold (a small head) is what a save rewrites."""
+    projection = MinutesProjection(log)
+    consumer = Consumer(redis_url, log.stream, "minutes", projection.handle, block_ms=50)
+    keys = minutes_keys(log)
+    script = Script(programme, log)
+    before: list[bytes] = []
+    for i in range(3):
+        scripted_sitting_part(script, T0 + i * 1000, i)
+        _drain(consumer)
+        rows = log.client.lrange(keys.speeches, 0, -1)
+        assert len(rows) == 4 * (i + 1)
+        assert rows[:4 * i] == before  # the earlier speeches, as they were stored
+        before = rows
+        assert json.loads(log.client.get(keys.head))["speeches"] == []
+    assert report(read_stored(log).record, programme, now=0) == \
+        report(fold_all(script.events), programme, now=0)
+    consumer.client.close()
+
+
+def test_an_unusable_stored_record_is_rebuilt_from_the_stream_and_replaced(
+    redis_url, log, programme
+):
+    script = Script(programme, log)
+    scripted_sitting_part(script, T0, 0)
+    consumer = Consumer(redis_url, log.stream, "minutes", MinutesProjection(log).handle,
+                        block_ms=50)
+    _drain(consumer)
+    keys = minutes_keys(log)
+    log.client.set(keys.head, b"{not json")
+    scripted_sitting_part(script, T0 + 1000, 1)
+    fresh = Consumer(redis_url, log.stream, "minutes", MinutesProjection(log).handle,
+                     block_ms=50, name="fresh")
+    _drain(fresh)
+    assert log.client.llen(keys.speeches) == 8  # replaced, not appended to
+    assert report(read_stored(log).record, programme, now=0) == \
+        report(fold_all(script.events), programme, now=0)
+    consumer.client.close()
+    fresh.client.close()
 
 
 def test_the_api_serves_the_record_to_admin_and_staff_only(app, client, token, programme):
@@ -102,7 +150,7 @@ def test_minutes_survive_a_worker_killed_at_random(redis_url, prefix, log, progr
     finally:
         first.kill()
         first.wait()
-    stored = report(load_record(log.client.get(log.key("minutes"))), programme, now=0)
+    stored = report(read_stored(log).record, programme, now=0)
     assert stored == report(fold_all(script.events), programme, now=0)
     assert len(stored["speeches"]) == 3 * 4
     assert current_minutes(log, programme, now=0) == stored
