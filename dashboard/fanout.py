@@ -98,8 +98,10 @@ class Fanout:
         server = self.socketio.server
         if server is None:  # not initialised (tools without a server)
             return 0
-        eio_pkt, frame = _framed(
-            server.packet_class(sio_packet.EVENT, namespace=NAMESPACE, data=[event, data]))
+        # binary=False: the states are JSON; python-socketio would otherwise walk the
+        # whole state looking for bytes before every broadcast.
+        eio_pkt, frame = _framed(server.packet_class(
+            sio_packet.EVENT, namespace=NAMESPACE, data=[event, data], binary=False))
         sockets, pipes = server.eio.sockets, self.pipes
         send_queued = server._send_eio_packet  # python-socketio's own per-client path
         direct = queued = 0
