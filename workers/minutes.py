@@ -113,8 +113,10 @@ class MinutesProjection:
             stored_id = stored.decode() if stored else "0-0"
             if id_key(stored_id) >= id_key(entry_id):
                 return
-            if stored_id != self.stored.cursor or self.record.cursor != self.stored.cursor \
-                    and self.stored.speeches is not None:
+            moved = stored_id != self.stored.cursor  # another worker saved
+            # folded past the stored record by a save that failed (not when replacing it)
+            unsaved = self.stored.speeches is not None and self.record.cursor != stored_id
+            if moved or unsaved:
                 self.reload()
             fold_tail(self.log, self.record)
             if self._save_record():
@@ -150,11 +152,9 @@ def minutes_keys(log_: EventLog) -> Keys:
 
 
 def dump_head(record: MinutesRecord) -> bytes:
-    """The stored JSON form of the fold but its finished speeches (orjson: fast, and
-    the head is saved while the web node serves)."""
-    head = record.to_dict()
-    head["speeches"] = []
-    return orjson.dumps(head)
+    """The stored JSON form of the fold, with the number of its finished speeches in
+    place of them (orjson: fast, and the head is saved while the web node serves)."""
+    return orjson.dumps({**record.to_dict(), "speeches": len(record.speeches)})
 
 
 def read_stored(log_: EventLog) -> Stored:
@@ -170,9 +170,11 @@ def read_stored(log_: EventLog) -> Stored:
     if not head and not rows and cursor == "0-0":
         return Stored(MinutesRecord(), cursor, 0)
     try:
-        record = MinutesRecord.from_dict(orjson.loads(head))
-        record.speeches += [orjson.loads(row) for row in rows]
-        if record.cursor != cursor:  # never: all are written together
+        data = orjson.loads(head)
+        if data["speeches"] != len(rows):  # never: all are written together
+            raise ValueError(f"{len(rows)} speeches stored, the head says {data['speeches']}")
+        record = MinutesRecord.from_dict({**data, "speeches": [orjson.loads(r) for r in rows]})
+        if record.cursor != cursor:  # never, as well
             raise ValueError(f"its cursor {record.cursor} is not the stored {cursor}")
     except (ValueError, TypeError, KeyError, AttributeError) as exc:
         log.warning("minutes: stored record unusable (%s); rebuilding from the stream", exc)

@@ -10,6 +10,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from dashboard.domain.minutes import fold_all, report
 from tests.support import ROOT
 from tests.workers.script import Script, scripted_sitting
@@ -62,14 +64,15 @@ def test_a_save_appends_the_new_speeches_and_rewrites_only_the_head(redis_url, l
         assert len(rows) == 4 * (i + 1)
         assert rows[:4 * i] == before  # the earlier speeches, as they were stored
         before = rows
-        assert json.loads(log.client.get(keys.head))["speeches"] == []
+        assert json.loads(log.client.get(keys.head))["speeches"] == len(rows)  # a count
     assert report(read_stored(log).record, programme, now=0) == \
         report(fold_all(script.events), programme, now=0)
     consumer.client.close()
 
 
+@pytest.mark.parametrize("damage", ["head unreadable", "speeches lost"])
 def test_an_unusable_stored_record_is_rebuilt_from_the_stream_and_replaced(
-    redis_url, log, programme
+    redis_url, log, programme, damage
 ):
     script = Script(programme, log)
     scripted_sitting_part(script, T0, 0)
@@ -77,7 +80,10 @@ def test_an_unusable_stored_record_is_rebuilt_from_the_stream_and_replaced(
                         block_ms=50)
     _drain(consumer)
     keys = minutes_keys(log)
-    log.client.set(keys.head, b"{not json")
+    if damage == "head unreadable":
+        log.client.set(keys.head, b"{not json")
+    else:
+        log.client.delete(keys.speeches)
     scripted_sitting_part(script, T0 + 1000, 1)
     fresh = Consumer(redis_url, log.stream, "minutes", MinutesProjection(log).handle,
                      block_ms=50, name="fresh")
