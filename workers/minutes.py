@@ -173,7 +173,8 @@ def read_stored(log_: EventLog) -> Stored:
         data = orjson.loads(head)
         if data["speeches"] != len(rows):  # never: all are written together
             raise ValueError(f"{len(rows)} speeches stored, the head says {data['speeches']}")
-        record = MinutesRecord.from_dict({**data, "speeches": [orjson.loads(r) for r in rows]})
+        speeches = [orjson.loads(row) for row in taking_turns(rows)]
+        record = MinutesRecord.from_dict({**data, "speeches": speeches})
         if record.cursor != cursor:  # never, as well
             raise ValueError(f"its cursor {record.cursor} is not the stored {cursor}")
     except (ValueError, TypeError, KeyError, AttributeError) as exc:
