@@ -61,10 +61,9 @@ def defer(name: str) -> None:
     if name in sys.modules:
         return
     parent, _, _ = name.rpartition(".")
-    if parent:
-        package = sys.modules.get(parent)
-        package_spec = package.__spec__ if package else importlib.util.find_spec(parent)
-        locations = package_spec.submodule_search_locations if package_spec else None
+    if parent:  # found in its package's folders: `find_spec(name)` would import the package
+        package = importlib.util.find_spec(parent)
+        locations = package.submodule_search_locations if package else None
         spec = importlib.machinery.PathFinder.find_spec(name, locations) if locations else None
     else:
         spec = importlib.util.find_spec(name)

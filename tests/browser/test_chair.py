@@ -25,6 +25,19 @@ def live_chair_with_queue(open_page: Any, admin: Any) -> Any:
     return chair
 
 
+def on_floor(code: str) -> str:
+    """The page shows `code` (or a name) as who has the floor (a condition in JS)."""
+    return f"document.getElementById('floor-name').textContent.includes('{code}')"
+
+
+def settled(chair: Any, room_state: Any, shown: str) -> Any:
+    """The room's state once the console shows `shown` (a condition in JS) and a second
+    command, had one gone out, would have landed."""
+    chair.page.wait_for_function(shown, timeout=5000)
+    time.sleep(0.8)
+    return room_state(ROOM)
+
+
 def test_next_speaker_changes_two_screens_and_their_clocks_agree(
     open_page: Any, admin: Any
 ) -> None:
@@ -41,9 +54,7 @@ def test_next_speaker_changes_two_screens_and_their_clocks_agree(
     chair.page.click("#btn-next")
 
     for screen in screens:
-        screen.page.wait_for_function(
-            "document.getElementById('floor-name').textContent.includes('Panamá')", timeout=5000
-        )
+        screen.page.wait_for_function(on_floor("Panamá"), timeout=5000)
         assert "Estados Unidos" in screen.text("#queue")
     time.sleep(1.2)  # let the clocks run a little
     for _ in range(3):
@@ -67,19 +78,13 @@ def test_double_click_on_next_advances_exactly_one_speaker(
     # A double click as a hand makes it: each press held 150 ms, so the first click's
     # command is answered, and its state shown, before the second click comes.
     chair.page.dblclick("#btn-next", delay=150)
-    chair.page.wait_for_function(
-        "document.getElementById('floor-name').textContent.includes('PAN')", timeout=5000
-    )
-    time.sleep(0.8)  # a second command, had one gone out, would have landed by now
-    state = room_state(ROOM)
+    state = settled(chair, room_state, on_floor("PAN"))
     assert state["speakers"]["current"]["delegation"]["code"] == "PAN"
     assert [e["delegation"]["code"] for e in state["speakers"]["queue"]] == ["USA", "COL"]
 
     # Two clicks in the same tick, and the keyboard shortcut pressed twice: still one step.
     chair.page.eval_on_selector("#btn-next", "b => { b.click(); b.click(); }")
-    chair.page.wait_for_function(
-        "document.getElementById('floor-name').textContent.includes('USA')", timeout=5000
-    )
+    chair.page.wait_for_function(on_floor("USA"), timeout=5000)
     # The console takes a key again once the command's answer is in (the state may
     # show a moment before it): as a chair sees the Next button enabled again.
     chair.page.wait_for_function("!document.body.classList.contains('busy')", timeout=5000)
@@ -89,11 +94,7 @@ def test_double_click_on_next_advances_exactly_one_speaker(
         "() => { for (let i = 0; i < 2; i++) document.dispatchEvent("
         "new KeyboardEvent('keydown', {key: 'n', bubbles: true})); }"
     )
-    chair.page.wait_for_function(
-        "document.getElementById('floor-name').textContent.includes('COL')", timeout=5000
-    )
-    time.sleep(0.8)
-    state = room_state(ROOM)
+    state = settled(chair, room_state, on_floor("COL"))
     assert state["speakers"]["current"]["delegation"]["code"] == "COL"
     assert state["speakers"]["queue"] == []
     assert not chair.errors
@@ -107,11 +108,9 @@ def test_double_click_on_remove_takes_off_one_speaker(
     chair = live_chair_with_queue(open_page, admin)
 
     chair.page.dblclick('#queue li:first-child button[data-action="remove"]', delay=150)
-    chair.page.wait_for_function(
-        "!document.getElementById('queue').textContent.includes('PAN')", timeout=5000
-    )
-    time.sleep(0.8)
-    codes = [e["delegation"]["code"] for e in room_state(ROOM)["speakers"]["queue"]]
+    state = settled(chair, room_state,
+                    "!document.getElementById('queue').textContent.includes('PAN')")
+    codes = [e["delegation"]["code"] for e in state["speakers"]["queue"]]
     assert codes == ["USA", "COL"]
     assert "USA" in chair.text("#queue")
     assert not chair.errors

@@ -32,11 +32,16 @@ def _drain(consumer: Consumer) -> None:
         pass
 
 
+def _minutes_worker(redis_url: str, log, name: str | None = None) -> Consumer:
+    """A minutes worker of its own (its projection read from Redis when it starts)."""
+    return Consumer(redis_url, log.stream, "minutes", MinutesProjection(log).handle,
+                    block_ms=50, name=name)
+
+
 def test_the_stored_record_matches_the_sitting_to_the_second(redis_url, log, programme):
     script = Script(programme, log)
     expected = scripted_sitting(script, T0)
-    consumer = Consumer(redis_url, log.stream, "minutes", MinutesProjection(log).handle,
-                        block_ms=50)
+    consumer = _minutes_worker(redis_url, log)
     _drain(consumer)
     stored = read_stored(log).record
     assert stored.cursor == log.last_id()
@@ -52,8 +57,7 @@ def test_the_stored_record_matches_the_sitting_to_the_second(redis_url, log, pro
 def test_a_save_appends_the_new_speeches_and_rewrites_only_the_head(redis_url, log, programme):
     """A day's record is not written again every second: the finished speeches are
     appended to a list, the rest of the fold (a small head) is what a save rewrites."""
-    projection = MinutesProjection(log)
-    consumer = Consumer(redis_url, log.stream, "minutes", projection.handle, block_ms=50)
+    consumer = _minutes_worker(redis_url, log)
     keys = minutes_keys(log)
     script = Script(programme, log)
     before: list[bytes] = []
@@ -76,8 +80,7 @@ def test_an_unusable_stored_record_is_rebuilt_from_the_stream_and_replaced(
 ):
     script = Script(programme, log)
     scripted_sitting_part(script, T0, 0)
-    consumer = Consumer(redis_url, log.stream, "minutes", MinutesProjection(log).handle,
-                        block_ms=50)
+    consumer = _minutes_worker(redis_url, log)
     _drain(consumer)
     keys = minutes_keys(log)
     if damage == "head unreadable":
@@ -85,8 +88,7 @@ def test_an_unusable_stored_record_is_rebuilt_from_the_stream_and_replaced(
     else:
         log.client.delete(keys.speeches)
     scripted_sitting_part(script, T0 + 1000, 1)
-    fresh = Consumer(redis_url, log.stream, "minutes", MinutesProjection(log).handle,
-                     block_ms=50, name="fresh")
+    fresh = _minutes_worker(redis_url, log, name="fresh")
     _drain(fresh)
     assert log.client.llen(keys.speeches) == 8  # replaced, not appended to
     assert report(read_stored(log).record, programme, now=0) == \
