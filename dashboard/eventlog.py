@@ -83,6 +83,7 @@ class EventLog:
         self.stream = f"{self.tag}:events"
         self.answers = f"{self.tag}:commands"
         self._append = client.register_script(_APPEND)
+        self._appender: redis.Redis | None = None
         # Reads take the raw reply (no per-entry dict from redis-py): a cold
         # start folds 100,000 entries, and that conversion was its largest cost.
         self._raw = redis.Redis(connection_pool=client.connection_pool)
@@ -98,13 +99,27 @@ class EventLog:
         for e in events:
             f = e.to_fields()
             args += [f["type"], f["room"], f["data"], f["at"]]
-        status, payload, *rest = self._append(keys=[self.stream, self.answers], args=args)
+        status, payload, *rest = self._append(
+            keys=[self.stream, self.answers], args=args, client=self._appending())
         status = status.decode()
         if status == "stale":
             return Appended("stale", last=payload.decode())
         answer = json.loads(payload)
         ids = tuple(i.decode() for i in rest[0]) if rest else ()
         return Appended(status, first=answer["first"], last=answer["last"], ids=ids)
+
+    def _appending(self) -> redis.Redis:
+        """The connection appends go through: one of the pool's, held from the first append.
+
+        A connection taken from the pool for each command is first polled for stray
+        data, and under gevent that poll is a turn of the event loop: 0.2 ms of a
+        chair's command at a chair's pace (docs/performance.md). A Meeting appends
+        under its lock; the client's own lock covers any other caller.
+        """
+        if self._appender is None:
+            self._appender = redis.Redis(connection_pool=self.client.connection_pool,
+                                         single_connection_client=True)
+        return self._appender
 
     def answer_of(self, command_id: str) -> Appended | None:
         """The first answer given to a command id, if the command was appended."""
