@@ -66,6 +66,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
         json=json_fast,
     )
     sockets.bind_commands(app)
+    app.wsgi_app = api.command_route(app, app.wsgi_app)  # type: ignore[method-assign,assignment]
     app.extensions["plenary"] = parts = Parts(
         settings, client, log, meeting, Relay(socketio, meeting, settings.redis_url))
     parts.relay.fanout.take_acks()

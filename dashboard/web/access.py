@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import redis
-from flask import Blueprint, current_app, jsonify, redirect, request, url_for
+from flask import Blueprint, Request, current_app, jsonify, redirect, request, url_for
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from dashboard.web.errors import ApiError, forbidden, unauthorized, unavailable
@@ -217,15 +217,17 @@ def run_access_refresher(
         socketio.sleep(every)
 
 
-def token_of_request() -> tuple[str | None, bool]:
-    """(token, from_cookie) of the current request: the Bearer header, else the cookie."""
-    header = request.headers.get("Authorization", "")
+def token_of_request(req: Request | None = None) -> tuple[str | None, bool]:
+    """(token, from_cookie) of a request (the current one by default): the Bearer
+    header, else the cookie."""
+    req = request if req is None else req
+    header = req.headers.get("Authorization", "")
     if header:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise unauthorized("use 'Authorization: Bearer <token>'")
         return token.strip(), False
-    return request.cookies.get(COOKIE), True
+    return req.cookies.get(COOKIE), True
 
 
 def current_principal() -> Principal | None:
@@ -239,16 +241,18 @@ def current_principal() -> Principal | None:
         return None
 
 
-def require_principal(*roles: str) -> Principal:
-    """The principal of the request, or 401; 403 when its role is not among `roles`."""
-    token, from_cookie = token_of_request()
+def require_principal(*roles: str, req: Request | None = None) -> Principal:
+    """The principal of a request (the current one by default), or 401; 403 when its
+    role is not among `roles`, or when a cookie's change comes from another site."""
+    req = request if req is None else req
+    token, from_cookie = token_of_request(req)
     if not token:
         raise unauthorized()
     principal = read_token(token)
     if roles and principal.role not in roles:
         raise forbidden(f"the {principal.role} role may not do this")
-    if from_cookie and request.method not in ("GET", "HEAD", "OPTIONS"):
-        check_origin()
+    if from_cookie and req.method not in ("GET", "HEAD", "OPTIONS"):
+        check_origin(req)
     return principal
 
 
@@ -279,10 +283,10 @@ def origin_policy(extra: list[str]) -> OriginPolicy:
     return allowed
 
 
-def check_origin() -> None:
+def check_origin(req: Request) -> None:
     """Refuse a cookie-authenticated change sent from another site (CSRF)."""
     allowed: OriginPolicy = current_app.config["PLENARY_ORIGIN_POLICY"]
-    if not allowed(request.headers.get("Origin"), request.environ):
+    if not allowed(req.headers.get("Origin"), req.environ):
         raise ApiError(403, "cross_site", "requests from another site are refused")
 
 

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable, Iterable
 from typing import Any
 
+import orjson
 import redis
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, Flask, Request, current_app, jsonify, request
+from werkzeug.http import HTTP_STATUS_CODES
 
 from dashboard.domain import parse_command
 from dashboard.web.access import require_principal
-from dashboard.web.errors import ApiError, forbidden
+from dashboard.web.errors import ApiError, answered, forbidden
+
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 health = Blueprint("health", __name__)
@@ -24,9 +29,10 @@ def plenary() -> Any:
     return current_app.extensions["plenary"]
 
 
-def json_body() -> dict[str, Any]:
-    """The request's JSON object, or a 400 that says what is wrong with it."""
-    raw = request.get_data(cache=True)  # over MAX_CONTENT_LENGTH: 413
+def json_body(req: Request | None = None) -> dict[str, Any]:
+    """A request's JSON object (the current request's by default), or a 400 that says
+    what is wrong with it."""
+    raw = (request if req is None else req).get_data(cache=True)  # over MAX_CONTENT_LENGTH: 413
     try:
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
@@ -77,11 +83,47 @@ def room(room_id: str) -> Any:
     return jsonify(meeting.view(room_id))
 
 
+def command_answer(req: Request) -> dict[str, Any]:
+    """The answer to POST /api/commands: who sends it, what it says, what it did."""
+    return run_command(require_principal(req=req), json_body(req))
+
+
 @bp.post("/commands")
 def commands() -> Any:
-    """A chair, staff member or admin sends a command; every screen of the room gets the state."""
-    principal = require_principal()
-    return jsonify(run_command(principal, json_body()))
+    """A chair, staff member or admin sends a command; every screen of the room gets the state.
+
+    On the running app `command_route` answers first; this is the route as Flask knows
+    it (its other methods answered 405, the same answer without the route in front).
+    """
+    return jsonify(command_answer(request))
+
+
+def command_route(app: Flask, wsgi_app: WSGIApp) -> WSGIApp:
+    """Answer POST /api/commands ahead of Flask's dispatch, in an app context.
+
+    Flask's request context (the URL map bound and matched, the session's cookie
+    opened and signed again, the signals and teardowns) cost 0.3 ms at p50 on every
+    command at a chair's pace, and the answer's encoding by `jsonify` 0.1 ms more
+    (docs/performance.md). The command needs none of it: the request object is the
+    one Flask makes (its size limit included), and the checks, the errors and their
+    logging are the same functions as on every other route.
+    """
+
+    def route(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") != "/api/commands" or environ.get("REQUEST_METHOD") != "POST":
+            return wsgi_app(environ, start_response)
+        with app.app_context():
+            req = app.request_class(environ)
+            try:
+                status, body = 200, command_answer(req)
+            except Exception as exc:  # answered as on every route of the API
+                status, body = answered(exc, req.path)
+        data = orjson.dumps(body)
+        start_response(f"{status} {HTTP_STATUS_CODES[status]}", [
+            ("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
+        return [data]
+
+    return route
 
 
 @bp.get("/events")

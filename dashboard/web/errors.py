@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import redis
-from flask import Flask, jsonify, request
+from flask import Flask, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from dashboard.domain import DomainError
@@ -66,15 +66,21 @@ def as_error(exc: BaseException) -> tuple[int, dict[str, Any]]:
     return status, {"error": error}
 
 
+def answered(exc: BaseException, path: str) -> tuple[int, dict[str, Any]]:
+    """`as_error`, with a failure of ours (a 500) logged for the operators, traceback and all."""
+    status, body = as_error(exc)
+    if status >= 500 and status != 503:
+        current_app.logger.exception("unhandled error on %s", path, exc_info=exc)
+    return status, body
+
+
 def register(app: Flask) -> None:
     """Answer every error as JSON on the API, and keep pages' errors plain."""
 
     def handle(exc: BaseException) -> Any:
         if isinstance(exc, HTTPException) and not request.path.startswith("/api/"):
             return exc
-        status, body = as_error(exc)
-        if status >= 500 and status != 503:
-            app.logger.exception("unhandled error on %s", request.path, exc_info=exc)
+        status, body = answered(exc, request.path)
         return jsonify(body), status
 
     app.register_error_handler(ApiError, handle)
