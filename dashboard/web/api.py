@@ -102,9 +102,9 @@ def command_route(app: Flask, wsgi_app: WSGIApp) -> WSGIApp:
     """Answer POST /api/commands ahead of Flask's dispatch, in an app context.
 
     Flask's request context (the URL map bound and matched, the session's cookie
-    opened and signed again, the signals and teardowns) cost 0.3 ms at p50 on every
-    command at a chair's pace, and the answer's encoding by `jsonify` 0.1 ms more
-    (docs/performance.md). The command needs none of it: the request object is the
+    opened and signed again, the signals, `jsonify`, the teardown) cost 0.6 ms at
+    p50 on every command at a chair's pace (docs/performance.md, seventh round).
+    The command needs none of it: the request object is the
     one Flask makes (its size limit included), and the checks, the errors and their
     logging are the same functions as on every other route.
     """
