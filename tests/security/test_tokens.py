@@ -69,6 +69,46 @@ def test_an_expired_link_is_refused_with_its_own_code(client, token):
                       ).status_code == 200
 
 
+def test_a_verified_link_is_kept_yet_still_expires_and_is_still_revoked(client, token,
+                                                                        monkeypatch):
+    import random
+
+    from itsdangerous import URLSafeSerializer
+
+    from dashboard.web.access import make_token
+
+    verified: list[str] = []
+    loads = URLSafeSerializer.loads
+
+    def counting(self, s, *args, **kwargs):  # type: ignore[no-untyped-def]
+        verified.append(s)
+        return loads(self, s, *args, **kwargs)
+
+    monkeypatch.setattr(URLSafeSerializer, "loads", counting)
+
+    def code(t: str) -> object:
+        r = client.get("/api/rooms/plenario", headers={"Authorization": f"Bearer {t}"})
+        return r.status_code if r.status_code == 200 else r.get_json()["error"]["code"]
+
+    # a link of its own (a far expiry of its own), so no other test has verified it
+    chair = make_token("chair", "plenario", SECRET,
+                       expires_at=int(time.time()) + 3600 + random.randrange(10**6))
+    assert [code(chair), code(chair)] == [200, 200]
+    assert verified.count(chair) == 1
+    forged = chair[:-3] + ("abc" if not chair.endswith("abc") else "abd")
+    assert [code(forged), code(forged)] == ["unauthorized", "unauthorized"]
+    assert verified.count(forged) == 2  # a refusal is not kept
+    expiry = int(time.time()) + 2  # expiries are whole seconds
+    soon = make_token("admin", "*", SECRET, expires_at=expiry)
+    assert code(soon) == 200
+    time.sleep(expiry - time.time() + 0.05)
+    assert code(soon) == "token_expired"
+    revoked = client.post("/api/access/revoke", json={"role": "chair", "room": "plenario"},
+                          headers={"Authorization": f"Bearer {token('admin')}"})
+    assert revoked.status_code == 200
+    assert code(chair) == "token_revoked"
+
+
 def test_revoking_answers_the_new_link_and_refuses_the_old(client, token):
     admin = token("admin")
     old = token("chair", "plenario")
