@@ -13,7 +13,7 @@ from socketio.exceptions import ConnectionRefusedError as Refused
 from dashboard.extensions import socketio
 from dashboard.web.access import ALL, COOKIE, Principal, read_token
 from dashboard.web.api import run_command
-from dashboard.web.errors import ApiError, as_error
+from dashboard.web.errors import ApiError, answered
 
 OVERVIEW = "overview"
 
@@ -43,9 +43,7 @@ class Client:
 
 
 def _fail(exc: BaseException) -> dict[str, Any]:
-    status, body = as_error(exc)
-    if status >= 500 and status != 503:
-        current_app.logger.exception("socket event failed", exc_info=exc)
+    _, body = answered(exc, "a Socket.IO event")
     return {"ok": False, **body}
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -37,48 +39,59 @@ def room(app: Any, client: Any, token: Any) -> str:
     return room
 
 
-def refusals(app: Any, token: Any, room: str) -> dict[str, tuple[dict[str, Any], int, str]]:
-    """name -> (request, status, error code)."""
-    programme = app.extensions["plenary"].meeting.programme
-    code = delegation_codes(programme)[0]
-    add = {"type": "speaker.add", "room": room, "delegation": code}
-    chair = bearer(token("chair", room))
-    return {
-        "no token": ({"json": add}, 401, "unauthorized"),
-        "not a bearer": ({"json": add, "headers": {"Authorization": "Basic YTpi"}},
-                         401, "unauthorized"),
-        "forged token": ({"json": add, "headers": bearer(token("admin")[:-3] + "abc")},
-                         401, "unauthorized"),
-        "a screen": ({"json": add, "headers": bearer(token("screen", room))}, 403, "forbidden"),
-        "another room's chair": (
-            {"json": add, "headers": bearer(token("chair", other_room(programme, room)))},
-            403, "forbidden"),
-        "staff runs no list": ({"json": add, "headers": bearer(token("staff"))},
-                               403, "forbidden"),
-        "cookie from another site": (
-            {"json": add, "headers": {"Cookie": f"plenary_session={token('chair', room)}",
-                                      "Origin": "https://evil.example"}},
-            403, "cross_site"),
-        "not JSON": ({"data": "{not json", "headers": chair}, 400, "bad_json"),
-        "not an object": ({"json": [add], "headers": chair}, 400, "bad_json"),
-        "too large": ({"data": json.dumps({**add, "speaker_name": "x" * 70_000}),
-                       "headers": chair}, 413, "too_large"),
-        "unknown type": ({"json": {**add, "type": "speaker.fly"}, "headers": chair},
-                         422, "invalid"),
-        "bad field": ({"json": {**add, "delegation": 7}, "headers": chair}, 422, "invalid"),
-        "refused by the rules": ({"json": {"type": "speaker.next", "room": room},
-                                  "headers": chair}, 409, "conflict"),
-    }
+@dataclass
+class Sender:
+    """What a refused request is made of: the room, a valid command for it, a token maker."""
+
+    room: str
+    other_room: str
+    add: dict[str, Any]
+    token: Any
+
+    @property
+    def chair(self) -> dict[str, str]:
+        return bearer(self.token("chair", self.room))
 
 
-CASES = ["no token", "not a bearer", "forged token", "a screen", "another room's chair",
-         "staff runs no list", "cookie from another site", "not JSON", "not an object",
-         "too large", "unknown type", "bad field", "refused by the rules"]
+# name -> (the request, its status, its error code)
+REFUSALS: dict[str, tuple[Callable[[Sender], dict[str, Any]], int, str]] = {
+    "no token": (lambda s: {"json": s.add}, 401, "unauthorized"),
+    "not a bearer": (lambda s: {"json": s.add, "headers": {"Authorization": "Basic YTpi"}},
+                     401, "unauthorized"),
+    "forged token": (lambda s: {"json": s.add,
+                                "headers": bearer(s.token("admin")[:-3] + "abc")},
+                     401, "unauthorized"),
+    "a screen": (lambda s: {"json": s.add, "headers": bearer(s.token("screen", s.room))},
+                 403, "forbidden"),
+    "another room's chair": (
+        lambda s: {"json": s.add, "headers": bearer(s.token("chair", s.other_room))},
+        403, "forbidden"),
+    "staff runs no list": (lambda s: {"json": s.add, "headers": bearer(s.token("staff"))},
+                           403, "forbidden"),
+    "cookie from another site": (
+        lambda s: {"json": s.add,
+                   "headers": {"Cookie": f"plenary_session={s.token('chair', s.room)}",
+                               "Origin": "https://evil.example"}},
+        403, "cross_site"),
+    "not JSON": (lambda s: {"data": "{not json", "headers": s.chair}, 400, "bad_json"),
+    "not an object": (lambda s: {"json": [s.add], "headers": s.chair}, 400, "bad_json"),
+    "too large": (lambda s: {"data": json.dumps({**s.add, "speaker_name": "x" * 70_000}),
+                             "headers": s.chair}, 413, "too_large"),
+    "unknown type": (lambda s: {"json": {**s.add, "type": "speaker.fly"}, "headers": s.chair},
+                     422, "invalid"),
+    "bad field": (lambda s: {"json": {**s.add, "delegation": 7}, "headers": s.chair},
+                  422, "invalid"),
+    "refused by the rules": (lambda s: {"json": {"type": "speaker.next", "room": s.room},
+                                        "headers": s.chair}, 409, "conflict"),
+}
 
 
-@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("case", REFUSALS)
 def test_each_refusal_is_answered_alike_and_changes_nothing(app, token, room, case):
-    request, status, code = refusals(app, token, room)[case]
+    programme = app.extensions["plenary"].meeting.programme
+    add = {"type": "speaker.add", "room": room, "delegation": delegation_codes(programme)[0]}
+    build, status, code = REFUSALS[case]
+    request = build(Sender(room, other_room(programme, room), add, token))
     log = app.extensions["plenary"].log
     before = log.last_id()
     routed, flasked = via_route(app, request), via_flask(app, request)
@@ -90,10 +103,12 @@ def test_each_refusal_is_answered_alike_and_changes_nothing(app, token, room, ca
 def test_a_command_is_answered_alike_and_a_cookie_from_its_own_site_is_taken(app, token, room):
     codes = delegation_codes(app.extensions["plenary"].meeting.programme)
     own = {"Cookie": f"plenary_session={token('chair', room)}", "Origin": "http://localhost"}
-    answers = [send({"json": {"type": "speaker.add", "room": room, "delegation": c},
-                     "headers": headers})
-               for send, c, headers in ((lambda r: via_route(app, r), codes[0], own),
-                                        (lambda r: via_flask(app, r), codes[1], own))]
+
+    def add(code: str) -> dict[str, Any]:
+        return {"json": {"type": "speaker.add", "room": room, "delegation": code},
+                "headers": own}
+
+    answers = [via_route(app, add(codes[0])), via_flask(app, add(codes[1]))]
     for status, body in answers:
         assert status == 200, body
         assert set(body) == {"version", "events", "entry_id"}
