@@ -61,13 +61,13 @@ class Relay:
             # ack waits in its socket's queue for the writer, which runs after us.
             # Step aside once, so the chair hears back before thousands of sends.
             gevent.sleep(0)
-            # The answer's write woke the chair's process, often onto this core, where
-            # it would wait for the broadcast to end (1 ms at 100 screens): give it the
-            # core first. Nothing else waiting for this core: a syscall, no switch.
-            os.sched_yield()
             self.wake.clear()
             rooms, self.dirty = self.dirty, set()
             if rooms:
+                # The answer's write woke the chair's process, often onto this core,
+                # where it would wait for the broadcast to end (1 ms at 100 screens):
+                # give it the core first. Nothing else waiting for it: a system call.
+                os.sched_yield()
                 began = time.perf_counter()
                 self._send(rooms)
                 # A broadcast to thousands of screens holds the process for tens of
