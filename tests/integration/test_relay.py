@@ -38,8 +38,7 @@ def test_the_relay_hands_the_core_over_before_it_broadcasts_a_commands_change(
             "rooms": [programme.rooms[0].id],
         }))
         steps.append(("answered", answer["version"]))
-        deadline = gevent.Timeout(5)
-        with deadline:
+        with gevent.Timeout(5):
             while len(steps) < 3:
                 gevent.sleep(0.01)
     finally:
