@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from gevent import pywsgi, socket
+
+from dashboard.server import OriginCheckingHandler
+
 BODY = b'{"ok":true}'
 
 
@@ -14,10 +18,6 @@ def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
 
 
 def test_an_answer_leaves_in_one_send_headers_and_body():
-    from gevent import pywsgi, socket
-
-    from dashboard.server import OriginCheckingHandler
-
     sends: list[bytes] = []
 
     class Counting(OriginCheckingHandler):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 import subprocess
 import sys
 import time
@@ -10,7 +11,9 @@ import time
 import pytest
 import requests
 import socketio
+from itsdangerous import URLSafeSerializer
 
+from dashboard.web.access import make_token
 from tests.conftest import SECRET
 from tests.faults.harness import node, programme_of, rooms_with_sittings
 from tests.support import ROOT, LiveServer, free_port
@@ -49,8 +52,6 @@ def wait_closed(sio: socketio.Client, within: float) -> float:
 
 
 def test_links_made_before_generations_and_expiry_are_unchanged():
-    from dashboard.web.access import make_token
-
     # the payload of an old link is {"r", "m"} only: same token as before
     assert make_token("chair", "plenario", SECRET) == make_token(
         "chair", "plenario", SECRET, expires_at=None, generation=0)
@@ -59,8 +60,6 @@ def test_links_made_before_generations_and_expiry_are_unchanged():
 
 
 def test_an_expired_link_is_refused_with_its_own_code(client, token):
-    from dashboard.web.access import make_token
-
     past = make_token("admin", "*", SECRET, expires_at=time.time() - 1)
     future = make_token("admin", "*", SECRET, expires_at=time.time() + 3600)
     r = client.get("/api/rooms", headers={"Authorization": f"Bearer {past}"})
@@ -71,12 +70,6 @@ def test_an_expired_link_is_refused_with_its_own_code(client, token):
 
 def test_a_verified_link_is_kept_yet_still_expires_and_is_still_revoked(client, token,
                                                                         monkeypatch):
-    import random
-
-    from itsdangerous import URLSafeSerializer
-
-    from dashboard.web.access import make_token
-
     verified: list[str] = []
     loads = URLSafeSerializer.loads
 
@@ -208,8 +201,6 @@ def test_the_cli_revokes_and_links_show_the_current_generation(live_server):
 
 @pytest.mark.slow
 def test_a_socket_is_closed_when_its_link_expires(live_server):
-    from dashboard.web.access import make_token
-
     room, _ = rooms_with_sittings(programme_of(live_server))[0]
     soon = make_token("screen", room, SECRET, expires_at=time.time() + 2)
     sio = connect(live_server, soon)
