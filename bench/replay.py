@@ -99,7 +99,7 @@ def fill_stream(
     """
     import redis
 
-    from dashboard.eventlog import EventLog
+    from dashboard.store.eventlog import EventLog
 
     t0 = time.perf_counter()
     events = make_events(programme, count)
@@ -120,7 +120,7 @@ def fill_stream(
     size = client.memory_usage(log.stream) or 0
     if tail:
         from dashboard.domain import apply, new_state
-        from workers.snapshots import save_snapshot
+        from dashboard.store.snapshots import save_snapshot
 
         state = new_state(programme)
         for e in events[: len(events) - tail]:
@@ -137,8 +137,8 @@ def time_load_in_process(redis_url: str, prefix: str, programme: Any) -> dict[st
     """Time `Meeting.load()` (read + fold) apart from process start-up."""
     import redis
 
-    from dashboard.eventlog import EventLog
-    from dashboard.meeting import Meeting
+    from dashboard.store.eventlog import EventLog
+    from dashboard.store.meeting import Meeting
 
     client = redis.Redis.from_url(redis_url)
     log = EventLog(client, programme.meeting.id, prefix)

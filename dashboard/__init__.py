@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -18,14 +19,13 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     """
     from flask import Flask
 
-    from dashboard import json_fast
     from dashboard.domain import load_programme
     from dashboard.domain.programme import default_programme_path
-    from dashboard.eventlog import EventLog, connect
-    from dashboard.extensions import babel, select_locale, socketio
-    from dashboard.meeting import Meeting
-    from dashboard.relay import Relay
+    from dashboard.live import json_fast
+    from dashboard.live.relay import Relay
     from dashboard.settings import load_settings
+    from dashboard.store.eventlog import EventLog, connect
+    from dashboard.store.meeting import Meeting
     from dashboard.web import (
         access,
         api,
@@ -33,12 +33,13 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
         pages,
         sockets,  # binds the Socket.IO handlers
     )
+    from dashboard.web.extensions import babel, select_locale, socketio
     from dashboard.web.minutes import bp as minutes_bp
 
     settings = settings or load_settings(**overrides)
     if not settings.redis_url:
         raise RuntimeError("REDIS_URL is not set (`plenary run` starts an embedded Valkey)")
-    app = Flask(__name__)
+    app = Flask(__name__, static_folder=str(static_folder()))
     app.config.update(
         SECRET_KEY=settings.resolved_secret_key(),
         MAX_CONTENT_LENGTH=settings.max_message_bytes,
@@ -74,11 +75,19 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     errors.register(app)
     for blueprint in (api.bp, api.health, access.bp, pages.bp, minutes_bp):
         app.register_blueprint(blueprint)
-    from workers.snapshots import load_snapshot
+    from dashboard.store.snapshots import load_snapshot
 
     meeting.load(load_snapshot(log, programme))  # None (unusable or absent): replay it all
     parts.access.refresh()
     return app
+
+
+def static_folder() -> Path:
+    """The browser assets: `static/` beside the package in a checkout (or an editable
+    install), else the copy a wheel puts inside the package."""
+    here = Path(__file__).resolve().parent
+    beside = here.parent / "static"
+    return beside if (beside / "js").is_dir() else here / "static"
 
 
 class Parts:
@@ -94,9 +103,9 @@ class Parts:
 def start_node(app: Flask) -> None:
     """Start a web node's background tasks (`plenary run` and the gunicorn entry point):
     the relay (tail and sends), the access refresher and the collector's full passes."""
-    from dashboard import collector
-    from dashboard.extensions import socketio
+    from dashboard.serve import collector
     from dashboard.web.access import run_access_refresher
+    from dashboard.web.extensions import socketio
 
     parts = app.extensions["plenary"]
     parts.relay.start()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 # gevent first: before redis, ssl or the app are imported anywhere.
-from dashboard.patching import patch_all
+from dashboard.serve.patching import patch_all
 
 patch_all()
 
@@ -47,7 +47,7 @@ def _redis_url(settings: Settings) -> str | None:
     """REDIS_URL, else the embedded server of a `plenary run` alive on this data folder."""
     if settings.redis_url:
         return settings.redis_url
-    from dashboard.embedded import _pid_alive, _ping
+    from dashboard.serve.embedded import _pid_alive, _ping
 
     try:
         pid, port = (int(x) for x in (settings.data_dir / "valkey" / "owner").read_text().split())
@@ -60,7 +60,7 @@ def _redis_url(settings: Settings) -> str | None:
 
 def _access_hash(settings: Settings) -> tuple[Any, str] | None:
     """(client, key) of the meeting's access generations, or None when Redis is not reachable."""
-    from dashboard.eventlog import EventLog, connect
+    from dashboard.store.eventlog import EventLog, connect
 
     url = _redis_url(settings)
     if url is None:
@@ -164,14 +164,14 @@ def cmd_run(args: argparse.Namespace) -> None:
     # full pass at the end finds ~370 unreachable objects, with 0 or 100,000 events
     # replayed), yet the passes took 0.2-0.4 s of a start from a snapshot and ~1 s of
     # a 100,000-event replay. `serve` freezes what was built, once the server listens,
-    # and turns collecting back on, full passes on dashboard.collector's schedule.
+    # and turns collecting back on, full passes on dashboard.serve.collector's schedule.
     gc.disable()
     try:
         settings = _settings()
         _programme(settings)  # a bad programme stops us before anything starts
         embedded = None
         if not settings.redis_url:
-            from dashboard.embedded import EmbeddedValkey
+            from dashboard.serve.embedded import EmbeddedValkey
 
             embedded = EmbeddedValkey(settings.data_dir)
             url = embedded.start()
@@ -190,7 +190,7 @@ def serve(settings: Settings, host: str, port: int) -> None:
     """Build the app, start its background tasks, listen, print the links and serve until
     stopped."""
     from dashboard import create_app, start_node
-    from dashboard.server import make_server
+    from dashboard.serve.server import make_server
 
     app = create_app(settings)
     parts = app.extensions["plenary"]
@@ -246,7 +246,7 @@ def cmd_worker(args: argparse.Namespace) -> None:
 
 def cmd_export(args: argparse.Namespace) -> None:
     """Write the minutes (record of speeches) as CSV or JSON."""
-    from workers.minutes import export
+    from dashboard.store.minutes import export
 
     settings = _settings()
     if not settings.redis_url:

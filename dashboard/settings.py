@@ -75,7 +75,7 @@ class Settings(BaseSettings):
         300.0,
         validation_alias=AliasChoices("PLENARY_GC_FULL_EVERY_S", "gc_full_every_s"),
         description="A web node collects all its cyclic garbage this often (seconds); "
-        "the young generations as CPython does (dashboard/collector.py).",
+        "the young generations as CPython does (dashboard/serve/collector.py).",
         ge=1,
     )
     snapshot_every: int = Field(

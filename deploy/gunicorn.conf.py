@@ -8,9 +8,9 @@ more containers (`docker compose up --scale web=N`), not more workers.
 import os
 
 bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
-wsgi_app = "dashboard.wsgi:app"
+wsgi_app = "dashboard.serve.wsgi:app"
 # gevent-websocket, with a handler that refuses foreign origins before the upgrade.
-worker_class = "dashboard.gunicorn_worker.GunicornWorker"
+worker_class = "dashboard.serve.gunicorn_worker.GunicornWorker"
 workers = 1
 # Websockets are long-lived: the worker heartbeat is what gunicorn watches, not requests.
 timeout = 60

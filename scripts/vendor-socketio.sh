@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Vendor the Socket.IO browser client (npm package socket.io-client) into
-# dashboard/static/vendor/: the minified bundle, its source map and its licence.
+# static/vendor/: the minified bundle, its source map and its licence.
 # The vendored files are committed; run this only to change the version.
 #   scripts/vendor-socketio.sh            # the version pinned below
 #   scripts/vendor-socketio.sh 4.7.5      # another 4.x version
@@ -8,7 +8,7 @@ set -euo pipefail
 
 version="${1:-4.8.4}"
 here="$(cd "$(dirname "$0")/.." && pwd)"
-dest="$here/dashboard/static/vendor"
+dest="$here/static/vendor"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 

@@ -24,7 +24,7 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         redis.Redis.from_url(url).ping()
         yield url
         return
-    from dashboard.embedded import EmbeddedValkey
+    from dashboard.serve.embedded import EmbeddedValkey
 
     server = EmbeddedValkey(tmp_path_factory.mktemp("valkey"))
     yield server.start()

@@ -44,8 +44,8 @@ def build(settings: Any, name: str, meeting: Any = None) -> Any:
     """One worker (an object with run() and stop()), on a Meeting of its own unless given."""
     from dashboard.domain import load_programme
     from dashboard.domain.programme import default_programme_path
-    from dashboard.eventlog import EventLog, connect
-    from dashboard.meeting import Meeting
+    from dashboard.store.eventlog import EventLog, connect
+    from dashboard.store.meeting import Meeting
     from workers.consumer import Consumer
 
     if meeting is None:
@@ -64,7 +64,8 @@ def build(settings: Any, name: str, meeting: Any = None) -> Any:
 
         return Scheduler(meeting, grace_s=settings.notice_grace_s, on_beat=beat)
     if name == "minutes":
-        from workers.minutes import GROUP, MinutesProjection
+        from dashboard.store.minutes import MinutesProjection
+        from workers.minutes import GROUP
 
         projection = MinutesProjection(meeting.log)
         return Consumer(settings.redis_url, meeting.log.stream, GROUP, projection.handle,
@@ -80,7 +81,7 @@ def build(settings: Any, name: str, meeting: Any = None) -> Any:
 
 def start_in_process(app: Any) -> list[Any]:
     """Start every worker as a background task of `plenary run` (gevent greenlets)."""
-    from dashboard.extensions import socketio
+    from dashboard.web.extensions import socketio
 
     parts = app.extensions["plenary"]
     workers = []
@@ -98,7 +99,7 @@ def start_in_process(app: Any) -> list[Any]:
 
 
 def _own_meeting(parts: Any) -> Any:
-    from dashboard.meeting import Meeting
+    from dashboard.store.meeting import Meeting
 
     return Meeting(parts.meeting.programme, parts.log)
 

@@ -20,14 +20,17 @@ import random
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
-import gevent
 import redis
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
+
+from dashboard.store.turns import TURN, taking_turns
+
+__all__ = ["TURN", "Consumer", "ConsumerStats", "consumer_name", "taking_turns"]
 
 log = logging.getLogger(__name__)
 
@@ -36,27 +39,6 @@ Handler = Callable[[str, Fields], None]
 BatchHandler = Callable[[list[tuple[str, Fields]]], None]
 
 _OUTAGE = (redis.ConnectionError, redis.TimeoutError, OSError)
-
-T = TypeVar("T")
-
-# Events a worker folds between two turns of the loop (~0.5 ms of work).
-TURN = 25
-
-
-def taking_turns(items: Iterable[T], every: int = TURN) -> Iterator[T]:
-    """The items, with the event loop given a turn after every `every` of them.
-
-    In `plenary run` the workers are greenlets of the web's process: a second's
-    worth of events folded in one go holds the loop for milliseconds, and a
-    chair's command whose reply from Redis has just arrived waits behind it
-    (a worker at start, replaying a long stream, for seconds). Between turns the
-    loop runs whatever is ready first.
-    """
-    for count, item in enumerate(items, 1):
-        yield item
-        if count % every == 0:
-            gevent.sleep(0)
-
 
 def consumer_name(worker: str) -> str:
     """A name unique to this process (host and pid), so restarts never impersonate."""

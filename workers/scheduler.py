@@ -26,7 +26,7 @@ from typing import Any
 
 from dashboard.domain import DomainError, SessionStatus, parse_command
 from dashboard.domain.state import AnnouncementStatus
-from dashboard.meeting import Meeting
+from dashboard.store.meeting import Meeting
 
 log = logging.getLogger(__name__)
 

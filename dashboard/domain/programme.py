@@ -29,7 +29,7 @@ __all__ = [
     "Bilingual",
     "Delegation",
     "DelegationKind",
-    "Meeting",
+    "MeetingInfo",
     "Notice",
     "Programme",
     "Room",
@@ -71,7 +71,7 @@ class Bilingual(_Model):
         return {"es": self.es, "en": self.en}
 
 
-class Meeting(_Model):
+class MeetingInfo(_Model):
     """The meeting itself; local times in the file are read in `timezone`."""
 
     id: Slug
@@ -152,7 +152,7 @@ class Notice(_Model):
 class Programme(_Model):
     """A whole programme file, validated (references, unique ids, times)."""
 
-    meeting: Meeting
+    meeting: MeetingInfo
     venues: Annotated[list[Venue], Field(min_length=1)]
     rooms: Annotated[list[Room], Field(min_length=1)]
     sessions: list[Session] = Field(default_factory=list)

@@ -402,7 +402,7 @@ def revoke() -> Any:
         new = parts.access.revoke(role, room)
     except redis.RedisError:
         raise unavailable() from None
-    from dashboard.extensions import socketio
+    from dashboard.web.extensions import socketio
 
     close_revoked(parts, socketio)
     base = parts.settings.base_url or request.host_url

@@ -25,7 +25,7 @@ READERS = ("admin", "staff")
 
 def _minutes() -> tuple[dict[str, Any], Any]:
     # Imported on the first read, not at start-up (a node without workers may never need it).
-    from workers.minutes import current_minutes
+    from dashboard.store.minutes import current_minutes
 
     parts = current_app.extensions["plenary"]
     programme = parts.meeting.programme
@@ -44,7 +44,7 @@ def minutes_json() -> Any:
 def minutes_csv() -> Any:
     """An admin or staff member downloads the record as CSV (one row per speech or request)."""
     require_principal(*READERS)
-    from workers.minutes import as_csv
+    from dashboard.store.minutes import as_csv
 
     minutes, programme = _minutes()
     name = f"minutes-{programme.meeting.id}.csv"

@@ -10,17 +10,11 @@ from flask import Flask, current_app, request
 from flask_socketio import join_room
 from socketio.exceptions import ConnectionRefusedError as Refused
 
-from dashboard.extensions import socketio
+from dashboard.live.channels import OVERVIEW, room_channel
 from dashboard.web.access import ALL, COOKIE, Principal, read_token
 from dashboard.web.api import run_command
 from dashboard.web.errors import ApiError, answered
-
-OVERVIEW = "overview"
-
-
-def room_channel(room_id: str) -> str:
-    """The Socket.IO room of one meeting room's screens."""
-    return f"room:{room_id}"
+from dashboard.web.extensions import socketio
 
 
 @dataclass

@@ -233,7 +233,7 @@ class Swarm:
 
     def wait_versions(self, expected: dict[str, str], timeout: float) -> float:
         """Seconds until every screen holds at least the expected version of its room."""
-        from dashboard.eventlog import id_key
+        from dashboard.store.eventlog import id_key
 
         started = time.monotonic()
         status: dict[str, Any] = {}

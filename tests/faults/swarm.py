@@ -22,7 +22,7 @@ from typing import Any  # noqa: E402
 
 import socketio  # noqa: E402
 
-from dashboard.eventlog import id_key  # noqa: E402
+from dashboard.store.eventlog import id_key  # noqa: E402
 
 
 class Screen:

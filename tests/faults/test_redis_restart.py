@@ -10,7 +10,7 @@ import time
 import pytest
 import requests
 
-from dashboard.eventlog import id_key
+from dashboard.store.eventlog import id_key
 from tests.faults.harness import (
     RetryingChair,
     Swarm,

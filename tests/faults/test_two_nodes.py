@@ -37,8 +37,8 @@ def replay(redis_url: str, prefix: str) -> Any:
     """A fresh Meeting folded from the stream alone."""
     from dashboard.domain import load_programme
     from dashboard.domain.programme import default_programme_path
-    from dashboard.eventlog import EventLog
-    from dashboard.meeting import Meeting
+    from dashboard.store.eventlog import EventLog
+    from dashboard.store.meeting import Meeting
 
     programme = load_programme(default_programme_path())
     meeting = Meeting(programme, EventLog(redis.Redis.from_url(redis_url), programme.meeting.id,

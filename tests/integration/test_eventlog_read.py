@@ -9,7 +9,7 @@ import pytest
 import redis
 
 from dashboard.domain import Event
-from dashboard.eventlog import EventLog
+from dashboard.store.eventlog import EventLog
 
 
 def _filled(client: redis.Redis, prefix: str, count: int) -> tuple[EventLog, list[str]]:

@@ -1,4 +1,4 @@
-"""The relay's broadcast (dashboard/fanout.py): frames written straight to idle sockets,
+"""The relay's broadcast (dashboard/live/fanout.py): frames written straight to idle sockets,
 through the queue otherwise, never interleaved, never out of order."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import requests
 import websocket
 from geventwebsocket.websocket import Stream, WebSocket
 
-from dashboard.fanout import Pipe
+from dashboard.live.fanout import Pipe
 from tests.faults.harness import programme_of, rooms_with_sittings
 from tests.support import LiveServer, engine_socket
 

@@ -6,12 +6,12 @@ import gevent
 import gevent.event
 from flask_socketio import SocketIO
 
-from dashboard import relay as relay_module
+from dashboard.live import relay as relay_module
 from dashboard.domain import load_programme, parse_command
 from dashboard.domain.programme import default_programme_path
-from dashboard.eventlog import EventLog, connect
-from dashboard.meeting import Meeting
-from dashboard.relay import Relay
+from dashboard.live.relay import Relay
+from dashboard.store.eventlog import EventLog, connect
+from dashboard.store.meeting import Meeting
 
 
 def test_the_relay_hands_the_core_over_before_it_broadcasts_a_commands_change(

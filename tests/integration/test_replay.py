@@ -10,8 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dashboard.domain import DomainError, Event, parse_command, room_view
-from dashboard.eventlog import EventLog
-from dashboard.meeting import Meeting
+from dashboard.store.eventlog import EventLog
+from dashboard.store.meeting import Meeting
 from tests.support import delete_keys
 from tests.unit.test_properties import PROGRAMME, command
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from gevent import pywsgi, socket
 
-from dashboard.server import OriginCheckingHandler
+from dashboard.serve.server import OriginCheckingHandler
 
 BODY = b'{"ok":true}'
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dashboard.extensions import socketio
+from dashboard.web.extensions import socketio
 from tests.integration.helpers import Chair, other_room, room_with_sitting
 
 

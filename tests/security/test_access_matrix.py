@@ -43,7 +43,7 @@ def refusal(caller: str) -> tuple[int, str]:
 def clock_back(seconds: float):  # type: ignore[no-untyped-def]
     """Decide the commands inside as if they were sent `seconds` ago."""
     real = time.time
-    with mock.patch("dashboard.meeting.time.time", lambda: real() - seconds):
+    with mock.patch("dashboard.store.meeting.time.time", lambda: real() - seconds):
         yield
 
 

@@ -15,8 +15,8 @@ import websocket
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dashboard import json_fast
 from dashboard.domain.commands import COMMAND_TYPES
+from dashboard.live import json_fast
 from tests.conftest import SECRET
 from tests.support import delete_keys
 

@@ -13,7 +13,7 @@ import requests
 import socketio
 import websocket
 
-from dashboard.eventlog import id_key
+from dashboard.store.eventlog import id_key
 from tests.faults.harness import programme_of, rooms_with_sittings
 from tests.support import ROOT, engine_socket
 

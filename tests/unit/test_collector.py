@@ -8,7 +8,7 @@ import threading
 import time
 import weakref
 
-from dashboard import collector
+from dashboard.serve import collector
 
 
 class Node:

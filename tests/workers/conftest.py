@@ -12,7 +12,7 @@ import yaml
 
 from dashboard.domain import load_programme
 from dashboard.domain.programme import default_programme_path
-from dashboard.eventlog import EventLog, connect
+from dashboard.store.eventlog import EventLog, connect
 
 
 @pytest.fixture

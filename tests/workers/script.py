@@ -6,7 +6,7 @@ import uuid
 from typing import Any
 
 from dashboard.domain import Event, Programme, apply, decide, new_state
-from dashboard.eventlog import EventLog
+from dashboard.store.eventlog import EventLog
 
 PLENARY_ROOM, PLENARY = "plenario", "plenaria"
 

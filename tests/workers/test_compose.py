@@ -43,7 +43,8 @@ def test_the_production_shape():
     assert redis_cmd[redis_cmd.index("--appendfsync") + 1] == "always"
     assert redis_cmd[redis_cmd.index("--appendonly") + 1] == "yes"
     gunicorn = (ROOT / "deploy" / "gunicorn.conf.py").read_text()
-    assert "dashboard.gunicorn_worker.GunicornWorker" in gunicorn  # gevent-websocket + origin check
+    # gevent-websocket + origin check
+    assert "dashboard.serve.gunicorn_worker.GunicornWorker" in gunicorn
     assert "workers = 1" in gunicorn
     assert "ports" not in services["web"]  # reached through the proxy, so it scales
     for worker in ("scheduler", "minutes", "snapshots"):

@@ -5,11 +5,11 @@ from __future__ import annotations
 import time
 
 from dashboard.domain.minutes import fold_all, report
-from dashboard.eventlog import id_key
+from dashboard.store.eventlog import id_key
+from dashboard.store.minutes import MinutesProjection, current_minutes
 from tests.workers.conftest import stream_entries
 from tests.workers.script import Script, scripted_sitting
 from workers.consumer import Consumer
-from workers.minutes import MinutesProjection, current_minutes
 
 
 class Killed(BaseException):

@@ -7,12 +7,12 @@ import time
 import gevent
 import requests
 
-from dashboard.meeting import Meeting
+from dashboard.store.meeting import Meeting
+from dashboard.store.minutes import MinutesProjection
 from tests.conftest import SECRET
 from tests.support import LiveServer, free_port
 from tests.workers.script import fill_speeches
 from workers.consumer import TURN
-from workers.minutes import MinutesProjection
 from workers.snapshots import SnapshotWorker
 
 

@@ -13,16 +13,16 @@ import time
 import pytest
 
 from dashboard.domain.minutes import fold_all, report
-from tests.support import ROOT
-from tests.workers.script import Script, scripted_sitting
-from workers.consumer import Consumer
-from workers.minutes import (
+from dashboard.store.minutes import (
     MinutesProjection,
     current_minutes,
     export,
     minutes_keys,
     read_stored,
 )
+from tests.support import ROOT
+from tests.workers.script import Script, scripted_sitting
+from workers.consumer import Consumer
 
 T0 = 1_700_000_000.0
 

@@ -7,8 +7,8 @@ import time
 from collections import Counter
 
 from dashboard.domain import load_programme, parse_command
-from dashboard.eventlog import EventLog, connect
-from dashboard.meeting import Meeting
+from dashboard.store.eventlog import EventLog, connect
+from dashboard.store.meeting import Meeting
 from tests.workers.conftest import stream_entries
 from workers.scheduler import Scheduler
 

@@ -6,10 +6,11 @@ import json
 import time
 
 from dashboard.domain.snapshot import pack, unpack
-from dashboard.meeting import Meeting
+from dashboard.store.meeting import Meeting
+from dashboard.store.snapshots import load_snapshot, save_snapshot
 from tests.workers.script import fill_speeches
 from workers.consumer import Consumer
-from workers.snapshots import SnapshotWorker, load_snapshot, save_snapshot
+from workers.snapshots import SnapshotWorker
 
 EVENTS = 20_000
 

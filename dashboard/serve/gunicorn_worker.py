@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from geventwebsocket.gunicorn.workers import GeventWebSocketWorker
 
-from dashboard.server import OriginCheckingHandler
+from dashboard.serve.server import OriginCheckingHandler
 
 
 class GunicornWorker(GeventWebSocketWorker):  # type: ignore[misc]

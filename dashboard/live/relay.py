@@ -10,9 +10,9 @@ import time
 import gevent
 from flask_socketio import SocketIO
 
-from dashboard.fanout import Fanout
-from dashboard.meeting import Meeting
-from dashboard.web.sockets import OVERVIEW, room_channel
+from dashboard.live.channels import OVERVIEW, room_channel
+from dashboard.live.fanout import Fanout
+from dashboard.store.meeting import Meeting
 
 log = logging.getLogger(__name__)
 

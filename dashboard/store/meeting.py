@@ -22,7 +22,7 @@ from dashboard.domain import (
     room_view,
     touched_rooms,
 )
-from dashboard.eventlog import EventLog, id_key
+from dashboard.store.eventlog import EventLog, id_key
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""The WSGI entry point for gunicorn (see deploy/gunicorn.conf.py): `dashboard.wsgi:app`.
+"""The WSGI entry point for gunicorn (see deploy/gunicorn.conf.py): `dashboard.serve.wsgi:app`.
 
 gevent first, before redis or the app are imported. The relay (each web node
 tails the stream itself), the access refresher and the collector start as
@@ -6,7 +6,7 @@ background tasks of the worker (`dashboard.start_node`). Workers (scheduler,
 minutes, snapshots) run as their own services: `plenary worker`.
 """
 
-from dashboard.patching import patch_all
+from dashboard.serve.patching import patch_all
 
 patch_all()
 
