@@ -190,6 +190,19 @@ def current_minutes(
     return report(record, programme, now if now is not None else time.time())
 
 
+# A spreadsheet reads a cell starting with one of these as a formula (OWASP's list).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: Any) -> Any:
+    """A CSV cell: texts that a spreadsheet would run as a formula are prefixed with a quote."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
 def as_csv(minutes: dict[str, Any], programme: Programme) -> str:
     """The record as CSV: one row per speech and per request never served; local ISO times."""
     out = io.StringIO()
@@ -202,7 +215,7 @@ def as_csv(minutes: dict[str, Any], programme: Programme) -> str:
         for column, value in zip(columns, row, strict=True):
             if column.endswith("_at") and isinstance(value, int | float):
                 value = datetime.fromtimestamp(value, programme.tz).isoformat(timespec="seconds")
-            cells.append("" if value is None else value)
+            cells.append(_cell(value))
         delegation = names.get(row[columns.index("delegation")] or "")
         cells += [delegation.name.es, delegation.name.en] if delegation else ["", ""]
         writer.writerow(cells)
