@@ -65,6 +65,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
         ping_interval=25,
         ping_timeout=20,
         json=json_fast,
+        serializer=json_fast.BoundedPacket,
     )
     sockets.bind_commands(app)
     app.wsgi_app = api.command_route(app, app.wsgi_app)  # type: ignore[method-assign,assignment]

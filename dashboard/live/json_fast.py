@@ -1,10 +1,23 @@
-"""A `json`-like module on orjson, for Socket.IO packets (encoded once per room change)."""
+"""A `json`-like module on orjson, for Socket.IO packets and HTTP bodies.
+
+`loads` refuses nesting deeper than MAX_DEPTH with a ValueError, before anything
+recursive (validation, error formatting) walks the value: a body of a few
+kilobytes nested thousands deep must be a clear refusal, not a RecursionError.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 import orjson
+from socketio import packet as socketio_packet
+
+# Commands nest three levels (command, text, es/en); states are only ever sent.
+MAX_DEPTH = 32
+
+
+class TooDeep(ValueError):
+    """JSON nested deeper than MAX_DEPTH."""
 
 
 def dumps(obj: Any, **_kwargs: Any) -> str:
@@ -13,5 +26,37 @@ def dumps(obj: Any, **_kwargs: Any) -> str:
 
 
 def loads(data: str | bytes, **_kwargs: Any) -> Any:
-    """Parse JSON text."""
-    return orjson.loads(data)
+    """Parse JSON text nested at most MAX_DEPTH levels (orjson itself stops at 1024)."""
+    value = orjson.loads(data)
+    check_depth(value)
+    return value
+
+
+def check_depth(value: Any, limit: int = MAX_DEPTH) -> None:
+    """Raise TooDeep when lists and objects nest deeper than `limit` (walked without recursion)."""
+    if not isinstance(value, dict | list):
+        return
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            raise TooDeep(f"JSON nested deeper than {limit} levels")
+        children = item.values() if isinstance(item, dict) else item
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+
+
+class BoundedPacket(socketio_packet.Packet):
+    """A Socket.IO packet whose payload cannot be read (not JSON, or nested too deep)
+    decodes as the event `bad_json`, answered with an error ack, instead of raising
+    inside the server's read loop (a traceback in the log for every such message)."""
+
+    def decode(self, encoded_packet: str | bytes) -> int:
+        """Decode as python-socketio does; an unreadable payload becomes `bad_json`."""
+        try:
+            return int(super().decode(encoded_packet))
+        except ValueError:
+            self.packet_type, self.data = socketio_packet.EVENT, [BAD_JSON_EVENT]
+            return 0
+
+
+BAD_JSON_EVENT = "bad_json"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -13,6 +12,7 @@ from flask import Blueprint, Flask, Request, current_app, jsonify, request
 from werkzeug.http import HTTP_STATUS_CODES
 
 from dashboard.domain import parse_command
+from dashboard.live import json_fast
 from dashboard.web.access import require_principal
 from dashboard.web.errors import ApiError, answered, forbidden
 
@@ -34,8 +34,10 @@ def json_body(req: Request | None = None) -> dict[str, Any]:
     what is wrong with it."""
     raw = (request if req is None else req).get_data(cache=True)  # over MAX_CONTENT_LENGTH: 413
     try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+        body = json_fast.loads(raw)
+    except json_fast.TooDeep as exc:
+        raise ApiError(400, "bad_json", str(exc)) from None
+    except ValueError:  # orjson's errors, invalid UTF-8 included
         raise ApiError(400, "bad_json", "the body is not valid JSON") from None
     if not isinstance(body, dict):
         raise ApiError(400, "bad_json", "the body must be a JSON object")

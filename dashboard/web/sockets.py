@@ -10,6 +10,7 @@ from flask import Flask, current_app, request
 from flask_socketio import join_room
 from socketio.exceptions import ConnectionRefusedError as Refused
 
+from dashboard.live import json_fast
 from dashboard.live.channels import OVERVIEW, room_channel
 from dashboard.web.access import ALL, COOKIE, Principal, read_token
 from dashboard.web.api import run_command
@@ -100,6 +101,12 @@ def on_subscribe(data: Any = None) -> dict[str, Any]:
         return _fail(ApiError(403, "forbidden", "this access is for another room", "room"))
     join_room(room_channel(room))
     return {"ok": True, "state": meeting.view(room), "live": meeting.stream_healthy}
+
+
+@socketio.on(json_fast.BAD_JSON_EVENT)
+def on_bad_json(*_: Any) -> dict[str, Any]:
+    """A message that is not JSON or nests too deep (`json_fast.BoundedPacket`): refused."""
+    return _fail(ApiError(400, "bad_json", "the message is not valid JSON or nests too deeply"))
 
 
 @socketio.on("probe")
