@@ -97,6 +97,8 @@ def plenary_env(redis_url: str, data_dir: Path, prefix: str) -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     env.update(REDIS_URL=redis_url, PLENARY_DATA_DIR=str(data_dir), PLENARY_KEY_PREFIX=prefix)
+    # The chair sends up to 50 commands a second with one link: above a chair's allowance.
+    env.setdefault("PLENARY_COMMAND_RATE", "1000")
     return env
 
 

@@ -35,6 +35,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     )
     from dashboard.web.extensions import babel, select_locale, socketio
     from dashboard.web.minutes import bp as minutes_bp
+    from dashboard.web.ratelimit import CommandLimiter
 
     settings = settings or load_settings(**overrides)
     if not settings.redis_url:
@@ -73,6 +74,8 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
         settings, client, log, meeting, Relay(socketio, meeting, settings.redis_url))
     parts.relay.fanout.take_acks()
     parts.access = access.Generations(client, log.key("access"))
+    parts.limiter = CommandLimiter(client, log.key("rate"), settings.command_rate,
+                                   settings.system_command_rate)
     errors.register(app)
     for blueprint in (api.bp, api.health, access.bp, pages.bp, minutes_bp):
         app.register_blueprint(blueprint)
@@ -99,6 +102,7 @@ class Parts:
             settings, redis, log, meeting, relay)
         self.clients: dict[str, Any] = {}
         self.access: Any = None  # access.Generations, set by create_app
+        self.limiter: Any = None  # ratelimit.CommandLimiter, set by create_app
 
 
 def start_node(app: Flask) -> None:

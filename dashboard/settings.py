@@ -71,6 +71,21 @@ class Settings(BaseSettings):
         description="Socket.IO events per second a client may send (burst: 2 seconds' worth).",
         gt=0,
     )
+    command_rate: int = Field(
+        20,
+        validation_alias=AliasChoices("PLENARY_COMMAND_RATE", "command_rate"),
+        description="Commands per second one access link may send, over HTTP and Socket.IO "
+        "together, counted across every web node (in Redis).",
+        ge=1,
+        le=10_000,
+    )
+    system_command_rate: int = Field(
+        200,
+        validation_alias=AliasChoices("PLENARY_SYSTEM_COMMAND_RATE", "system_command_rate"),
+        description="Commands per second the scheduler may send (expiries, overruns, notices).",
+        ge=1,
+        le=100_000,
+    )
     gc_full_every_s: float = Field(
         300.0,
         validation_alias=AliasChoices("PLENARY_GC_FULL_EVERY_S", "gc_full_every_s"),

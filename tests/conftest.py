@@ -45,7 +45,7 @@ def settings(redis_url: str, prefix: str, tmp_path: Path):  # type: ignore[no-un
 
     return load_settings(
         redis_url=redis_url, key_prefix=prefix, data_dir=tmp_path, secret_key=SECRET,
-        run_workers=False,
+        run_workers=False, command_rate=10_000,
     )
 
 

@@ -77,6 +77,8 @@ class LiveServer(Child):
         if "REDIS_URL" in self.env and not self.env["REDIS_URL"]:
             del self.env["REDIS_URL"]
         self.env.setdefault("PLENARY_RUN_WORKERS", "false")
+        # Tests drive commands in bursts; the rate limit's own tests set it lower.
+        self.env.setdefault("PLENARY_COMMAND_RATE", "10000")
         self.process: subprocess.Popen[bytes] | None = None
         self.log_path = data_dir / "server.log"
 

@@ -14,7 +14,7 @@ from werkzeug.http import HTTP_STATUS_CODES
 from dashboard.domain import parse_command
 from dashboard.live import json_fast
 from dashboard.web.access import require_principal
-from dashboard.web.errors import ApiError, answered, forbidden
+from dashboard.web.errors import ApiError, answered, forbidden, headers_of
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -46,6 +46,8 @@ def json_body(req: Request | None = None) -> dict[str, Any]:
 
 def run_command(principal: Any, body: dict[str, Any]) -> dict[str, Any]:
     """Check the sender's right, validate and execute a command; the answer of the contract."""
+    plenary().limiter.spend(f"{principal.grant}:{principal.generation}",
+                            system=principal.role == "system")
     kind, room = body.get("type"), body.get("room")
     if principal.role == "screen" or (
         isinstance(kind, str) and not principal.may(kind, room if isinstance(room, str) else None)
@@ -122,7 +124,8 @@ def command_route(app: Flask, wsgi_app: WSGIApp) -> WSGIApp:
                 status, body = answered(exc, req.path)
         data = orjson.dumps(body)
         start_response(f"{status} {HTTP_STATUS_CODES[status]}", [
-            ("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
+            ("Content-Type", "application/json"), ("Content-Length", str(len(data))),
+            *headers_of(body)])
         return [data]
 
     return route

@@ -14,9 +14,11 @@ from dashboard.domain import DomainError
 class ApiError(Exception):
     """An error of the web layer itself (authentication, transport, load)."""
 
-    def __init__(self, status: int, code: str, message: str, field: str | None = None) -> None:
+    def __init__(self, status: int, code: str, message: str, field: str | None = None,
+                 retry_after: int | None = None) -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.field = status, code, message, field
+        self.retry_after = retry_after
 
 
 def unauthorized(message: str = "an access token is required") -> ApiError:
@@ -63,7 +65,15 @@ def as_error(exc: BaseException) -> tuple[int, dict[str, Any]]:
     error: dict[str, Any] = {"code": code, "message": message}
     if field:
         error["field"] = field
+    if isinstance(exc, ApiError) and exc.retry_after is not None:
+        error["retry_after"] = exc.retry_after
     return status, {"error": error}
+
+
+def headers_of(body: dict[str, Any]) -> list[tuple[str, str]]:
+    """Extra HTTP headers an error answer carries (`Retry-After` for 429)."""
+    retry = body.get("error", {}).get("retry_after") if isinstance(body, dict) else None
+    return [("Retry-After", str(retry))] if retry is not None else []
 
 
 def answered(exc: BaseException, path: str) -> tuple[int, dict[str, Any]]:
@@ -81,7 +91,7 @@ def register(app: Flask) -> None:
         if isinstance(exc, HTTPException) and not request.path.startswith("/api/"):
             return exc
         status, body = answered(exc, request.path)
-        return jsonify(body), status
+        return jsonify(body), status, headers_of(body)
 
     app.register_error_handler(ApiError, handle)
     app.register_error_handler(DomainError, handle)

@@ -1,0 +1,81 @@
+"""One rate limit per access link for commands, over HTTP and Socket.IO, held across nodes."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.faults.harness import node
+from tests.support import LiveServer, engine_socket
+
+pytestmark = pytest.mark.slow
+
+RATE = 20
+
+
+@pytest.fixture
+def two_nodes(redis_url: str, prefix: str, tmp_path: Path) -> Iterator[list[LiveServer]]:
+    servers = [node(redis_url, tmp_path / f"n{i}", prefix, PLENARY_COMMAND_RATE=str(RATE))
+               for i in range(2)]
+    for server in servers:
+        server.start()
+    yield servers
+    for server in servers:
+        server.stop()
+
+
+def test_a_link_spread_over_two_nodes_gets_one_allowance(two_nodes: list[LiveServer]) -> None:
+    one, two = two_nodes
+    chair = one.token("chair", "plenario")
+    opened = one.command(chair, {"type": "session.open", "room": "plenario",
+                                 "session_id": "plenaria"})
+    assert opened.status_code == 200
+    time.sleep(1.1)  # a fresh window
+    accepted: list[float] = []
+    refused = []
+    for i in range(80):
+        server = two_nodes[i % 2]
+        kind = "list.close" if len(accepted) % 2 == 0 else "list.reopen"
+        answer = server.command(chair, {"type": kind, "room": "plenario"})
+        if answer.status_code == 200:
+            accepted.append(time.monotonic())
+        else:
+            assert answer.status_code == 429, answer.text
+            assert answer.json()["error"]["code"] == "rate_limited"
+            assert 1 <= int(answer.headers["Retry-After"]) <= 2
+            refused.append(answer)
+    assert refused, "a burst of 80 was never limited"
+    # No window of 0.9 s holds more than the allowance, whichever node took the command.
+    for start in accepted:
+        assert sum(1 for t in accepted if start <= t < start + 0.9) <= RATE
+
+    # The same link over Socket.IO draws on the same allowance.
+    ws = engine_socket(two, chair)
+    try:
+        codes = [one.command(chair, {"type": "list.reopen", "room": "plenario"}).status_code
+                 for _ in range(RATE + 5)]
+        assert 429 in codes
+        ws.send("420" + json.dumps(["command", {"type": "list.reopen", "room": "plenario"}]))
+        while True:
+            frame = ws.recv()
+            if frame.startswith("430"):
+                break
+        ack = json.loads(frame[3:])[0]
+        assert ack["ok"] is False
+        assert ack["error"]["code"] == "rate_limited" and ack["error"]["retry_after"] >= 1
+    finally:
+        ws.close()
+
+
+def test_another_link_keeps_its_own_allowance(two_nodes: list[LiveServer]) -> None:
+    one, two = two_nodes
+    busy, other = one.token("chair", "plenario"), two.token("chair", "gt-seguridad")
+    codes = [one.command(busy, {"type": "list.close", "room": "plenario"}).status_code
+             for _ in range(RATE + 10)]
+    assert 429 in codes
+    answer = two.command(other, {"type": "list.close", "room": "gt-seguridad"})
+    assert answer.status_code == 409  # refused by the rules (no sitting), not rate-limited
