@@ -191,9 +191,10 @@ def serve(settings: Settings, host: str, port: int) -> None:
     stopped."""
     from dashboard import create_app, start_node
     from dashboard.serve.server import make_server
+    from dashboard.web.services import services
 
     app = create_app(settings)
-    parts = app.extensions["plenary"]
+    parts = services(app)
     start_node(app)
     workers: list[Any] = []
     if settings.run_workers:
