@@ -75,7 +75,7 @@ class Fanout:
 
     def _emit_direct(self, server: Any, event: str, data: Any, to: list[str]) -> int:
         eio_pkt, frame = seams.framed(seams.event_packet(server, event, data))
-        pipes, send_queued = self.pipes, server.eio.send_packet
+        pipes, send_queued = self.pipes, seams.queued_sender(server)
         direct = queued = 0
         for sid, eio_sid, sock in seams.recipients(server, to):
             pipe = pipes.get(sid)

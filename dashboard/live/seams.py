@@ -16,9 +16,10 @@ seam tests against the newest releases):
 - engine.io: a server socket's `queue` (its packets waiting for the writer
   greenlet: a frame written here must not overtake them) and `closed`;
   the server's `sockets` (engine.io sid -> socket).
-- python-socketio: `Server.manager.get_participants(namespace, rooms)` and
-  `Server.packet_class` to encode a packet once; engine.io's public
-  `send_packet` takes whatever cannot be written at once.
+- python-socketio: `Server._send_eio_packet(eio_sid, eio_pkt)`, its own
+  per-client path for an encoded packet (Flask-SocketIO's test client hooks it
+  too), for whatever cannot be written at once; `Server.manager.get_participants`
+  and `Server.packet_class` to encode a packet once for all.
 
 `probe()` checks each of them on real objects of the installed libraries at
 start. If one is missing or behaves otherwise, the service logs one warning
@@ -121,6 +122,11 @@ def recipients(server: Any, to: list[str]) -> Iterator[tuple[str, str, Any]]:
         yield sid, eio_sid, sockets.get(eio_sid)
 
 
+def queued_sender(server: Any) -> Any:
+    """python-socketio's per-client send of an encoded engine.io packet (through the queue)."""
+    return server._send_eio_packet
+
+
 def idle(sock: Any) -> bool:
     """Whether an engine.io socket is open with nothing waiting in its queue."""
     return sock is not None and not sock.closed and not sock.queue.qsize()
@@ -212,9 +218,6 @@ def _probe_engineio(server: Any) -> None:
     sock.queue.put(None)
     if sock.queue.qsize() != 1:
         raise SeamBroken("engine.io socket queue does not count what waits")
-    params = list(inspect.signature(eio.send_packet).parameters)
-    if params[:2] != ["sid", "pkt"]:
-        raise SeamBroken(f"engine.io send_packet takes {params}")
 
 
 def _probe_socketio(server: Any) -> None:
@@ -223,6 +226,9 @@ def _probe_socketio(server: Any) -> None:
     _, frame = framed(pkt)
     if b'42["state",' not in frame:
         raise SeamBroken(f"unexpected frame {frame[-40:]!r}")
+    params = list(inspect.signature(queued_sender(server)).parameters)
+    if params != ["eio_sid", "eio_pkt"]:
+        raise SeamBroken(f"python-socketio's _send_eio_packet takes {params}")
     params = list(inspect.signature(server.manager.get_participants).parameters)
     if params[:2] != ["namespace", "room"]:
         raise SeamBroken(f"get_participants takes {params}")
