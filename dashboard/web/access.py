@@ -147,8 +147,10 @@ def signed_principal(secret: str, token: str) -> Principal:
 class Generations:
     """The current generation of each role:room's links (Redis hash `<tag>:access`).
 
-    Each node keeps a copy in memory, refreshed about once a second and right
-    after a local revoke, so checking a token costs no round trip.
+    A token is checked against Redis at each use (one HGET: a revoke on any node
+    holds from the next request); each node also keeps a copy in memory,
+    refreshed about once a second, to close revoked sockets and to check tokens
+    while Redis cannot be read.
     """
 
     def __init__(self, client: redis.Redis, key: str) -> None:
@@ -165,25 +167,25 @@ class Generations:
         return known
 
     def current(self, role: str, room: str) -> int:
-        """The generation a valid link of this role and room carries now."""
+        """The generation a valid link of this role and room carries now (as last read)."""
         return self.known.get(grant_key(role, room), 0)
 
     def accepts(self, principal: Principal) -> bool:
-        """Whether a principal's generation is the current one.
+        """Whether a principal's generation is the current one, as Redis says now.
 
-        A generation newer than this node knows (revoked on another node within
-        the last second) is checked against Redis before it is refused.
+        While Redis cannot be read, the copy in memory answers (no revoke can be
+        made then either); a generation newer than that copy is refused with 503.
         """
-        current = self.current(principal.role, principal.room)
-        if principal.generation <= current:
-            return principal.generation == current
         try:
             raw = self.client.hget(self.key, principal.grant)
         except redis.RedisError:
-            raise unavailable() from None
+            current = self.current(principal.role, principal.room)
+            if principal.generation > current:
+                raise unavailable() from None
+            return principal.generation == current
         now = int(raw or 0)
         with self.lock:
-            self.known[principal.grant] = max(now, self.known.get(principal.grant, 0))
+            self.known[principal.grant] = now
         return principal.generation == now
 
     def revoke(self, role: str, room: str) -> int:
