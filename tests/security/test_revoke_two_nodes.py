@@ -37,7 +37,6 @@ def test_a_revoked_link_is_refused_by_the_other_node_at_its_next_request(
         admin = {"Authorization": f"Bearer {a.token('admin')}"}
         old = b.token("chair", room)
         opened = engine_socket(b, old)  # an open console on the other node
-
         for round_ in range(3):  # each round revokes the link the round before made
             assert requests.get(f"{b.url}/api/rooms/{room}", timeout=5,
                                 headers={"Authorization": f"Bearer {old}"}).status_code == 200
