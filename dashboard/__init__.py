@@ -1,118 +1,25 @@
-"""Plenary Live: live screens, chair consoles and announcements for a ministerial meeting."""
+"""Plenary Live: live screens, chair consoles and announcements for a ministerial meeting.
+
+The package itself imports nothing heavy: `import dashboard.cli` must reach
+gevent's monkey-patching before Flask, redis or ssl are imported. `create_app`,
+`start_node` and `static_folder` live in `dashboard.app` and are read from
+there on first use.
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from flask import Flask
+    from dashboard.app import create_app, start_node, static_folder
 
-    from dashboard.settings import Settings
-
-
-def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
-    """Build the app: the one place an app is made and its extensions bound.
-
-    Imports are inside so that an entry point can monkey-patch (gevent)
-    before redis, ssl or Flask are imported.
-    """
-    from flask import Flask
-
-    from dashboard.domain import load_programme
-    from dashboard.domain.programme import default_programme_path
-    from dashboard.live import json_fast
-    from dashboard.live.relay import Relay
-    from dashboard.settings import load_settings
-    from dashboard.store.eventlog import EventLog, connect
-    from dashboard.store.meeting import Meeting
-    from dashboard.web import (
-        access,
-        api,
-        errors,
-        pages,
-        sockets,  # binds the Socket.IO handlers
-    )
-    from dashboard.web.extensions import babel, select_locale, socketio
-    from dashboard.web.minutes import bp as minutes_bp
-    from dashboard.web.ratelimit import CommandLimiter
-
-    settings = settings or load_settings(**overrides)
-    if not settings.redis_url:
-        raise RuntimeError("REDIS_URL is not set (`plenary run` starts an embedded Valkey)")
-    app = Flask(__name__, static_folder=str(static_folder()))
-    app.config.update(
-        SECRET_KEY=settings.resolved_secret_key(),
-        MAX_CONTENT_LENGTH=settings.max_message_bytes,
-        PLENARY_ORIGIN_POLICY=access.origin_policy(settings.origins),
-        BABEL_DEFAULT_LOCALE="es",
-        JSON_SORT_KEYS=False,
-    )
-    programme = load_programme(settings.programme or default_programme_path())
-    client = connect(settings.redis_url)
-    log = EventLog(client, programme.meeting.id, settings.key_prefix)
-    meeting = Meeting(programme, log)
-    app.config["BABEL_DEFAULT_TIMEZONE"] = programme.meeting.timezone
-
-    babel.init_app(app, locale_selector=select_locale)
-    socketio.init_app(
-        app,
-        async_mode="gevent",
-        cors_allowed_origins=app.config["PLENARY_ORIGIN_POLICY"],
-        max_http_buffer_size=settings.max_message_bytes,
-        async_handlers=False,
-        # engine.io's defaults: a screen under a burst is not dropped for a late
-        # pong; dead links show sooner anyway (closed sockets, the screens' probe).
-        ping_interval=25,
-        ping_timeout=20,
-        json=json_fast,
-        serializer=json_fast.BoundedPacket,
-    )
-    sockets.bind_commands(app)
-    app.wsgi_app = api.command_route(app, app.wsgi_app)  # type: ignore[method-assign,assignment]
-    app.extensions["plenary"] = parts = Parts(
-        settings, client, log, meeting, Relay(socketio, meeting, settings.redis_url))
-    parts.relay.fanout.take_acks()
-    parts.access = access.Generations(client, log.key("access"))
-    parts.limiter = CommandLimiter(client, log.key("rate"), settings.command_rate,
-                                   settings.system_command_rate)
-    errors.register(app)
-    for blueprint in (api.bp, api.health, access.bp, pages.bp, minutes_bp):
-        app.register_blueprint(blueprint)
-    from dashboard.store.snapshots import load_snapshot
-
-    meeting.load(load_snapshot(log, programme))  # None (unusable or absent): replay it all
-    parts.access.refresh()
-    return app
+__all__ = ["create_app", "start_node", "static_folder"]
 
 
-def static_folder() -> Path:
-    """The browser assets: `static/` beside the package in a checkout (or an editable
-    install), else the copy a wheel puts inside the package."""
-    here = Path(__file__).resolve().parent
-    beside = here.parent / "static"
-    return beside if (beside / "js").is_dir() else here / "static"
+def __getattr__(name: str) -> Any:
+    if name in __all__:
+        # Not at the top: the entry points import this package before they patch.
+        from dashboard import app
 
-
-class Parts:
-    """The service's parts bound to one app: `app.extensions["plenary"]`."""
-
-    def __init__(self, settings: Any, redis: Any, log: Any, meeting: Any, relay: Any) -> None:
-        self.settings, self.redis, self.log, self.meeting, self.relay = (
-            settings, redis, log, meeting, relay)
-        self.clients: dict[str, Any] = {}
-        self.access: Any = None  # access.Generations, set by create_app
-        self.limiter: Any = None  # ratelimit.CommandLimiter, set by create_app
-
-
-def start_node(app: Flask) -> None:
-    """Start a web node's background tasks (`plenary run` and the gunicorn entry point):
-    the relay (tail and sends), the access refresher and the collector's full passes."""
-    from dashboard.serve import collector
-    from dashboard.web.access import run_access_refresher
-    from dashboard.web.extensions import socketio
-
-    parts = app.extensions["plenary"]
-    parts.relay.start()
-    socketio.start_background_task(run_access_refresher, app, socketio)
-    socketio.start_background_task(collector.run, socketio.sleep, parts.settings.gc_full_every_s)
+        return getattr(app, name)
+    raise AttributeError(f"module 'dashboard' has no attribute {name!r}")

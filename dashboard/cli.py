@@ -14,19 +14,29 @@ import logging  # noqa: E402
 import signal  # noqa: E402
 import sys  # noqa: E402
 from collections.abc import Sequence  # noqa: E402
-from typing import TYPE_CHECKING, Any  # noqa: E402
+from typing import Any  # noqa: E402
 
-if TYPE_CHECKING:
-    from dashboard.settings import Settings
+import redis  # noqa: E402
+
+from dashboard.app import create_app, start_node  # noqa: E402
+from dashboard.domain import ProgrammeError, load_programme  # noqa: E402
+from dashboard.domain.programme import default_programme_path  # noqa: E402
+from dashboard.serve.embedded import EmbeddedValkey, _pid_alive, _ping  # noqa: E402
+from dashboard.serve.server import make_server  # noqa: E402
+from dashboard.settings import Settings, SettingsError, load_settings, markdown_table  # noqa: E402
+from dashboard.store.eventlog import EventLog, connect  # noqa: E402
+from dashboard.store.minutes import export  # noqa: E402
+from dashboard.web.access import ALL, ROLES, build_links, link  # noqa: E402
+from dashboard.web.services import services  # noqa: E402
+
+# The command line is where the service is put together: the one module of dashboard
+# that starts the workers.
+from workers import run_worker, start_in_process  # noqa: E402
 
 log = logging.getLogger("plenary")
 
 
 def _settings() -> Settings:
-    # Imported here (pydantic-settings is heavy) so that `plenary run` can turn the
-    # collector off before it (see cmd_run).
-    from dashboard.settings import SettingsError, load_settings
-
     try:
         return load_settings()
     except SettingsError as exc:
@@ -34,9 +44,6 @@ def _settings() -> Settings:
 
 
 def _programme(settings: Settings) -> Any:
-    from dashboard.domain import ProgrammeError, load_programme
-    from dashboard.domain.programme import default_programme_path
-
     try:
         return load_programme(settings.programme or default_programme_path())
     except ProgrammeError as exc:
@@ -47,8 +54,6 @@ def _redis_url(settings: Settings) -> str | None:
     """REDIS_URL, else the embedded server of a `plenary run` alive on this data folder."""
     if settings.redis_url:
         return settings.redis_url
-    from dashboard.serve.embedded import _pid_alive, _ping
-
     try:
         pid, port = (int(x) for x in (settings.data_dir / "valkey" / "owner").read_text().split())
     except (OSError, ValueError):
@@ -60,8 +65,6 @@ def _redis_url(settings: Settings) -> str | None:
 
 def _access_hash(settings: Settings) -> tuple[Any, str] | None:
     """(client, key) of the meeting's access generations, or None when Redis is not reachable."""
-    from dashboard.store.eventlog import EventLog, connect
-
     url = _redis_url(settings)
     if url is None:
         return None
@@ -72,8 +75,6 @@ def _access_hash(settings: Settings) -> tuple[Any, str] | None:
 
 def _read_generations(client: Any, key: str) -> dict[str, int] | None:
     """Every generation in the access hash, or None when Redis cannot be read."""
-    import redis
-
     try:
         return {k.decode(): int(v) for k, v in client.hgetall(key).items()}
     except redis.RedisError:
@@ -101,8 +102,6 @@ def _links(settings: Settings, base_url: str) -> list[dict[str, str]]:
 def _build_links(
     base_url: str, secret: str, programme: Any, generations: dict[str, int] | None
 ) -> list[dict[str, str]]:
-    from dashboard.web.access import build_links
-
     if generations is None:
         print("plenary: could not reach Redis to check for revoked links; these are the "
               "links of generation 0 (wrong for any role and room revoked since)",
@@ -131,10 +130,6 @@ def cmd_links(args: argparse.Namespace) -> None:
 
 def cmd_revoke(args: argparse.Namespace) -> None:
     """Revoke every link of a role and room (open sockets close within a second or so)."""
-    import redis
-
-    from dashboard.web.access import ALL, ROLES, link
-
     settings = _settings()
     programme = _programme(settings)
     if args.role not in ROLES:
@@ -171,8 +166,6 @@ def cmd_run(args: argparse.Namespace) -> None:
         _programme(settings)  # a bad programme stops us before anything starts
         embedded = None
         if not settings.redis_url:
-            from dashboard.serve.embedded import EmbeddedValkey
-
             embedded = EmbeddedValkey(settings.data_dir)
             url = embedded.start()
             log.info("embedded Valkey on %s (data in %s)", url, embedded.dir)
@@ -189,16 +182,11 @@ def cmd_run(args: argparse.Namespace) -> None:
 def serve(settings: Settings, host: str, port: int) -> None:
     """Build the app, start its background tasks, listen, print the links and serve until
     stopped."""
-    from dashboard import create_app, start_node
-    from dashboard.serve.server import make_server
-
     app = create_app(settings)
-    parts = app.extensions["plenary"]
+    parts = services(app)
     start_node(app)
     workers: list[Any] = []
     if settings.run_workers:
-        from workers import start_in_process
-
         workers = start_in_process(app)
     server = make_server(app, host, port)
 
@@ -236,8 +224,6 @@ def serve(settings: Settings, host: str, port: int) -> None:
 
 def cmd_worker(args: argparse.Namespace) -> None:
     """Run one background worker (or all) as its own process."""
-    from workers import run_worker
-
     settings = _settings()
     if not settings.redis_url:
         sys.exit("plenary: worker needs REDIS_URL (the embedded server runs inside `plenary run`)")
@@ -246,8 +232,6 @@ def cmd_worker(args: argparse.Namespace) -> None:
 
 def cmd_export(args: argparse.Namespace) -> None:
     """Write the minutes (record of speeches) as CSV or JSON."""
-    from dashboard.store.minutes import export
-
     settings = _settings()
     if not settings.redis_url:
         sys.exit("plenary: export needs REDIS_URL, or a running `plenary run` to ask over HTTP")
@@ -256,8 +240,6 @@ def cmd_export(args: argparse.Namespace) -> None:
 
 def cmd_settings(args: argparse.Namespace) -> None:
     """Print the configuration variables as a Markdown table."""
-    from dashboard.settings import markdown_table
-
     sys.stdout.write(markdown_table())
 
 

@@ -126,6 +126,13 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("PLENARY_RUN_WORKERS", "run_workers"),
         description="Whether `plenary run` also runs the background workers in-process.",
     )
+    disable_seams: str = Field(
+        "",
+        validation_alias=AliasChoices("PLENARY_DISABLE_SEAMS", "disable_seams"),
+        description="A library seam not to use (`fanout`: broadcasts go "
+        "through python-socketio's emit), as when a seam's probe fails at start.",
+        pattern=r"^(fanout)?$",
+    )
 
     @field_validator("allowed_origins")
     @classmethod
@@ -139,6 +146,11 @@ class Settings(BaseSettings):
     def origins(self) -> list[str]:
         """The configured extra origins as a list."""
         return [o.strip() for o in self.allowed_origins.split(",") if o.strip()]
+
+    @property
+    def disabled_seams(self) -> frozenset[str]:
+        """The seams PLENARY_DISABLE_SEAMS turns off."""
+        return frozenset(filter(None, [self.disable_seams]))
 
     def resolved_secret_key(self) -> str:
         """The secret key: from the environment, else generated once in the data folder."""

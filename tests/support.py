@@ -81,13 +81,14 @@ class LiveServer(Child):
         self.env.setdefault("PLENARY_COMMAND_RATE", "10000")
         self.process: subprocess.Popen[bytes] | None = None
         self.log_path = data_dir / "server.log"
+        # How the process starts: `plenary run` (a test may run other code before it).
+        self.argv = [sys.executable, "-m", "dashboard.cli", "run", "--port", str(port)]
 
     def start(self, timeout: float = 30.0) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab")  # noqa: SIM115 - closed with the process
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "dashboard.cli", "run", "--port", str(self.port)],
-            env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+            self.argv, env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
         )
         log.close()
         deadline = time.monotonic() + timeout

@@ -15,6 +15,21 @@ import time
 from pathlib import Path
 from typing import Any
 
+from flask import Flask
+
+from dashboard.domain import load_programme
+from dashboard.domain.programme import default_programme_path
+from dashboard.settings import Settings
+from dashboard.store.eventlog import EventLog, connect
+from dashboard.store.meeting import Meeting
+from dashboard.store.minutes import MinutesProjection
+from dashboard.web.extensions import socketio
+from dashboard.web.services import Services, services
+from workers import snapshots as snap
+from workers.consumer import Consumer
+from workers.minutes import GROUP
+from workers.scheduler import Scheduler
+
 log = logging.getLogger(__name__)
 
 NAMES = ("scheduler", "minutes", "snapshots")
@@ -40,14 +55,10 @@ def _beat(path: Path) -> Any:
     return beat
 
 
-def build(settings: Any, name: str, meeting: Any = None) -> Any:
+def build(settings: Settings, name: str, meeting: Meeting | None = None) -> Any:
     """One worker (an object with run() and stop()), on a Meeting of its own unless given."""
-    from dashboard.domain import load_programme
-    from dashboard.domain.programme import default_programme_path
-    from dashboard.store.eventlog import EventLog, connect
-    from dashboard.store.meeting import Meeting
-    from workers.consumer import Consumer
-
+    if not settings.redis_url:
+        raise ValueError("workers need REDIS_URL")
     if meeting is None:
         programme = load_programme(settings.programme or default_programme_path())
         client = connect(settings.redis_url, timeout=10)
@@ -60,30 +71,21 @@ def build(settings: Any, name: str, meeting: Any = None) -> Any:
         "on_beat": beat,
     }
     if name == "scheduler":
-        from workers.scheduler import Scheduler
-
         return Scheduler(meeting, grace_s=settings.notice_grace_s, on_beat=beat)
     if name == "minutes":
-        from dashboard.store.minutes import MinutesProjection
-        from workers.minutes import GROUP
-
         projection = MinutesProjection(meeting.log)
         return Consumer(settings.redis_url, meeting.log.stream, GROUP, projection.handle,
                         handle_batch=projection.handle_batch, pace_s=1.0, **common)
     if name == "snapshots":
-        from workers import snapshots as snap
-
         snapshots = snap.SnapshotWorker(meeting, settings.snapshot_every)
         return Consumer(settings.redis_url, meeting.log.stream, snap.GROUP, snapshots.handle,
                         handle_batch=snapshots.handle_batch, pace_s=1.0, **common)
     raise ValueError(f"unknown worker {name!r}; choose from {', '.join(NAMES)} or all")
 
 
-def start_in_process(app: Any) -> list[Any]:
+def start_in_process(app: Flask) -> list[Any]:
     """Start every worker as a background task of `plenary run` (gevent greenlets)."""
-    from dashboard.web.extensions import socketio
-
-    parts = app.extensions["plenary"]
+    parts = services(app)
     workers = []
     for name in NAMES:
         # The scheduler shares the web's meeting, so its commands reach the screens at
@@ -98,13 +100,11 @@ def start_in_process(app: Any) -> list[Any]:
     return workers
 
 
-def _own_meeting(parts: Any) -> Any:
-    from dashboard.store.meeting import Meeting
-
+def _own_meeting(parts: Services) -> Meeting:
     return Meeting(parts.meeting.programme, parts.log)
 
 
-def run_worker(settings: Any, name: str) -> None:
+def run_worker(settings: Settings, name: str) -> None:
     """Run one worker (or all) in this process until SIGTERM or SIGINT."""
     names = NAMES if name == "all" else (name,)
     workers = [build(settings, n) for n in names]

@@ -16,6 +16,7 @@ leaves the same result):
 from __future__ import annotations
 
 import logging
+import os
 import random
 import socket
 import threading
@@ -42,8 +43,6 @@ _OUTAGE = (redis.ConnectionError, redis.TimeoutError, OSError)
 
 def consumer_name(worker: str) -> str:
     """A name unique to this process (host and pid), so restarts never impersonate."""
-    import os
-
     return f"{worker}-{socket.gethostname()}-{os.getpid()}"
 
 

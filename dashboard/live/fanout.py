@@ -14,6 +14,9 @@ interleave and never overtake each other.
 Every write to an attached socket, the engine.io writer's and gevent-websocket's
 own (pong, close), goes through the socket's lock: a frame half written
 here is finished, under the lock, before anything else is written to it.
+
+The libraries' internals this takes are in dashboard/live/seams.py, probed at
+start: when they do not hold, every broadcast is python-socketio's own `emit`.
 """
 
 from __future__ import annotations
@@ -21,76 +24,38 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import gevent
-from engineio import packet as eio_packet
-from gevent.lock import Semaphore
-from geventwebsocket.websocket import Header, WebSocket
-from socketio import packet as sio_packet
+from flask_socketio import SocketIO
+
+from dashboard.live import seams
 
 log = logging.getLogger(__name__)
-
-NAMESPACE = "/"
-
-
-class Pipe:
-    """The write side of one websocket: its raw socket and the lock every write takes."""
-
-    __slots__ = ("lock", "raw", "sendall", "write")
-
-    def __init__(self, ws: Any) -> None:
-        sock = ws.handler.socket  # the gevent socket
-        self.raw = sock._sock  # its non-blocking OS socket (gevent's own attribute)
-        self.sendall = sock.sendall
-        self.write = ws.raw_write
-        self.lock = Semaphore()
-        ws.raw_write = self.locked_write
-
-    def locked_write(self, data: bytes) -> None:
-        """Every other write to this websocket (engine.io's writer, pongs, close)."""
-        with self.lock:
-            self.write(data)
-
-    def try_send(self, frame: bytes) -> bool:
-        """Write `frame` now if nothing else is being written; False if it was not written."""
-        if self.lock.locked():
-            return False
-        try:
-            sent = self.raw.send(frame)
-        except OSError:  # would block, or the socket is gone: the queue's path decides
-            return False
-        if sent < len(frame):
-            self.lock.acquire()  # free: checked above, and nothing has yielded since
-            gevent.spawn(self._finish, memoryview(frame)[sent:])
-        return True
-
-    def _finish(self, rest: memoryview) -> None:
-        try:
-            self.sendall(rest)
-        except OSError:
-            pass  # the connection is gone; its reader and writer see it and close
-        finally:
-            self.lock.release()
 
 
 class Fanout:
     """Broadcasts for the relay; `attach` each websocket as it connects."""
 
-    def __init__(self, socketio: Any) -> None:
+    def __init__(self, socketio: SocketIO, direct: bool = True) -> None:
         self.socketio = socketio
-        self.pipes: dict[str, Pipe] = {}  # Socket.IO sid -> its pipe
-        self.sent = {"direct": 0, "queued": 0, "acks": 0}  # "acks": written straight out
+        self.direct = direct  # the seams hold: frames written straight out
+        self.pipes: dict[str, seams.Pipe] = {}  # Socket.IO sid -> its pipe
+        # Frames written straight out, through the socket's queue, or by python-socketio's
+        # emit (the public path, when the seams do not hold).
+        self.sent = {"direct": 0, "queued": 0, "public": 0}
 
     def attach(self, sid: str, environ: dict[str, Any]) -> None:
         """Take over the writes of a client connected over websocket from the start."""
-        ws = environ.get("wsgi.websocket")
-        if not isinstance(ws, WebSocket) or not hasattr(ws, "handler"):
-            return  # long-polling (or another server): the queue's path only
+        if not self.direct:
+            return
         try:
-            self.pipes[sid] = Pipe(ws)
-        except AttributeError:  # not the gevent-websocket this was written for
+            pipe = seams.pipe_of(environ)
+        except AttributeError:  # not the gevent-websocket the probe saw
             log.warning("websocket of %s not attached: unknown gevent-websocket layout", sid)
+            return
+        if pipe is not None:  # else long-polling: the queue's path only
+            self.pipes[sid] = pipe
 
     def detach(self, sid: str) -> None:
+        """Forget a client's pipe (it disconnected)."""
         self.pipes.pop(sid, None)
 
     def emit(self, event: str, data: Any, to: list[str]) -> int:
@@ -98,15 +63,23 @@ class Fanout:
         server = self.socketio.server
         if server is None:  # not initialised (tools without a server)
             return 0
-        # binary=False: the states are JSON; python-socketio would otherwise walk the
-        # whole state looking for bytes before every broadcast.
-        eio_pkt, frame = _framed(server.packet_class(
-            sio_packet.EVENT, namespace=NAMESPACE, data=[event, data], binary=False))
-        sockets, pipes = server.eio.sockets, self.pipes
-        send_queued = server._send_eio_packet  # python-socketio's own per-client path
+        if self.direct:
+            try:
+                return self._emit_direct(server, event, data, to)
+            except Exception:  # a seam broke after the probe: never again, the public path now
+                log.exception("direct frame write failed: screens get states through "
+                              "python-socketio's emit from now on")
+                self.direct = False
+                self.pipes.clear()
+        return self._emit_public(server, event, data, to)
+
+    def _emit_direct(self, server: Any, event: str, data: Any, to: list[str]) -> int:
+        eio_pkt, frame = seams.framed(seams.event_packet(server, event, data))
+        pipes, send_queued = self.pipes, seams.queued_sender(server)
         direct = queued = 0
-        for sid, eio_sid in server.manager.get_participants(NAMESPACE, to):
-            if _send_now(pipes.get(sid), sockets.get(eio_sid), frame):
+        for sid, eio_sid, sock in seams.recipients(server, to):
+            pipe = pipes.get(sid)
+            if pipe is not None and seams.idle(sock) and pipe.try_send(frame):
                 direct += 1
             else:
                 send_queued(eio_sid, eio_pkt)
@@ -115,38 +88,8 @@ class Fanout:
         self.sent["queued"] += queued
         return direct + queued
 
-    def take_acks(self) -> None:
-        """Write Socket.IO acks straight out too, from the handler that made them.
-
-        python-socketio queues an ack for the client's engine.io writer, which
-        runs only after every greenlet the loop woke meanwhile: the stream's
-        tail, woken by the very append the command made, re-issues its read
-        first. Written here, a chair's ack leaves as soon as it exists (0.2 ms
-        sooner at a chair's pace, docs/performance.md); anything else, or a
-        socket that is busy, takes python-socketio's path (`_send_packet`).
-        """
-        server = self.socketio.server
-        queued = server._send_packet
-
-        def send_packet(eio_sid: str, pkt: Any) -> None:
-            if pkt.packet_type == sio_packet.ACK:  # (BINARY_ACK has its own type)
-                pipe = self.pipes.get(server.manager.sid_from_eio_sid(eio_sid, NAMESPACE))
-                if _send_now(pipe, server.eio.sockets.get(eio_sid), _framed(pkt)[1]):
-                    self.sent["acks"] += 1
-                    return
-            queued(eio_sid, pkt)
-
-        server._send_packet = send_packet
-
-
-def _send_now(pipe: Pipe | None, sock: Any, frame: bytes) -> bool:
-    """Write `frame` now if its websocket is attached and idle; False: it must be queued."""
-    return (pipe is not None and sock is not None and not sock.closed
-            and not sock.queue.qsize() and pipe.try_send(frame))
-
-
-def _framed(pkt: Any) -> tuple[Any, bytes]:
-    """A Socket.IO packet as an engine.io message and as its websocket text frame."""
-    eio_pkt = eio_packet.Packet(eio_packet.MESSAGE, pkt.encode())
-    body = eio_pkt.encode().encode()
-    return eio_pkt, Header.encode_header(True, WebSocket.OPCODE_TEXT, b"", len(body), 0) + body
+    def _emit_public(self, server: Any, event: str, data: Any, to: list[str]) -> int:
+        count = sum(1 for _ in server.manager.get_participants(seams.NAMESPACE, to))
+        server.emit(event, data, to=to, namespace=seams.NAMESPACE)
+        self.sent["public"] += count
+        return count

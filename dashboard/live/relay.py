@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 
@@ -29,9 +28,11 @@ class Relay:
     commands never builds a backlog per screen.
     """
 
-    def __init__(self, socketio: SocketIO, meeting: Meeting, redis_url: str) -> None:
+    def __init__(
+        self, socketio: SocketIO, meeting: Meeting, redis_url: str, direct: bool = True
+    ) -> None:
         self.socketio = socketio
-        self.fanout = Fanout(socketio)
+        self.fanout = Fanout(socketio, direct)
         self.meeting = meeting
         self.redis_url = redis_url
         self.running = False
@@ -64,10 +65,6 @@ class Relay:
             self.wake.clear()
             rooms, self.dirty = self.dirty, set()
             if rooms:
-                # The answer's write woke the chair's process, often onto this core,
-                # where it would wait for the broadcast to end (1 ms at 100 screens):
-                # give it the core first. Nothing else waiting for it: a system call.
-                os.sched_yield()
                 began = time.perf_counter()
                 self._send(rooms)
                 # A broadcast to thousands of screens holds the process for tens of

@@ -3,9 +3,9 @@ are imported): every blocking call of the standard library then yields to the ev
 
 from __future__ import annotations
 
+from gevent import monkey
+
 
 def patch_all() -> None:
     """`gevent.monkey.patch_all()`; safe to call more than once."""
-    from gevent import monkey
-
     monkey.patch_all()

@@ -31,20 +31,6 @@ class OriginCheckingHandler(WebSocketHandler):  # type: ignore[misc]
             self.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         return super().handle()
 
-    def _write_with_headers(self, data: bytes) -> None:
-        # pywsgi sends a response's headers and its first data with two system calls:
-        # the client wakes for the headers, then again for the body (0.3-0.6 ms of
-        # each command's answer at a chair's pace, docs/performance.md). Gather what
-        # it writes and send it at once; the body is copied once more (an answer is
-        # a few hundred bytes, the largest page ~100 KB).
-        parts: list[bytes] = []
-        self._sendall = parts.append
-        try:
-            super()._write_with_headers(data)
-        finally:
-            del self._sendall
-        self._sendall(b"".join(parts))
-
     def log_request(self) -> None:
         # gevent-websocket logs every HTTP request through `logging` at INFO, whatever
         # the server was told: a formatted line written on the command's path (and on

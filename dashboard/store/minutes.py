@@ -29,9 +29,10 @@ from typing import Any, NamedTuple
 
 import orjson
 
-from dashboard.domain import Event, Programme
+from dashboard.domain import Event, Programme, load_programme
 from dashboard.domain.minutes import CSV_COLUMNS, MinutesRecord, fold, report, to_csv_rows
-from dashboard.store.eventlog import EventLog, id_key
+from dashboard.domain.programme import default_programme_path
+from dashboard.store.eventlog import EventLog, connect, id_key
 from dashboard.store.turns import taking_turns
 
 log = logging.getLogger(__name__)
@@ -224,10 +225,6 @@ def as_csv(minutes: dict[str, Any], programme: Programme) -> str:
 
 def export(settings: Any, fmt: str) -> str:
     """`plenary export`: the record as CSV or JSON text."""
-    from dashboard.domain import load_programme
-    from dashboard.domain.programme import default_programme_path
-    from dashboard.store.eventlog import connect
-
     programme = load_programme(settings.programme or default_programme_path())
     client = connect(settings.redis_url, timeout=10)
     try:

@@ -8,17 +8,25 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import redis
-from flask import Blueprint, Request, current_app, jsonify, redirect, request, url_for
+from flask import Blueprint, Flask, Request, current_app, g, jsonify, redirect, request, url_for
+from flask_socketio import SocketIO
 from itsdangerous import BadSignature, URLSafeSerializer
 
+from dashboard.domain.roles import READS_EVERY_ROOM, Role
 from dashboard.web.errors import ApiError, forbidden, unauthorized, unavailable
+from dashboard.web.extensions import socketio
+from dashboard.web.request_body import json_body
+from dashboard.web.services import Services, services
 
 log = logging.getLogger(__name__)
 
-ROLES = ("admin", "chair", "staff", "screen")
+View = TypeVar("View", bound=Callable[..., Any])
+
+# The roles access links are made for (the system's principal has none).
+ROLES = (Role.ADMIN, Role.CHAIR, Role.STAFF, Role.SCREEN)
 COOKIE = "plenary_session"
 ALL = "*"
 
@@ -36,7 +44,7 @@ class Principal:
     """Who is asking: a role, the room it is limited to ("*" for all), and its token's
     generation and expiry (a socket is closed when either runs out)."""
 
-    role: str
+    role: Role
     room: str = ALL
     generation: int = 0
     expires_at: float | None = None
@@ -46,9 +54,14 @@ class Principal:
         """The "role:room" field of the access hash that revokes this principal's links."""
         return grant_key(self.role, self.room)
 
+    @property
+    def sees_all(self) -> bool:
+        """Whether this principal may read every room's state (the overview)."""
+        return self.role in READS_EVERY_ROOM or self.room == ALL
+
     def sees(self, room: str) -> bool:
         """Whether this principal may read a room's state."""
-        return self.role in ("admin", "staff", "system") or self.room in (ALL, room)
+        return self.sees_all or self.room == room
 
     def may(self, command_type: str, room: str | None) -> bool:
         """Whether this principal may send a command of this type to this room."""
@@ -61,7 +74,7 @@ class Principal:
         return self.role == "chair" and room is not None and self.room in (ALL, room)
 
 
-SYSTEM = Principal("system")
+SYSTEM = Principal(Role.SYSTEM)
 
 
 def _serializer(secret: str | None = None) -> URLSafeSerializer:
@@ -128,14 +141,16 @@ def signed_principal(secret: str, token: str) -> Principal:
         or not (expires_at is None or type(expires_at) in (int, float))
     ):
         raise unauthorized("the access token is not valid")
-    return Principal(role, room, generation, expires_at)
+    return Principal(Role(role), room, generation, expires_at)
 
 
 class Generations:
     """The current generation of each role:room's links (Redis hash `<tag>:access`).
 
-    Each node keeps a copy in memory, refreshed about once a second and right
-    after a local revoke, so checking a token costs no round trip.
+    A token is checked against Redis at each use (one HGET: a revoke on any node
+    holds from the next request); each node also keeps a copy in memory,
+    refreshed about once a second, to close revoked sockets and to check tokens
+    while Redis cannot be read.
     """
 
     def __init__(self, client: redis.Redis, key: str) -> None:
@@ -152,25 +167,25 @@ class Generations:
         return known
 
     def current(self, role: str, room: str) -> int:
-        """The generation a valid link of this role and room carries now."""
+        """The generation a valid link of this role and room carries now (as last read)."""
         return self.known.get(grant_key(role, room), 0)
 
     def accepts(self, principal: Principal) -> bool:
-        """Whether a principal's generation is the current one.
+        """Whether a principal's generation is the current one, as Redis says now.
 
-        A generation newer than this node knows (revoked on another node within
-        the last second) is checked against Redis before it is refused.
+        While Redis cannot be read, the copy in memory answers (no revoke can be
+        made then either); a generation newer than that copy is refused with 503.
         """
-        current = self.current(principal.role, principal.room)
-        if principal.generation <= current:
-            return principal.generation == current
         try:
             raw = self.client.hget(self.key, principal.grant)
         except redis.RedisError:
-            raise unavailable() from None
+            current = self.current(principal.role, principal.room)
+            if principal.generation > current:
+                raise unavailable() from None
+            return principal.generation == current
         now = int(raw or 0)
         with self.lock:
-            self.known[principal.grant] = max(now, self.known.get(principal.grant, 0))
+            self.known[principal.grant] = now
         return principal.generation == now
 
     def revoke(self, role: str, room: str) -> int:
@@ -183,20 +198,19 @@ class Generations:
 
 def generations() -> Generations:
     """The generations of the running app."""
-    found: Generations = current_app.extensions["plenary"].access
-    return found
+    return services().access
 
 
 def still_valid(principal: Principal, known: Generations, now: float) -> bool:
     """Whether a connected principal keeps its access (not revoked, not expired)."""
-    if principal.role == "system":
+    if principal.role is Role.SYSTEM:
         return True
     if principal.expires_at is not None and now >= principal.expires_at:
         return False
     return principal.generation == known.current(principal.role, principal.room)
 
 
-def close_revoked(parts: Any, socketio: Any) -> int:
+def close_revoked(parts: Services, socketio: SocketIO) -> int:
     """Disconnect every socket whose access was revoked or has expired; how many."""
     now = time.time()
     closed = 0
@@ -212,10 +226,10 @@ def close_revoked(parts: Any, socketio: Any) -> int:
 
 
 def run_access_refresher(
-    app: Any, socketio: Any, every: float = 1.0, stop: Callable[[], bool] = lambda: False
+    app: Flask, socketio: SocketIO, every: float = 1.0, stop: Callable[[], bool] = lambda: False
 ) -> None:
     """Background task of every web node: refresh the generations, close revoked sockets."""
-    parts = app.extensions["plenary"]
+    parts = services(app)
     failing = False
     while not stop():
         try:
@@ -255,7 +269,7 @@ def current_principal() -> Principal | None:
         return None
 
 
-def require_principal(*roles: str, req: Request | None = None) -> Principal:
+def require_principal(*roles: Role, req: Request | None = None) -> Principal:
     """The principal of a request (the current one by default), or 401; 403 when its
     role is not among `roles`, or when a cookie's change comes from another site."""
     req = request if req is None else req
@@ -268,6 +282,36 @@ def require_principal(*roles: str, req: Request | None = None) -> Principal:
     if from_cookie and req.method not in ("GET", "HEAD", "OPTIONS"):
         check_origin(req)
     return principal
+
+
+def allow(*roles: Role, room_arg: str | None = None, every_room: bool = False
+          ) -> Callable[[View], View]:
+    """Who may open a route: a principal of one of `roles` (any role when none is given);
+    with `room_arg`, one that may read the room the URL's argument of that name names;
+    with `every_room`, one that may read every room. Otherwise 401 (no valid access) or
+    403, as JSON on the API and as the no-access page on pages. The view reads the
+    principal with `principal()`."""
+
+    def decorate(view: View) -> View:
+        @functools.wraps(view)
+        def checked(*args: Any, **kwargs: Any) -> Any:
+            who = require_principal(*roles)
+            if every_room and not who.sees_all:
+                raise forbidden(f"this access is for room {who.room!r}")
+            if room_arg is not None and not who.sees(kwargs[room_arg]):
+                raise forbidden(f"this access is for room {who.room!r}")
+            g.principal = who
+            return view(*args, **kwargs)
+
+        return checked  # type: ignore[return-value]
+
+    return decorate
+
+
+def principal() -> Principal:
+    """The principal `allow` admitted to the current request."""
+    found: Principal = g.principal
+    return found
 
 
 def own_origins(environ: dict[str, Any]) -> list[str]:
@@ -306,15 +350,15 @@ def check_origin(req: Request) -> None:
 
 def landing(principal: Principal) -> str:
     """The page a role lands on after opening its link."""
-    if principal.role == "screen":
+    if principal.role is Role.SCREEN:
         if principal.room == ALL:
             return url_for("pages.overview")
         return url_for("pages.screen", room=principal.room)
-    if principal.role == "chair":
+    if principal.role is Role.CHAIR:
         if principal.room == ALL:
             return url_for("pages.chair_index")
         return url_for("pages.chair", room=principal.room)
-    return url_for("pages.staff") if principal.role == "staff" else url_for("pages.admin")
+    return url_for("pages.staff") if principal.role is Role.STAFF else url_for("pages.admin")
 
 
 @bp.get("/access/<token>")
@@ -343,7 +387,8 @@ def logout() -> Any:
     return response
 
 
-def link(base_url: str, secret: str, role: str, room: str, generation: int = 0) -> dict[str, str]:
+def link(base_url: str, secret: str, role: Role, room: str, generation: int = 0
+         ) -> dict[str, str]:
     """One access link: {role, room, token, url}."""
     token = make_token(role, room, secret, generation=generation)
     return {"role": role, "room": room, "token": token,
@@ -361,10 +406,10 @@ def build_links(
     `generations` ("role:room" -> generation) gives the links valid now; without
     it every link is of generation 0 (right only while none was revoked).
     """
-    grants: list[tuple[str, str]] = [("admin", ALL), ("staff", ALL), ("chair", ALL)]
+    grants: list[tuple[Role, str]] = [(Role.ADMIN, ALL), (Role.STAFF, ALL), (Role.CHAIR, ALL)]
     for room in room_ids:
-        grants += [("chair", room), ("screen", room)]
-    grants.append(("screen", ALL))
+        grants += [(Role.CHAIR, room), (Role.SCREEN, room)]
+    grants.append((Role.SCREEN, ALL))
     known = generations or {}
     return [link(base_url, secret, role, room, known.get(grant_key(role, room), 0))
             for role, room in grants]
@@ -372,7 +417,7 @@ def build_links(
 
 def access_links(base_url: str) -> list[dict[str, str]]:
     """The access links of the running app's meeting, of the current generations."""
-    parts = current_app.extensions["plenary"]
+    parts = services()
     try:
         known = parts.access.refresh()
     except redis.RedisError:
@@ -382,28 +427,24 @@ def access_links(base_url: str) -> list[dict[str, str]]:
 
 
 @bp.post("/api/access/revoke")
+@allow(Role.ADMIN)
 def revoke() -> Any:
     """An admin revokes every link of a role and room; the answer is the new link."""
-    from dashboard.web.api import json_body
-
-    require_principal("admin")
     body = json_body()
     role, room = body.get("role"), body.get("room", ALL)
     if role not in ROLES:
         raise ApiError(422, "invalid", f"role must be one of {', '.join(ROLES)}", "role")
-    parts = current_app.extensions["plenary"]
+    parts = services()
     if not isinstance(room, str) or (room != ALL and room not in parts.meeting.state.rooms):
         raise ApiError(404 if isinstance(room, str) else 422,
                        "not_found" if isinstance(room, str) else "invalid",
                        "room must be a room id or \"*\"", "room")
-    if room != ALL and role in ("admin", "staff"):
+    if room != ALL and role in (Role.ADMIN, Role.STAFF):
         raise ApiError(422, "invalid", f"{role} links are for every room (\"*\")", "room")
     try:
         new = parts.access.revoke(role, room)
     except redis.RedisError:
         raise unavailable() from None
-    from dashboard.web.extensions import socketio
-
     close_revoked(parts, socketio)
     base = parts.settings.base_url or request.host_url
-    return jsonify(link(base, current_app.config["SECRET_KEY"], role, room, new))
+    return jsonify(link(base, current_app.config["SECRET_KEY"], Role(role), room, new))

@@ -8,13 +8,16 @@ from typing import Any
 
 import orjson
 import redis
-from flask import Blueprint, Flask, Request, current_app, jsonify, request
+from flask import Blueprint, Flask, Request, jsonify, request
 from werkzeug.http import HTTP_STATUS_CODES
 
 from dashboard.domain import parse_command
-from dashboard.live import json_fast
-from dashboard.web.access import require_principal
+from dashboard.domain.roles import Role
+from dashboard.web.access import allow, principal, require_principal
 from dashboard.web.errors import ApiError, answered, forbidden, headers_of
+from dashboard.web.headers import SECURITY_HEADERS
+from dashboard.web.request_body import json_body
+from dashboard.web.services import services
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -24,66 +27,44 @@ health = Blueprint("health", __name__)
 _STREAM_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
 
 
-def plenary() -> Any:
-    """The service's parts bound to this app (meeting, event log, settings)."""
-    return current_app.extensions["plenary"]
-
-
-def json_body(req: Request | None = None) -> dict[str, Any]:
-    """A request's JSON object (the current request's by default), or a 400 that says
-    what is wrong with it."""
-    raw = (request if req is None else req).get_data(cache=True)  # over MAX_CONTENT_LENGTH: 413
-    try:
-        body = json_fast.loads(raw)
-    except json_fast.TooDeep as exc:
-        raise ApiError(400, "bad_json", str(exc)) from None
-    except ValueError:  # orjson's errors, invalid UTF-8 included
-        raise ApiError(400, "bad_json", "the body is not valid JSON") from None
-    if not isinstance(body, dict):
-        raise ApiError(400, "bad_json", "the body must be a JSON object")
-    return body
-
-
 def run_command(principal: Any, body: dict[str, Any]) -> dict[str, Any]:
     """Check the sender's right, validate and execute a command; the answer of the contract."""
-    plenary().limiter.spend(f"{principal.grant}:{principal.generation}",
-                            system=principal.role == "system")
+    services().limiter.spend(f"{principal.grant}:{principal.generation}",
+                             system=principal.role is Role.SYSTEM)
     kind, room = body.get("type"), body.get("room")
-    if principal.role == "screen" or (
+    if principal.role is Role.SCREEN or (
         isinstance(kind, str) and not principal.may(kind, room if isinstance(room, str) else None)
     ):
         raise forbidden(f"the {principal.role} role may not send {kind!s:.40}")
     command = parse_command(body)
     if not principal.may(command.type, getattr(command, "room", None)):
         raise forbidden(f"the {principal.role} role may not send {command.type}")
-    result: dict[str, Any] = plenary().meeting.execute(command)
+    result: dict[str, Any] = services().meeting.execute(command)
     return result
 
 
 @bp.get("/programme")
+@allow()
 def programme() -> Any:
     """Anyone with access reads the programme as loaded."""
-    require_principal()
-    return jsonify(plenary().meeting.programme.public_dict())
+    return jsonify(services().meeting.programme.public_dict())
 
 
 @bp.get("/rooms")
+@allow()
 def rooms() -> Any:
     """The state of every room the caller may see."""
-    principal = require_principal()
-    views = plenary().meeting.views()
-    return jsonify([v for v in views if principal.sees(v["room"]["id"])])
+    who = principal()
+    return jsonify([v for v in services().meeting.views() if who.sees(v["room"]["id"])])
 
 
 @bp.get("/rooms/<room_id>")
+@allow(room_arg="room_id")
 def room(room_id: str) -> Any:
     """The state of one room."""
-    principal = require_principal()
-    meeting = plenary().meeting
+    meeting = services().meeting
     if room_id not in meeting.state.rooms:
         raise ApiError(404, "not_found", f"no room {room_id!r}", "room")
-    if not principal.sees(room_id):
-        raise forbidden(f"this access is for room {principal.room!r}")
     return jsonify(meeting.view(room_id))
 
 
@@ -125,16 +106,16 @@ def command_route(app: Flask, wsgi_app: WSGIApp) -> WSGIApp:
         data = orjson.dumps(body)
         start_response(f"{status} {HTTP_STATUS_CODES[status]}", [
             ("Content-Type", "application/json"), ("Content-Length", str(len(data))),
-            *headers_of(body)])
+            *SECURITY_HEADERS, ("Cache-Control", "no-store"), *headers_of(body)])
         return [data]
 
     return route
 
 
 @bp.get("/events")
+@allow(Role.ADMIN)
 def events() -> Any:
     """The admin reads the log in order."""
-    require_principal("admin")
     after = request.args.get("after", "0-0")
     if not _STREAM_ID.match(after):
         raise ApiError(400, "bad_request", "after must be a stream id like 1700000000000-0")
@@ -144,14 +125,14 @@ def events() -> Any:
         raise ApiError(400, "bad_request", "limit must be a whole number") from None
     if not 1 <= limit <= 1000:
         raise ApiError(400, "bad_request", "limit must be between 1 and 1000")
-    return jsonify([e.to_dict() for e in plenary().log.read(after, limit)])
+    return jsonify([e.to_dict() for e in services().log.read(after, limit)])
 
 
 @bp.get("/node")
+@allow(Role.ADMIN)
 def node() -> Any:
     """The admin reads this node's live figures: its sockets and how their frames went out."""
-    require_principal("admin")
-    parts = plenary()
+    parts = services()
     return jsonify({
         "version": parts.meeting.version,
         "live": parts.meeting.stream_healthy,
@@ -169,7 +150,7 @@ def healthz() -> Any:
 @health.get("/readyz")
 def readyz() -> Any:
     """Redis answers and the state has been loaded."""
-    parts = plenary()
+    parts = services()
     try:
         parts.redis.ping()
     except redis.RedisError:

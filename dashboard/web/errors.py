@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import redis
@@ -84,12 +85,16 @@ def answered(exc: BaseException, path: str) -> tuple[int, dict[str, Any]]:
     return status, body
 
 
-def register(app: Flask) -> None:
-    """Answer every error as JSON on the API, and keep pages' errors plain."""
+def register(app: Flask, refusal_page: Callable[[int], Any] | None = None) -> None:
+    """Answer every error as JSON on the API, and keep pages' errors plain; a page refused
+    for want of access (401, 403) is `refusal_page(status)`."""
 
     def handle(exc: BaseException) -> Any:
-        if isinstance(exc, HTTPException) and not request.path.startswith("/api/"):
-            return exc
+        if not request.path.startswith("/api/"):
+            if isinstance(exc, HTTPException):
+                return exc
+            if refusal_page and isinstance(exc, ApiError) and exc.status in (401, 403):
+                return refusal_page(exc.status)
         status, body = answered(exc, request.path)
         return jsonify(body), status, headers_of(body)
 

@@ -10,42 +10,40 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request
+from flask import Blueprint, Response, jsonify, render_template, request
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from markupsafe import Markup, escape
 
-from dashboard.web.access import current_principal, require_principal
-from dashboard.web.pages import CSP
+from dashboard.domain import Programme
+from dashboard.domain.roles import Role
+from dashboard.store.minutes import as_csv, current_minutes
+from dashboard.web.access import allow
+from dashboard.web.services import services
 
 bp = Blueprint("minutes", __name__)
 
-READERS = ("admin", "staff")
+READERS = (Role.ADMIN, Role.STAFF)
 
 
-def _minutes() -> tuple[dict[str, Any], Any]:
-    # Imported on the first read, not at start-up (a node without workers may never need it).
-    from dashboard.store.minutes import current_minutes
-
-    parts = current_app.extensions["plenary"]
+def _minutes() -> tuple[dict[str, Any], Programme]:
+    parts = services()
     programme = parts.meeting.programme
     return current_minutes(parts.log, programme), programme
 
 
 @bp.get("/api/minutes.json")
+@allow(*READERS)
 def minutes_json() -> Any:
     """An admin or staff member reads the record: speeches, requests never served, totals."""
-    require_principal(*READERS)
     minutes, _programme = _minutes()
     return jsonify(minutes)
 
 
 @bp.get("/api/minutes.csv")
+@allow(*READERS)
 def minutes_csv() -> Any:
     """An admin or staff member downloads the record as CSV (one row per speech or request)."""
-    require_principal(*READERS)
-    from dashboard.store.minutes import as_csv
-
     minutes, programme = _minutes()
     name = f"minutes-{programme.meeting.id}.csv"
     return Response(
@@ -105,22 +103,10 @@ def _template_globals() -> dict[str, Any]:
     return {"html_lang": str(get_locale() or "es"), "page_data": None}
 
 
-@bp.after_request
-def _page_headers(response: Response) -> Response:
-    response.headers.setdefault("Content-Security-Policy", CSP)
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Cache-Control", "no-store")
-    return response
-
-
 @bp.get("/admin/minutes")
+@allow(*READERS)
 def minutes_page() -> Any:
     """An admin or staff member reads the record, with speaking time per delegation charted."""
-    principal = current_principal()
-    if principal is None:
-        abort(401)
-    if principal.role not in READERS:
-        abort(403)
     minutes, programme = _minutes()
     locale = str(get_locale() or "es")
 

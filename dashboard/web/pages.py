@@ -10,12 +10,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from flask import Blueprint, Response, current_app, render_template, request
+import segno
+from flask import Blueprint, Response, render_template, request
 from flask_babel import force_locale, get_locale
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
-from dashboard.web.access import access_links, current_principal, landing
+from dashboard.domain.roles import Role
+from dashboard.web.access import access_links, allow, current_principal, landing
+from dashboard.web.services import services
 
 bp = Blueprint("pages", __name__)
 
@@ -24,19 +27,11 @@ SCREEN_LANGS = ("both", "es", "en")
 LANG_COOKIE = "plenary_lang"
 LANG_COOKIE_MAX_AGE = 365 * 24 * 3600
 
-# No inline script or style anywhere: the pages' data travels in a
-# <script type="application/json"> block, which is never executed.
-CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
-    "form-action 'self'; frame-ancestors 'none'"
-)
-
-ROLE_LABELS = {
-    "admin": _l("Administrator"),
-    "chair": _l("Chair"),
-    "staff": _l("Secretariat staff"),
-    "screen": _l("Screen"),
+ROLE_LABELS: dict[str, Any] = {
+    Role.ADMIN: _l("Administrator"),
+    Role.CHAIR: _l("Chair"),
+    Role.STAFF: _l("Secretariat staff"),
+    Role.SCREEN: _l("Screen"),
 }
 
 # Strings shared by every live page (screens, overview, chair, staff).
@@ -159,7 +154,9 @@ def _screen_langs() -> tuple[str, list[str]]:
     return lang, (list(LOCALES) if lang == "both" else [lang])
 
 
-def _no_access(status: int, reason: str = "missing") -> tuple[str, int]:
+def no_access(status: int) -> tuple[str, int]:
+    """The page that says this page opens with an access link (401) or another one (403)."""
+    reason = "missing" if status == 401 else "wrong"
     texts = catalogue(
         {
             "title": _l("Access needed"),
@@ -192,7 +189,7 @@ def _live_page(template: str, page: str, strings: Mapping[str, Any], **data: Any
         **data,
     }
     labels = catalogue(SCREEN_LABELS, langs)
-    rooms = current_app.extensions["plenary"].meeting.programme.rooms_by_id
+    rooms = services().meeting.programme.rooms_by_id
     named = rooms.get(data.get("room", ""))
     room_title = named.name.as_dict().get(langs[0], named.id) if named else None
     return render_template(
@@ -207,12 +204,7 @@ def _template_globals() -> dict[str, Any]:
 
 
 @bp.after_request
-def _page_headers(response: Response) -> Response:
-    response.headers.setdefault("Content-Security-Policy", CSP)
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "no-referrer")
-    response.headers.setdefault("X-Frame-Options", "DENY")
-    response.headers.setdefault("Cache-Control", "no-store")
+def _remember_language(response: Response) -> Response:
     asked = request.args.get("lang")
     if asked in LOCALES and request.endpoint not in ("pages.screen", "pages.overview"):
         response.set_cookie(
@@ -238,69 +230,42 @@ def index() -> str:
 
 
 @bp.get("/screen/<room>")
+@allow(room_arg="room")
 def screen(room: str) -> Any:
     """A room's screen: floor, clock, next speakers and announcements, live."""
-    principal = current_principal()
-    if principal is None:
-        return _no_access(401)
-    if not principal.sees(room):
-        return _no_access(403, "wrong")
     return _live_page("screen.html", "screen", {}, room=room)
 
 
 @bp.get("/overview")
+@allow(every_room=True)
 def overview() -> Any:
     """The lobby overview: every room at a glance, and the announcements for all."""
-    principal = current_principal()
-    if principal is None:
-        return _no_access(401)
-    if not (principal.role in ("admin", "staff") or principal.room == "*"):
-        return _no_access(403, "wrong")
     return _live_page("overview.html", "overview", {}, room="*")
 
 
 @bp.get("/chair/")
+@allow(Role.CHAIR, Role.ADMIN, every_room=True)
 def chair_index() -> Any:
     """For a chair of every room (or an admin): the list of rooms to chair."""
-    principal = current_principal()
-    if principal is None:
-        return _no_access(401)
-    if principal.role == "chair" and principal.room != "*":
-        return _no_access(403, "wrong")
-    if principal.role not in ("chair", "admin"):
-        return _no_access(403, "wrong")
     return _live_page("chair_index.html", "chair_index", {}, room="*")
 
 
 @bp.get("/chair/<room>")
+@allow(Role.CHAIR, Role.ADMIN, room_arg="room")
 def chair(room: str) -> Any:
     """The chair's console for one room."""
-    principal = current_principal()
-    if principal is None:
-        return _no_access(401)
-    allowed = principal.role == "admin" or (
-        principal.role == "chair" and principal.room in (room, "*")
-    )
-    if not allowed:
-        return _no_access(403, "wrong")
     return _live_page("chair.html", "chair", CHAIR_STRINGS, room=room)
 
 
 @bp.get("/staff")
+@allow(Role.STAFF, Role.ADMIN)
 def staff() -> Any:
     """The secretariat's announcement desk."""
-    principal = current_principal()
-    if principal is None:
-        return _no_access(401)
-    if principal.role not in ("staff", "admin"):
-        return _no_access(403, "wrong")
     return _live_page("staff.html", "staff", STAFF_STRINGS, room="*")
 
 
 def qr_svg(url: str) -> Markup:
     """An access link as an inline SVG QR code (paths only: nothing from the URL is echoed)."""
-    import segno  # only the admin's page draws them: not imported at start-up
-
     svg = segno.make(url, error="m").svg_inline(
         scale=4, dark="#000", light="#fff", svgclass="qr", lineclass="qr-line", omitsize=True
     )
@@ -308,15 +273,11 @@ def qr_svg(url: str) -> Markup:
 
 
 @bp.get("/admin")
+@allow(Role.ADMIN)
 def admin() -> Any:
     """The access links, each with its QR code, to print and hand out."""
-    principal = current_principal()
-    if principal is None:
-        return _no_access(401)
-    if principal.role != "admin":
-        return _no_access(403, "wrong")
     base_url = request.host_url.rstrip("/")
-    rooms = current_app.extensions["plenary"].meeting.programme.rooms_by_id
+    rooms = services().meeting.programme.rooms_by_id
     locale = str(get_locale() or LOCALES[0])
     links = [
         {

@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Flask, current_app, request
+from flask import Flask, request
 from flask_socketio import join_room
 from socketio.exceptions import ConnectionRefusedError as Refused
 
@@ -16,6 +16,7 @@ from dashboard.web.access import ALL, COOKIE, Principal, read_token
 from dashboard.web.api import run_command
 from dashboard.web.errors import ApiError, answered
 from dashboard.web.extensions import socketio
+from dashboard.web.services import services
 
 
 @dataclass
@@ -43,11 +44,13 @@ def _fail(exc: BaseException) -> dict[str, Any]:
 
 
 def client(sid: str) -> Client:
-    return current_app.extensions["plenary"].clients[sid]  # type: ignore[no-any-return]
+    """What the server keeps of a connected socket."""
+    return services().clients[sid]
 
 
 def throttled(sid: str) -> dict[str, Any] | None:
-    rate = current_app.extensions["plenary"].settings.socket_rate
+    """None, or the refusal of an event sent faster than the socket's rate allows."""
+    rate = services().settings.socket_rate
     if client(sid).spend(rate):
         return None
     return _fail(ApiError(429, "rate_limited", "too many messages; slow down"))
@@ -66,7 +69,7 @@ def on_connect(auth: Any = None) -> None:
         # python-socketio's own exception (not the builtin one of the same name), so
         # the client's connect_error carries the code: {"message", "data": {"code", ...}}
         raise Refused(exc.message, {"code": exc.code, "message": exc.message}) from None
-    parts = current_app.extensions["plenary"]
+    parts = services()
     parts.clients[request.sid] = Client(principal, 2 * parts.settings.socket_rate)  # type: ignore[attr-defined]
     parts.relay.fanout.attach(request.sid, request.environ)  # type: ignore[attr-defined]
 
@@ -74,7 +77,7 @@ def on_connect(auth: Any = None) -> None:
 @socketio.on("disconnect")
 def on_disconnect(reason: Any = None) -> None:
     """Forget the socket."""
-    parts = current_app.extensions["plenary"]
+    parts = services()
     parts.clients.pop(request.sid, None)  # type: ignore[attr-defined]
     parts.relay.fanout.detach(request.sid)  # type: ignore[attr-defined]
 
@@ -89,9 +92,9 @@ def on_subscribe(data: Any = None) -> dict[str, Any]:
     if not isinstance(room, str) or not room:
         return _fail(ApiError(422, "invalid", "room is required", "room"))
     principal = client(sid).principal
-    meeting = current_app.extensions["plenary"].meeting
+    meeting = services().meeting
     if room == ALL:
-        if principal.role in ("chair", "screen") and principal.room != ALL:
+        if not principal.sees_all:
             return _fail(ApiError(403, "forbidden", "this access is for one room", "room"))
         join_room(OVERVIEW)  # before the read: no change can fall in between
         return {"ok": True, "states": meeting.views(), "live": meeting.stream_healthy}
@@ -116,9 +119,9 @@ def on_probe(data: Any = None) -> dict[str, Any]:
     if (refused := throttled(sid)) is not None:
         return refused
     room = data.get("room") if isinstance(data, dict) else None
-    meeting = current_app.extensions["plenary"].meeting
+    meeting = services().meeting
     principal = client(sid).principal
-    if room == ALL and (principal.role not in ("chair", "screen") or principal.room == ALL):
+    if room == ALL and principal.sees_all:
         version = meeting.version
     elif isinstance(room, str) and room in meeting.state.rooms and principal.sees(room):
         version = meeting.state.rooms[room].version

@@ -10,6 +10,9 @@ from tests.support import ROOT
 # Run in a fresh interpreter: the entry point's patches apply to a whole process.
 PROBE = """
 import sys
+import dashboard, dashboard.serve.patching  # what `import dashboard.cli` runs before it patches
+early = {"flask", "redis", "ssl", "socketio", "engineio", "pydantic"} & set(sys.modules)
+assert not early, early
 import dashboard.cli  # the entry point: its patches come first
 from gevent import monkey
 import socket, threading, ssl

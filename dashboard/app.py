@@ -1,0 +1,94 @@
+"""The app factory: the one place an app is built and its extensions bound.
+
+Importing this module imports Flask, redis and the rest: an entry point
+monkey-patches (gevent) before it does (`dashboard.serve.patching`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from dashboard.domain import load_programme
+from dashboard.domain.programme import default_programme_path
+from dashboard.live import json_fast, seams
+from dashboard.live.relay import Relay
+from dashboard.serve import collector
+from dashboard.settings import Settings, load_settings
+from dashboard.store.eventlog import EventLog, connect
+from dashboard.store.meeting import Meeting
+from dashboard.store.snapshots import load_snapshot
+from dashboard.web import access, api, errors, headers, pages, sockets
+from dashboard.web.extensions import babel, select_locale, socketio
+from dashboard.web.minutes import bp as minutes_bp
+from dashboard.web.ratelimit import CommandLimiter
+from dashboard.web.services import KEY, Services, services
+
+
+def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
+    """Build the app: settings, programme, Redis, the meeting folded from its stream."""
+    settings = settings or load_settings(**overrides)
+    if not settings.redis_url:
+        raise RuntimeError("REDIS_URL is not set (`plenary run` starts an embedded Valkey)")
+    app = Flask(__name__, static_folder=str(static_folder()))
+    app.config.update(
+        SECRET_KEY=settings.resolved_secret_key(),
+        MAX_CONTENT_LENGTH=settings.max_message_bytes,
+        PLENARY_ORIGIN_POLICY=access.origin_policy(settings.origins),
+        BABEL_DEFAULT_LOCALE="es",
+        JSON_SORT_KEYS=False,
+    )
+    programme = load_programme(settings.programme or default_programme_path())
+    client = connect(settings.redis_url)
+    log = EventLog(client, programme.meeting.id, settings.key_prefix)
+    meeting = Meeting(programme, log)
+    app.config["BABEL_DEFAULT_TIMEZONE"] = programme.meeting.timezone
+
+    babel.init_app(app, locale_selector=select_locale)
+    socketio.init_app(
+        app,
+        async_mode="gevent",
+        cors_allowed_origins=app.config["PLENARY_ORIGIN_POLICY"],
+        max_http_buffer_size=settings.max_message_bytes,
+        async_handlers=False,
+        # engine.io's defaults: a screen under a burst is not dropped for a late
+        # pong; dead links show sooner anyway (closed sockets, the screens' probe).
+        ping_interval=25,
+        ping_timeout=20,
+        json=json_fast,
+        serializer=json_fast.BoundedPacket,
+    )
+    sockets.bind_commands(app)
+    app.wsgi_app = api.command_route(app, app.wsgi_app)  # type: ignore[method-assign,assignment]
+    direct = seams.probe(socketio.server, disabled=settings.disabled_seams)
+    app.extensions[KEY] = Services(
+        settings, client, log, meeting, Relay(socketio, meeting, settings.redis_url, direct),
+        access.Generations(client, log.key("access")),
+        CommandLimiter(client, log.key("rate"), settings.command_rate,
+                       settings.system_command_rate))
+    errors.register(app, refusal_page=pages.no_access)
+    headers.register(app)
+    for blueprint in (api.bp, api.health, access.bp, pages.bp, minutes_bp):
+        app.register_blueprint(blueprint)
+    meeting.load(load_snapshot(log, programme))  # None (unusable or absent): replay it all
+    services(app).access.refresh()
+    return app
+
+
+def static_folder() -> Path:
+    """The browser assets: `static/` beside the package in a checkout (or an editable
+    install), else the copy a wheel puts inside the package."""
+    here = Path(__file__).resolve().parent
+    beside = here.parent / "static"
+    return beside if (beside / "js").is_dir() else here / "static"
+
+
+def start_node(app: Flask) -> None:
+    """Start a web node's background tasks (`plenary run` and the gunicorn entry point):
+    the relay (tail and sends), the access refresher and the collector's full passes."""
+    parts = services(app)
+    parts.relay.start()
+    socketio.start_background_task(access.run_access_refresher, app, socketio)
+    socketio.start_background_task(collector.run, socketio.sleep, parts.settings.gc_full_every_s)

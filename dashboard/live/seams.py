@@ -1,0 +1,236 @@
+"""Every use of a library's internals, in one place, probed at start with a public fallback.
+
+The relay's broadcast builds a state's websocket frame once and writes it
+straight to each idle screen's socket (dashboard/live/fanout.py). That needs
+what no library offers publicly. Written for gevent 26.9.0, gevent-websocket
+0.10.1, python-engineio 4.15.1, python-socketio 5.18.1 and Flask-SocketIO
+5.7.0 (pinned exactly in pyproject.toml; `scripts/try-latest.sh` runs the
+seam tests against the newest releases):
+
+- gevent: a gevent socket's `_sock`, the non-blocking OS socket under it, for
+  one `send` that never yields (a would-block is an OSError, not a wait).
+- gevent-websocket: `WebSocket.handler` (the handler, whose `.socket` is the
+  connection) and `WebSocket.raw_write`, through which every frame the library
+  writes passes (messages, pongs, close); it is replaced by a locked write so a
+  frame written here is never cut into.
+- engine.io: a server socket's `queue` (its packets waiting for the writer
+  greenlet: a frame written here must not overtake them) and `closed`;
+  the server's `sockets` (engine.io sid -> socket).
+- python-socketio: `Server._send_eio_packet(eio_sid, eio_pkt)`, its own
+  per-client path for an encoded packet (Flask-SocketIO's test client hooks it
+  too), for whatever cannot be written at once; `Server.manager.get_participants`
+  and `Server.packet_class` to encode a packet once for all.
+
+`probe()` checks each of them on real objects of the installed libraries at
+start. If one is missing or behaves otherwise, the service logs one warning
+and broadcasts through python-socketio's public `emit` (slower, correct).
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import engineio.socket
+import gevent
+import gevent.socket
+from engineio import packet as eio_packet
+from gevent.lock import Semaphore
+from geventwebsocket.websocket import Header, Stream, WebSocket
+from socketio import packet as sio_packet
+
+log = logging.getLogger(__name__)
+
+NAMESPACE = "/"
+FANOUT = "fanout"  # the name of the direct-write seam in PLENARY_DISABLE_SEAMS
+SEAMS = frozenset({FANOUT})
+
+
+class SeamBroken(Exception):
+    """A library internal is missing or behaves otherwise than this module expects."""
+
+
+class Pipe:
+    """The write side of one websocket: its raw socket and the lock every write takes."""
+
+    __slots__ = ("lock", "raw", "sendall", "write")
+
+    def __init__(self, ws: Any) -> None:
+        sock = ws.handler.socket  # the gevent socket
+        self.raw = sock._sock  # its non-blocking OS socket
+        self.sendall = sock.sendall
+        self.write = ws.raw_write
+        self.lock = Semaphore()
+        ws.raw_write = self.locked_write
+
+    def locked_write(self, data: bytes) -> None:
+        """Every other write to this websocket (engine.io's writer, pongs, close)."""
+        with self.lock:
+            self.write(data)
+
+    def try_send(self, frame: bytes) -> bool:
+        """Write `frame` now if nothing else is being written; False if it was not written."""
+        if self.lock.locked():
+            return False
+        try:
+            sent = self.raw.send(frame)
+        except OSError:  # would block, or the socket is gone: the queue's path decides
+            return False
+        if sent < len(frame):
+            self.lock.acquire()  # free: checked above, and nothing has yielded since
+            gevent.spawn(self._finish, memoryview(frame)[sent:])
+        return True
+
+    def _finish(self, rest: memoryview) -> None:
+        try:
+            self.sendall(rest)
+        except OSError:
+            pass  # the connection is gone; its reader and writer see it and close
+        finally:
+            self.lock.release()
+
+
+def pipe_of(environ: dict[str, Any]) -> Pipe | None:
+    """The pipe of a connection upgraded to a gevent-websocket, or None (long-polling)."""
+    ws = environ.get("wsgi.websocket")
+    if not isinstance(ws, WebSocket):
+        return None
+    return Pipe(ws)
+
+
+def framed(pkt: Any) -> tuple[Any, bytes]:
+    """A Socket.IO packet as an engine.io message and as its websocket text frame."""
+    eio_pkt = eio_packet.Packet(eio_packet.MESSAGE, pkt.encode())
+    body = eio_pkt.encode().encode()
+    return eio_pkt, Header.encode_header(True, WebSocket.OPCODE_TEXT, b"", len(body), 0) + body
+
+
+def event_packet(server: Any, event: str, data: Any) -> Any:
+    """A Socket.IO EVENT packet of the default namespace, never scanned for binary parts."""
+    # binary=False: the states are JSON; python-socketio would otherwise walk the
+    # whole state looking for bytes before every broadcast.
+    return server.packet_class(sio_packet.EVENT, namespace=NAMESPACE, data=[event, data],
+                               binary=False)
+
+
+def recipients(server: Any, to: list[str]) -> Iterator[tuple[str, str, Any]]:
+    """(sid, engine.io sid, engine.io socket or None) of every client in the rooms `to`."""
+    sockets = server.eio.sockets
+    for sid, eio_sid in server.manager.get_participants(NAMESPACE, to):
+        yield sid, eio_sid, sockets.get(eio_sid)
+
+
+def queued_sender(server: Any) -> Any:
+    """python-socketio's per-client send of an encoded engine.io packet (through the queue)."""
+    return server._send_eio_packet
+
+
+def idle(sock: Any) -> bool:
+    """Whether an engine.io socket is open with nothing waiting in its queue."""
+    return sock is not None and not sock.closed and not sock.queue.qsize()
+
+
+def probe(server: Any, disabled: frozenset[str] | set[str] = frozenset()) -> bool:
+    """Whether the direct write can be used with the installed libraries; if not, one
+    warning says which internal failed and that the public path is used."""
+    if FANOUT in disabled:
+        log.warning("library seam %r disabled by PLENARY_DISABLE_SEAMS: screens get "
+                    "states through python-socketio's emit", FANOUT)
+        return False
+    try:
+        _probe_websocket()
+        _probe_engineio(server)
+        _probe_socketio(server)
+    except Exception as exc:  # anything unexpected is a seam that does not hold
+        log.warning("library seam %r unusable (%s): screens get states through "
+                    "python-socketio's emit, correct but slower; see dashboard/live/seams.py",
+                    FANOUT, exc)
+        return False
+    return True
+
+
+class _Handler:
+    """What gevent-websocket's WebSocket reads of its handler: the socket and its reader."""
+
+    def __init__(self, sock: Any) -> None:
+        self.socket = sock
+        self.rfile = sock.makefile("rb")
+
+
+def _probe_websocket() -> None:
+    """A real WebSocket on a socket pair: a frame sent through its pipe arrives whole, and
+    the library's own send goes through the locked write, after it."""
+    here, there = gevent.socket.socketpair()
+    handler = _Handler(here)
+    try:
+        ws = WebSocket({}, Stream(handler), handler)
+        if here._sock.gettimeout() != 0.0:  # a blocking send would stall every greenlet
+            raise SeamBroken("gevent socket's _sock is not non-blocking")
+        pipe = Pipe(ws)
+        frame = Header.encode_header(True, WebSocket.OPCODE_TEXT, b"", 2, 0) + b"42"
+        if not pipe.try_send(frame):
+            raise SeamBroken("a direct send to an idle socket was not written")
+        there.settimeout(2)
+        if _read(there, len(frame)) != frame:
+            raise SeamBroken("a direct send did not arrive whole")
+        # The library's own send must wait for the lock a half-written frame holds.
+        pipe.lock.acquire()
+        sender = gevent.spawn(ws.send, "43")
+        gevent.sleep(0.001)  # the sender runs and waits
+        there.settimeout(0.005)
+        try:
+            early = there.recv(16)
+        except TimeoutError:
+            early = b""
+        pipe.lock.release()
+        sender.join(2)
+        if early:
+            raise SeamBroken("gevent-websocket writes bypass raw_write")
+        there.settimeout(2)
+        if _read(there, 4) != Header.encode_header(True, WebSocket.OPCODE_TEXT, b"", 2, 0) + b"43":
+            raise SeamBroken("gevent-websocket's send did not go through raw_write")
+    finally:
+        handler.rfile.close()
+        here.close()
+        there.close()
+
+
+def _read(sock: Any, size: int) -> bytes:
+    got = b""
+    while len(got) < size:
+        chunk = sock.recv(size - len(got))
+        if not chunk:
+            break
+        got += chunk
+    return got
+
+
+def _probe_engineio(server: Any) -> None:
+    """An engine.io socket of this server has an empty queue to ask and is open."""
+    eio = server.eio
+    if not isinstance(eio.sockets, dict):
+        raise SeamBroken("engine.io server has no sockets dict")
+    sock = engineio.socket.Socket(eio, "plenary-probe")
+    if sock.queue.qsize() != 0 or sock.closed is not False:
+        raise SeamBroken("engine.io socket has no empty queue or no closed flag")
+    sock.queue.put(None)
+    if sock.queue.qsize() != 1:
+        raise SeamBroken("engine.io socket queue does not count what waits")
+
+
+def _probe_socketio(server: Any) -> None:
+    """python-socketio encodes one event packet and lists a room's participants."""
+    pkt = event_packet(server, "state", {"probe": 1})
+    _, frame = framed(pkt)
+    if b'42["state",' not in frame:
+        raise SeamBroken(f"unexpected frame {frame[-40:]!r}")
+    params = list(inspect.signature(queued_sender(server)).parameters)
+    if params != ["eio_sid", "eio_pkt"]:
+        raise SeamBroken(f"python-socketio's _send_eio_packet takes {params}")
+    params = list(inspect.signature(server.manager.get_participants).parameters)
+    if params[:2] != ["namespace", "room"]:
+        raise SeamBroken(f"get_participants takes {params}")
+    if list(server.manager.get_participants(NAMESPACE, ["plenary-probe"])):
+        raise SeamBroken("an empty room has participants")
