@@ -23,6 +23,7 @@ from dashboard.domain import (
     touched_rooms,
 )
 from dashboard.store.eventlog import EventLog, id_key
+from dashboard.store.snapshots import load_snapshot
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +65,24 @@ class Meeting:
     def catch_up(self, pace: Pace | None = None) -> int:
         """Fold in whatever the stream has beyond our version."""
         with self.lock:
+            self._reload_if_rewound()
             return self._ingest(self._unread(pace))
+
+    def _reload_if_rewound(self) -> None:
+        """Start again from the stream if it no longer holds the event our state ends at.
+
+        A failover to a replica that had not received the newest events (never those
+        of an acknowledged command, with PLENARY_MIN_REPLICAS) takes them out of the
+        stream: a state that kept them would refuse every append as stale.
+        """
+        if self.log.holds(self.version):
+            return
+        log.warning("the stream no longer holds %s (events lost in a failover); reloading",
+                    self.version)
+        rooms = set(self.state.rooms)
+        self.state = load_snapshot(self.log, self.programme) or new_state(self.programme)
+        self._ingest(self.log.read_all(self.version), notify=False)
+        self._notify(rooms)
 
     def _unread(self, pace: Pace | None) -> Iterable[Event]:
         events = self.log.read_all(self.version)
@@ -134,6 +152,7 @@ class Meeting:
                     raise
                 done = self.log.append(events, self.version, command_id)
                 if done.status == "stale":
+                    self._reload_if_rewound()
                     self._ingest(self.log.read_all(self.version))
                     continue
                 if done.status == "dup":
