@@ -115,13 +115,17 @@ class EventLog:
         for e in events:
             f = e.to_fields()
             args += [f["type"], f["room"], f["data"], f["at"]]
-        appender = self._appending()
         with self._append_lock:  # the WAIT must follow on the same connection
-            status, payload, *rest = self._append(
-                keys=[self.stream, self.answers], args=args, client=appender)
-            status = status.decode()
-            if status != "stale" and self.min_replicas:
-                self._wait_replicas(appender)
+            appender = self._appending()
+            try:
+                status, payload, *rest = self._append(
+                    keys=[self.stream, self.answers], args=args, client=appender)
+                status = status.decode()
+                if status != "stale" and self.min_replicas:
+                    self._wait_replicas(appender)
+            except connection.FAILOVER_ERRORS:
+                self._drop_appender()
+                raise
         if status == "stale":
             return Appended("stale", last=payload.decode())
         answer = json.loads(payload)
@@ -140,6 +144,17 @@ class EventLog:
             self._appender = redis.Redis(connection_pool=self.client.connection_pool,
                                          single_connection_client=True)
         return self._appender
+
+    def _drop_appender(self) -> None:
+        """Let the next append take a new connection from the pool.
+
+        A connection held by a client reconnects to the address it had, while one
+        taken from a Sentinel pool asks the Sentinels: after a failover only the
+        latter reaches the new primary.
+        """
+        if self._appender is not None:
+            self._appender.close()
+            self._appender = None
 
     def _wait_replicas(self, appender: redis.Redis) -> None:
         """Return once `min_replicas` replicas have every write this connection has seen.
@@ -173,11 +188,15 @@ class EventLog:
         if not self.min_replicas:
             raw = self.client.hget(self.answers, command_id)
         else:
-            appender = self._appending()
             with self._append_lock:
-                raw = appender.hget(self.answers, command_id)
-                if raw is not None:
-                    self._wait_replicas(appender)
+                appender = self._appending()
+                try:
+                    raw = appender.hget(self.answers, command_id)
+                    if raw is not None:
+                        self._wait_replicas(appender)
+                except connection.FAILOVER_ERRORS:
+                    self._drop_appender()
+                    raise
         if raw is None:
             return None
         answer = json.loads(raw)
