@@ -41,8 +41,10 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
         JSON_SORT_KEYS=False,
     )
     programme = load_programme(settings.programme or default_programme_path())
-    client = connect(settings.redis_url)
-    log = EventLog(client, programme.meeting.id, settings.key_prefix)
+    client = connect(settings.redis_url, timeout=settings.redis_timeout_s)
+    log = EventLog(client, programme.meeting.id, settings.key_prefix,
+                   min_replicas=settings.min_replicas,
+                   replica_timeout_ms=settings.replica_timeout_ms)
     meeting = Meeting(programme, log)
     app.config["BABEL_DEFAULT_TIMEZONE"] = programme.meeting.timezone
 

@@ -8,6 +8,8 @@ from pathlib import Path
 from pydantic import AliasChoices, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from dashboard.store.connection import check_url
+
 
 class SettingsError(RuntimeError):
     """A setting from the environment is missing or malformed; the message names it."""
@@ -21,8 +23,26 @@ class Settings(BaseSettings):
     redis_url: str | None = Field(
         None,
         validation_alias=AliasChoices("REDIS_URL", "redis_url"),
-        description="Redis (>= 7) or Valkey to use, e.g. redis://127.0.0.1:6379/0. "
+        description="Redis (>= 7) or Valkey to use, e.g. redis://127.0.0.1:6379/0, or its "
+        "Sentinels: redis+sentinel://[:password@]host:port[,host:port...]/<service>[/<db>]. "
         "Unset: an embedded Valkey is started under the data folder.",
+    )
+    min_replicas: int = Field(
+        0,
+        validation_alias=AliasChoices("PLENARY_MIN_REPLICAS", "min_replicas"),
+        description="A command is acknowledged only once this many replicas have its "
+        "events (Redis WAIT); else 503 `unavailable` (retry with the same command_id). "
+        "See docs/reliability.md.",
+        ge=0,
+        le=10,
+    )
+    replica_timeout_ms: int = Field(
+        1000,
+        validation_alias=AliasChoices("PLENARY_REPLICA_TIMEOUT_MS", "replica_timeout_ms"),
+        description="How long a command waits for PLENARY_MIN_REPLICAS replicas before "
+        "it is answered 503 `unavailable`.",
+        ge=10,
+        le=10_000,
     )
     data_dir: Path = Field(
         Path("instance"),
@@ -134,6 +154,13 @@ class Settings(BaseSettings):
         pattern=r"^(fanout)?$",
     )
 
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url_parses(cls, value: str | None) -> str | None:
+        if value:
+            check_url(value)
+        return value
+
     @field_validator("allowed_origins")
     @classmethod
     def _origins_are_urls(cls, value: str) -> str:
@@ -151,6 +178,11 @@ class Settings(BaseSettings):
     def disabled_seams(self) -> frozenset[str]:
         """The seams PLENARY_DISABLE_SEAMS turns off."""
         return frozenset(filter(None, [self.disable_seams]))
+
+    @property
+    def redis_timeout_s(self) -> float:
+        """Socket timeout of the command path's connections: it must outlast a WAIT."""
+        return max(2.0, self.replica_timeout_ms / 1000 + 1.0)
 
     def resolved_secret_key(self) -> str:
         """The secret key: from the environment, else generated once in the data folder."""

@@ -61,8 +61,10 @@ def build(settings: Settings, name: str, meeting: Meeting | None = None) -> Any:
         raise ValueError("workers need REDIS_URL")
     if meeting is None:
         programme = load_programme(settings.programme or default_programme_path())
-        client = connect(settings.redis_url, timeout=10)
-        meeting = Meeting(programme, EventLog(client, programme.meeting.id, settings.key_prefix))
+        client = connect(settings.redis_url, timeout=max(10.0, settings.redis_timeout_s))
+        meeting = Meeting(programme, EventLog(
+            client, programme.meeting.id, settings.key_prefix,
+            min_replicas=settings.min_replicas, replica_timeout_ms=settings.replica_timeout_ms))
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     beat = _beat(heartbeat_path(settings.data_dir, name))
     common = {

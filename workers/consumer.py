@@ -26,9 +26,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import redis
-from redis.backoff import ExponentialBackoff
-from redis.retry import Retry
 
+from dashboard.store import connection
 from dashboard.store.turns import TURN, taking_turns
 
 __all__ = ["TURN", "Consumer", "ConsumerStats", "consumer_name", "taking_turns"]
@@ -39,7 +38,9 @@ Fields = dict[bytes, bytes]
 Handler = Callable[[str, Fields], None]
 BatchHandler = Callable[[list[tuple[str, Fields]]], None]
 
-_OUTAGE = (redis.ConnectionError, redis.TimeoutError, OSError)
+# A primary lost or demoted (a failover): wait, reconnect (to the one the Sentinels name).
+_OUTAGE = (redis.ConnectionError, redis.TimeoutError, redis.ReadOnlyError, OSError)
+
 
 def consumer_name(worker: str) -> str:
     """A name unique to this process (host and pid), so restarts never impersonate."""
@@ -93,12 +94,7 @@ class Consumer:
         self.max_deliveries, self.batch, self.retry_delay = max_deliveries, batch, retry_delay
         self.on_beat = on_beat
         # The socket timeout must outlast the BLOCK, or a quiet stream looks like a dead server.
-        self.client = redis.Redis.from_url(
-            url,
-            socket_timeout=block_ms / 1000 + 5,
-            socket_connect_timeout=2,
-            retry=Retry(ExponentialBackoff(), 0),
-        )
+        self.client = connection.client(url, timeout=block_ms / 1000 + 5)
         self.stats = ConsumerStats()
         self._stop = threading.Event()
         self._group_ready = False

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -12,10 +13,9 @@ from typing import Any
 
 import orjson
 import redis
-from redis.backoff import ExponentialBackoff
-from redis.retry import Retry
 
 from dashboard.domain import Event
+from dashboard.store import connection
 
 log = logging.getLogger(__name__)
 
@@ -50,18 +50,29 @@ def id_key(stream_id: str) -> tuple[int, int]:
 def connect(url: str, *, timeout: float = 2.0) -> redis.Redis:
     """A client for commands: short timeouts, so a dead Redis gives a quick clear error.
 
-    A refused or dropped connection is retried twice (cheap, and it rides over a
-    restart's first instant); a timeout is not: a stalled server would make each
-    try cost the whole timeout, and the client must hear 503 within a few seconds.
+    A refused or dropped connection (or a primary demoted by a failover) is retried
+    twice after a jittered pause (cheap, and it rides over a restart's first instant
+    or the Sentinels' switch to a new primary); a timeout is not: a stalled server
+    would make each try cost the whole timeout, and the client must hear 503 within
+    a few seconds.
     """
-    return redis.Redis.from_url(
-        url,
-        socket_timeout=timeout,
-        socket_connect_timeout=timeout,
-        retry=Retry(ExponentialBackoff(cap=0.2, base=0.02), 2,
-                    supported_errors=(redis.ConnectionError,)),
-        health_check_interval=15,
-    )
+    return connection.client(url, timeout=timeout, connect_timeout=timeout, retries=2,
+                             health_check_interval=15)
+
+
+class NotReplicated(redis.TimeoutError):
+    """The events were appended but not confirmed by enough replicas in time.
+
+    The command may still take effect (or be lost in a failover): only a retry with
+    the same command id tells, answered with the first result, never applied twice.
+    """
+
+    def __init__(self, replicas: int, wanted: int, timeout_ms: int) -> None:
+        self.advice = (
+            f"the command was not confirmed by {wanted} replica(s) within {timeout_ms} ms "
+            f"({replicas} confirmed); it may have been applied: retry it with the same "
+            "command_id")
+        super().__init__(self.advice)
 
 
 @dataclass(frozen=True)
@@ -77,13 +88,18 @@ class Appended:
 class EventLog:
     """Append, read and tail the stream `<prefix>:{<meeting>}:events`."""
 
-    def __init__(self, client: redis.Redis, meeting_id: str, prefix: str = "plenary") -> None:
+    def __init__(self, client: redis.Redis, meeting_id: str, prefix: str = "plenary", *,
+                 min_replicas: int = 0, replica_timeout_ms: int = 1000) -> None:
         self.client = client
+        # An append is answered only once this many replicas have it (WAIT); the
+        # client's socket timeout must outlast replica_timeout_ms.
+        self.min_replicas, self.replica_timeout_ms = min_replicas, replica_timeout_ms
         self.tag = f"{prefix}:{{{meeting_id}}}"
         self.stream = f"{self.tag}:events"
         self.answers = f"{self.tag}:commands"
         self._append = client.register_script(_APPEND)
         self._appender: redis.Redis | None = None
+        self._append_lock = threading.RLock()
         # Reads take the raw reply (no per-entry dict from redis-py): a cold
         # start folds 100,000 entries, and that conversion was its largest cost.
         self._raw = redis.Redis(connection_pool=client.connection_pool)
@@ -99,9 +115,17 @@ class EventLog:
         for e in events:
             f = e.to_fields()
             args += [f["type"], f["room"], f["data"], f["at"]]
-        status, payload, *rest = self._append(
-            keys=[self.stream, self.answers], args=args, client=self._appending())
-        status = status.decode()
+        with self._append_lock:  # the WAIT must follow on the same connection
+            appender = self._appending()
+            try:
+                status, payload, *rest = self._append(
+                    keys=[self.stream, self.answers], args=args, client=appender)
+                status = status.decode()
+                if status != "stale" and self.min_replicas:
+                    self._wait_replicas(appender)
+            except connection.FAILOVER_ERRORS:
+                self._drop_appender()
+                raise
         if status == "stale":
             return Appended("stale", last=payload.decode())
         answer = json.loads(payload)
@@ -121,9 +145,58 @@ class EventLog:
                                          single_connection_client=True)
         return self._appender
 
+    def _drop_appender(self) -> None:
+        """Let the next append take a new connection from the pool.
+
+        A connection held by a client reconnects to the address it had, while one
+        taken from a Sentinel pool asks the Sentinels: after a failover only the
+        latter reaches the new primary.
+        """
+        if self._appender is not None:
+            self._appender.close()
+            self._appender = None
+
+    def _wait_replicas(self, appender: redis.Redis) -> None:
+        """Return once `min_replicas` replicas have every write this connection has seen.
+
+        WAIT counts what the connection's last command left on the primary (a `dup`
+        answer included: what it found is older), so it must run on that very
+        connection: sent raw, never retried on a new one, where it would count nothing.
+        """
+        conn: Any = appender.connection  # type: ignore[attr-defined]  # not in types-redis
+        try:
+            conn.send_command("WAIT", self.min_replicas, self.replica_timeout_ms)
+            replicas = int(conn.read_response())
+        except redis.RedisError:
+            conn.disconnect()
+            raise
+        if replicas < self.min_replicas:
+            raise NotReplicated(replicas, self.min_replicas, self.replica_timeout_ms)
+
+    def holds(self, stream_id: str) -> bool:
+        """Whether the stream has an entry of this id ("0-0", the empty start, always)."""
+        if stream_id == "0-0":
+            return True
+        return bool(self.client.xrange(self.stream, min=stream_id, max=stream_id, count=1))
+
     def answer_of(self, command_id: str) -> Appended | None:
-        """The first answer given to a command id, if the command was appended."""
-        raw = self.client.hget(self.answers, command_id)
+        """The first answer given to a command id, if the command was appended.
+
+        With `min_replicas`, an answer found is given only once that many replicas
+        have it, as the first time (WAIT, on the connection that found it).
+        """
+        if not self.min_replicas:
+            raw = self.client.hget(self.answers, command_id)
+        else:
+            with self._append_lock:
+                appender = self._appending()
+                try:
+                    raw = appender.hget(self.answers, command_id)
+                    if raw is not None:
+                        self._wait_replicas(appender)
+                except connection.FAILOVER_ERRORS:
+                    self._drop_appender()
+                    raise
         if raw is None:
             return None
         answer = json.loads(raw)
@@ -206,12 +279,7 @@ class EventLog:
         """
         # The socket timeout must outlast the BLOCK, or every quiet period
         # would look like a dead server.
-        client = redis.Redis.from_url(
-            url,
-            socket_timeout=block_ms / 1000 + 5,
-            socket_connect_timeout=2,
-            retry=Retry(ExponentialBackoff(), 0),
-        )
+        client = connection.client(url, timeout=block_ms / 1000 + 5)
         # The raw reply: most entries a node reads are its own, folded by the
         # command that wrote them; see _unseen.
         client.set_response_callback("XREAD", lambda reply, **_: reply)
@@ -219,7 +287,9 @@ class EventLog:
         while not stop():
             try:
                 reply = client.xread({self.stream: after()}, count=1000, block=block_ms)
-            except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
+            except (redis.RedisError, OSError) as exc:
+                if not connection.is_outage(exc):
+                    raise
                 if stop():  # the node is stopping: its Redis may go first
                     break
                 if healthy:

@@ -23,6 +23,7 @@ from dashboard.domain import (
     touched_rooms,
 )
 from dashboard.store.eventlog import EventLog, id_key
+from dashboard.store.snapshots import load_snapshot
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +65,26 @@ class Meeting:
     def catch_up(self, pace: Pace | None = None) -> int:
         """Fold in whatever the stream has beyond our version."""
         with self.lock:
+            self._reload_if_rewound()
             return self._ingest(self._unread(pace))
+
+    def _reload_if_rewound(self) -> bool:
+        """Start again from the stream if it no longer holds the event our state ends at.
+
+        A failover to a replica that had not received the newest events (never those
+        of an acknowledged command, with PLENARY_MIN_REPLICAS) takes them out of the
+        stream: a state that kept them would refuse every append as stale, and judge
+        commands (a retry of the lost one, say) on events that are no longer there.
+        """
+        if self.log.holds(self.version):
+            return False
+        log.warning("the stream no longer holds %s (events lost in a failover); reloading",
+                    self.version)
+        rooms = set(self.state.rooms)
+        self.state = load_snapshot(self.log, self.programme) or new_state(self.programme)
+        self._ingest(self.log.read_all(self.version), notify=False)
+        self._notify(rooms)
+        return True
 
     def _unread(self, pace: Pace | None) -> Iterable[Event]:
         events = self.log.read_all(self.version)
@@ -123,8 +143,10 @@ class Meeting:
                     events = decide(self.state, command, time.time())
                 except DomainError:
                     # Refused on what this node knows: make sure it knows everything
-                    # (a client may have seen a newer version on another node).
-                    if self._ingest(self.log.read_all(self.version)):
+                    # (a client may have seen a newer version on another node), and
+                    # nothing a failover took out of the stream.
+                    if self._reload_if_rewound() or self._ingest(
+                            self.log.read_all(self.version)):
                         continue
                     # The same command, sent at once to another node, may be what
                     # changed the state: then it is answered, not refused.
@@ -134,6 +156,7 @@ class Meeting:
                     raise
                 done = self.log.append(events, self.version, command_id)
                 if done.status == "stale":
+                    self._reload_if_rewound()
                     self._ingest(self.log.read_all(self.version))
                     continue
                 if done.status == "dup":

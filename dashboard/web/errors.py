@@ -53,8 +53,8 @@ def as_error(exc: BaseException) -> tuple[int, dict[str, Any]]:
         status, code, message, field = exc.status, exc.code, exc.message, exc.field
     elif isinstance(exc, DomainError):
         status, code, message, field = exc.status, exc.code, exc.message, exc.field
-    elif isinstance(exc, redis.TimeoutError):
-        return as_error(unavailable(_TIMED_OUT))
+    elif isinstance(exc, redis.TimeoutError):  # NotReplicated says what it waited for
+        return as_error(unavailable(getattr(exc, "advice", _TIMED_OUT)))
     elif isinstance(exc, redis.RedisError):
         return as_error(unavailable())
     elif isinstance(exc, HTTPException):

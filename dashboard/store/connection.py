@@ -1,0 +1,134 @@
+"""The one way the service connects to Redis: a plain URL, or Sentinels that name the primary.
+
+`REDIS_URL` is either what redis-py reads (`redis://`, `rediss://`, `unix://`) or
+`redis+sentinel://[:password@]host:port[,host:port...]/<service name>[/<db>]`. With
+Sentinels every connection asks them for the current primary when it (re)connects,
+so a failover is followed by reconnecting: a connection to a primary that died fails,
+one to a primary demoted to a replica is dropped (its READONLY answer, or the
+UNBLOCKED one of a blocked read, becomes a ConnectionError in redis-py's Sentinel
+client), and the next attempt goes to the primary the Sentinels elected.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import redis
+from redis.backoff import EqualJitterBackoff
+from redis.retry import Retry
+from redis.sentinel import Sentinel
+
+SENTINEL_SCHEME = "redis+sentinel"
+
+# What a failover looks like to a client: the old primary gone (refused, reset) or
+# demoted (READONLY). Worth trying again on another connection; anything else is not.
+FAILOVER_ERRORS: tuple[type[Exception], ...] = (redis.ConnectionError, redis.ReadOnlyError)
+
+
+
+def is_outage(exc: BaseException) -> bool:
+    """Whether an error means the primary is unreachable or changing: wait, reconnect, go on.
+
+    Besides a lost connection or a timeout: READONLY (a demoted primary) and the
+    UNBLOCKED error a primary turning replica gives a blocked XREAD or XREADGROUP.
+    """
+    if isinstance(exc, redis.ResponseError) and str(exc).startswith("UNBLOCKED"):
+        return True
+    return isinstance(exc, (*FAILOVER_ERRORS, redis.TimeoutError, OSError))
+
+
+# Asking a Sentinel is quick or hopeless: a dead one must not hold a reconnect for long.
+_SENTINEL_TIMEOUT_S = 0.5
+
+
+@dataclass(frozen=True)
+class SentinelURL:
+    """A parsed `redis+sentinel://` URL."""
+
+    sentinels: tuple[tuple[str, int], ...]
+    service: str
+    db: int = 0
+    password: str | None = None
+
+
+def is_sentinel(url: str) -> bool:
+    """Whether the URL names Sentinels rather than one server."""
+    return url.lower().startswith(SENTINEL_SCHEME + "://")
+
+
+def parse_sentinel_url(url: str) -> SentinelURL:
+    """The Sentinels, service name, database and password of a `redis+sentinel://` URL.
+
+    Raises ValueError saying what is wrong, so a bad REDIS_URL fails at start.
+    """
+    parts = urlsplit(url)
+    if parts.scheme.lower() != SENTINEL_SCHEME:
+        raise ValueError(f"not a {SENTINEL_SCHEME}:// URL")
+    # netloc: [user[:password]@]host:port[,host:port...]; urlsplit's own .port fails on lists
+    auth, _, hosts = parts.netloc.rpartition("@")
+    password = unquote(auth.partition(":")[2]) if auth else None
+    sentinels = []
+    for item in filter(None, hosts.split(",")):
+        host, sep, port = item.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError(f"{item!r} is not host:port (a Sentinel's address)")
+        sentinels.append((host.strip("[]"), int(port)))
+    if not sentinels:
+        raise ValueError("no Sentinel address (host:port[,host:port...])")
+    path = [unquote(p) for p in parts.path.split("/") if p]
+    if not path or len(path) > 2:
+        raise ValueError("the path must be /<service name>[/<db>]")
+    if len(path) == 2 and not path[1].isdigit():
+        raise ValueError(f"database {path[1]!r} is not a number")
+    return SentinelURL(tuple(sentinels), path[0], int(path[1]) if len(path) == 2 else 0,
+                       password or None)
+
+
+def check_url(url: str) -> None:
+    """Raise ValueError if the URL cannot be used (a Sentinel URL is parsed in full)."""
+    if is_sentinel(url):
+        parse_sentinel_url(url)
+        return
+    try:
+        redis.connection.parse_url(url)
+    except ValueError as exc:
+        raise ValueError(str(exc)) from None
+
+
+def client(
+    url: str,
+    *,
+    timeout: float,
+    connect_timeout: float = 2.0,
+    retries: int = 0,
+    health_check_interval: int = 0,
+) -> redis.Redis:
+    """A client of the current primary; every connection of the service is made here.
+
+    `retries` retries a command on a failover error after a jittered pause (up to
+    0.2 s) on a new connection, hence to the primary the Sentinels name by then;
+    long-running loops (the tail, the workers) pass 0 and wait with a back-off of
+    their own. `timeout` must outlast the longest blocking command the caller sends
+    (XREAD BLOCK, WAIT).
+    """
+    options: dict[str, Any] = {
+        "socket_timeout": timeout,
+        "socket_connect_timeout": connect_timeout,
+        "retry": Retry(EqualJitterBackoff(cap=0.2, base=0.02), retries,
+                       supported_errors=FAILOVER_ERRORS),
+        "health_check_interval": health_check_interval,
+    }
+    if not is_sentinel(url):
+        return redis.Redis.from_url(url, **options)
+    found = parse_sentinel_url(url)
+    sentinel = Sentinel(
+        list(found.sentinels),
+        sentinel_kwargs={"socket_timeout": _SENTINEL_TIMEOUT_S,
+                         "socket_connect_timeout": _SENTINEL_TIMEOUT_S},
+        **options,
+    )
+    primary: redis.Redis = sentinel.master_for(
+        found.service, redis_class=redis.Redis, db=found.db, password=found.password)
+    return primary
