@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
-from .commands import AnnouncementExpire, AnnouncementPost, AnnouncementRetract
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from .commands import (
+    N_,
+    STAFF,
+    SYSTEM,
+    AnnouncementCommand,
+    AnnouncementText,
+    Id,
+    Instant,
+    command,
+)
 from .errors import Conflict, Invalid, NotFound
 from .events import Event, EventType
 from .programme import ALL_ROOMS
@@ -35,6 +48,19 @@ def _active(
     return announcement
 
 
+class AnnouncementPost(AnnouncementCommand):
+    """Post an announcement to all rooms (`["*"]`), a venue (its id) or chosen rooms."""
+
+    type: Literal["announcement.post"]
+    text: AnnouncementText
+    level: Literal["info", "urgent"] = "info"
+    rooms: Annotated[list[Id], Field(min_length=1, max_length=200)] | Id = Field(
+        default_factory=lambda: ["*"]
+    )
+    expires_at: Instant | None = None
+
+
+@command(AnnouncementPost, may=STAFF, name=N_("Post an announcement"))
 def decide_post(state: MeetingState, cmd: AnnouncementPost, now: float) -> list[Event]:
     """announcement.post → announcement.posted (data: id and resolved room ids)."""
     rooms = state.programme.resolve_rooms(cmd.rooms)
@@ -55,13 +81,33 @@ def decide_post(state: MeetingState, cmd: AnnouncementPost, now: float) -> list[
     return [Event(type=str(EventType.ANNOUNCEMENT_POSTED), room=None, data=data, at=now)]
 
 
+class AnnouncementRetract(AnnouncementCommand):
+    """Withdraw an active announcement."""
+
+    type: Literal["announcement.retract"]
+    id: Id
+
+
+@command(AnnouncementRetract, may=STAFF, name=N_("Retract an announcement"))
 def decide_retract(state: MeetingState, cmd: AnnouncementRetract, now: float) -> list[Event]:
     """announcement.retract → announcement.retracted."""
-    announcement = _active(state, cmd.id, AnnouncementStatus.RETRACTED)
+    announcement = state.announcements.get(cmd.id)
+    if announcement is None or announcement.status is not AnnouncementStatus.ACTIVE:
+        # Retracted or expired: it is not there any more (a second retract is a 404).
+        gone = f" (it is {announcement.status})" if announcement is not None else ""
+        raise NotFound(f"no active announcement {cmd.id!r}{gone}", field="id")
     data = {"id": announcement.id, "rooms": list(announcement.rooms)}
     return [Event(type=str(EventType.ANNOUNCEMENT_RETRACTED), room=None, data=data, at=now)]
 
 
+class AnnouncementExpire(AnnouncementCommand):
+    """Scheduler: expire an announcement whose time has come (once)."""
+
+    type: Literal["announcement.expire"]
+    id: Id
+
+
+@command(AnnouncementExpire, may=SYSTEM, name=N_("Expire an announcement"))
 def decide_expire(state: MeetingState, cmd: AnnouncementExpire, now: float) -> list[Event]:
     """announcement.expire → announcement.expired (once, and only once its time has come)."""
     announcement = _active(state, cmd.id, AnnouncementStatus.EXPIRED)

@@ -1,48 +1,121 @@
-"""The domain's entry points: decide (command → events), apply (event → state), touched_rooms."""
+"""The domain's entry points, built from the declarations: parse, may_send, decide, apply.
+
+Importing this module imports every rule module, so `COMMANDS` is complete
+here; the tagged union, the access check and the dispatch read it.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Annotated, Any, Union
+
+from pydantic import Field, TypeAdapter, ValidationError
 
 from . import announcements, sessions, speakers
-from .commands import AnnouncementCommand, BaseCommand, Command, RoomCommand, parse_command
-from .errors import NotFound, Stale
+from .commands import COMMANDS, AnnouncementCommand, BaseCommand, CommandSpec, RoomCommand
+from .errors import Forbidden, Invalid, NotFound, Stale
 from .events import Event, EventType
 from .state import MeetingState, RoomState
 
-__all__ = ["apply", "decide", "touched_rooms"]
+__all__ = [
+    "COMMAND_TYPES",
+    "apply",
+    "decide",
+    "may_send",
+    "parse_command",
+    "refusal",
+    "spec_of",
+    "touched_rooms",
+]
 
-RoomDecider = Callable[[MeetingState, RoomState, Any, float], list[Event]]
-MeetingDecider = Callable[[MeetingState, Any, float], list[Event]]
 RoomApplier = Callable[[MeetingState, RoomState, Event], None]
 MeetingApplier = Callable[[MeetingState, Event], None]
 
-ROOM_DECIDERS: dict[str, RoomDecider] = {
-    "session.open": sessions.decide_open,
-    "session.suspend": sessions.decide_suspend,
-    "session.resume": sessions.decide_resume,
-    "session.close": sessions.decide_close,
-    "session.signal_start_due": sessions.decide_signal_start_due,
-    "speaker.add": speakers.decide_add,
-    "speaker.remove": speakers.decide_remove,
-    "speaker.move": speakers.decide_move,
-    "speaker.next": speakers.decide_next,
-    "speaker.start": speakers.decide_start,
-    "speaker.stop": speakers.decide_stop,
-    "speaker.record_overrun": speakers.decide_record_overrun,
-    "timer.pause": speakers.decide_pause,
-    "timer.resume": speakers.decide_resume,
-    "timer.extend": speakers.decide_extend,
-    "list.close": speakers.decide_list_close,
-    "list.reopen": speakers.decide_list_reopen,
-}
+COMMAND_TYPES: frozenset[str] = frozenset(COMMANDS)
 
-MEETING_DECIDERS: dict[str, MeetingDecider] = {
-    "announcement.post": announcements.decide_post,
-    "announcement.retract": announcements.decide_retract,
-    "announcement.expire": announcements.decide_expire,
-}
+# The tagged union of every declared model, discriminated by `type`.
+_UNION: Any = Annotated[
+    Union[tuple(spec.model for spec in COMMANDS.values())],  # noqa: UP007 - built at run time
+    Field(discriminator="type"),
+]
+_ADAPTER: TypeAdapter[BaseCommand] = TypeAdapter(_UNION)
+_TYPE_NAMES = {"str", "int", "float", "bool", "none", "list", "dict"}
+
+
+def spec_of(command_type: str) -> CommandSpec | None:
+    """The declaration of a command type, None for a type nobody declared."""
+    return COMMANDS.get(command_type)
+
+
+def parse_command(body: Any) -> BaseCommand:
+    """Validate a command body; raise Invalid naming the first bad field (dotted, e.g. text.es)."""
+    if not isinstance(body, dict):
+        raise Invalid("a command must be a JSON object")
+    try:
+        return _ADAPTER.validate_python(body)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        if error["type"] == "union_tag_not_found":
+            raise Invalid("missing field", field="type") from None
+        if error["type"] == "union_tag_invalid":
+            raise Invalid(f"unknown command type {body.get('type')!r}", field="type") from None
+        loc = error["loc"][1:]  # the first part is the discriminator tag
+        field = _field_name(loc) or None
+        message = _message(error)
+        raise Invalid(f"{field}: {message}" if field else message, field=field) from None
+
+
+def _field_name(loc: Sequence[int | str]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif "[" in part or part in _TYPE_NAMES:
+            continue  # a union member's name, not a field
+        else:
+            out += f".{part}" if out else part
+    return out
+
+
+def _message(error: Any) -> str:
+    kind = error["type"]
+    if kind == "missing":
+        return "missing field"
+    if kind == "extra_forbidden":
+        return "unknown field"
+    return str(error["msg"]).removeprefix("Value error, ")
+
+
+def refusal(role: str, scope: str, command_type: str, room: str | None) -> str | None:
+    """Why a principal (`role`, limited to room `scope` or "*") may not send this command
+    to `room`; None when it may (and for a type nobody declared: validation refuses it)."""
+    spec = COMMANDS.get(command_type)
+    if spec is None:
+        return None if role in _SENDERS else f"the {role} role may not send commands"
+    if role not in spec.may.roles:
+        return f"the {role} role may not send {command_type} ({spec.name})"
+    if not spec.may.allows(role, scope, room):
+        return f"this access is for room {scope}"
+    return None
+
+
+def may_send(role: str, scope: str, command_type: str, room: str | None) -> bool:
+    """Whether a principal of `role` limited to `scope` may send this command to `room`."""
+    return command_type in COMMANDS and refusal(role, scope, command_type, room) is None
+
+
+# Roles that may send at least one command.
+_SENDERS: frozenset[str] = frozenset(r for spec in COMMANDS.values() for r in spec.may.roles)
+
+
+def check_sender(role: str, scope: str, body: dict[str, Any]) -> None:
+    """Refuse (Forbidden) a body its sender may not send, before it is validated."""
+    kind, room = body.get("type"), body.get("room")
+    reason = refusal(role, scope, kind if isinstance(kind, str) else "",
+                     room if isinstance(room, str) else None)
+    if reason is not None:
+        raise Forbidden(reason, field="room" if reason.startswith("this access") else None)
+
 
 ROOM_APPLIERS: dict[str, RoomApplier] = {
     EventType.SESSION_OPENED: sessions.apply_opened,
@@ -82,16 +155,19 @@ def _check_version(room: RoomState, expected: str | None) -> None:
         raise Stale(f"room {room.id!r} is at version {room.version}, not {expected}")
 
 
-def decide(state: MeetingState, command: Command | dict[str, Any], now: float) -> list[Event]:
+def decide(state: MeetingState, command: BaseCommand | dict[str, Any], now: float) -> list[Event]:
     """Turn a command into events (at=now, id=None) or raise a DomainError; never mutates state."""
     cmd: BaseCommand = parse_command(command) if isinstance(command, dict) else command
+    spec = COMMANDS[cmd.type]
     if isinstance(cmd, RoomCommand):
         room = _room(state, cmd.room)
         _check_version(room, cmd.expected_version)
-        return ROOM_DECIDERS[cmd.type](state, room, cmd, now)
+        events: list[Event] = spec.decider(state, room, cmd, now)
+        return events
     if isinstance(cmd, AnnouncementCommand) and cmd.room is not None:
         _check_version(_room(state, cmd.room), cmd.expected_version)
-    return MEETING_DECIDERS[cmd.type](state, cmd, now)
+    events = spec.decider(state, cmd, now)
+    return events
 
 
 def touched_rooms(state: MeetingState, event: Event) -> list[str]:
@@ -117,3 +193,4 @@ def apply(state: MeetingState, event: Event) -> MeetingState:
         for room_id in touched_rooms(state, event):
             state.rooms[room_id].version = event.id
     return state
+

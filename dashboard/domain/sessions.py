@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
-from .commands import (
-    SessionClose,
-    SessionOpen,
-    SessionResume,
-    SessionSignalStartDue,
-    SessionSuspend,
-)
+from .commands import CHAIR_OF_ROOM, N_, SYSTEM, Id, Instant, RoomCommand, command
 from .errors import Conflict, Invalid, NotFound
 from .events import Event, EventType
 from .speakers import pause_clock, speech_ended
@@ -66,6 +60,14 @@ def _event(kind: EventType, room: RoomState, data: dict[str, Any], now: float) -
     return Event(type=str(kind), room=room.id, data=data, at=now)
 
 
+class SessionOpen(RoomCommand):
+    """Open a scheduled sitting of the room."""
+
+    type: Literal["session.open"]
+    session_id: Id
+
+
+@command(SessionOpen, may=CHAIR_OF_ROOM, name=N_("Open the sitting"))
 def decide_open(state: MeetingState, room: RoomState, cmd: SessionOpen, now: float) -> list[Event]:
     """session.open → session.opened (one sitting in progress per room)."""
     sitting = _owned(state, room, cmd.session_id)
@@ -78,6 +80,15 @@ def decide_open(state: MeetingState, room: RoomState, cmd: SessionOpen, now: flo
     return [_event(EventType.SESSION_OPENED, room, {"session_id": sitting.id, "kind": kind}, now)]
 
 
+class SessionSuspend(RoomCommand):
+    """Suspend the room's open sitting, optionally until an instant."""
+
+    type: Literal["session.suspend"]
+    session_id: Id | None = None
+    until: Instant | None = None
+
+
+@command(SessionSuspend, may=CHAIR_OF_ROOM, name=N_("Suspend the sitting"))
 def decide_suspend(
     state: MeetingState, room: RoomState, cmd: SessionSuspend, now: float
 ) -> list[Event]:
@@ -96,6 +107,14 @@ def decide_suspend(
     return [_event(EventType.SESSION_SUSPENDED, room, data, now)]
 
 
+class SessionResume(RoomCommand):
+    """Resume the room's suspended sitting (the speaking clock stays paused)."""
+
+    type: Literal["session.resume"]
+    session_id: Id | None = None
+
+
+@command(SessionResume, may=CHAIR_OF_ROOM, name=N_("Resume the sitting"))
 def decide_resume(
     state: MeetingState, room: RoomState, cmd: SessionResume, now: float
 ) -> list[Event]:
@@ -105,6 +124,14 @@ def decide_resume(
     return [_event(EventType.SESSION_RESUMED, room, {"session_id": sitting.id}, now)]
 
 
+class SessionClose(RoomCommand):
+    """Close the room's sitting: ends the speech, drops the queue, reopens the list."""
+
+    type: Literal["session.close"]
+    session_id: Id | None = None
+
+
+@command(SessionClose, may=CHAIR_OF_ROOM, name=N_("Close the sitting"))
 def decide_close(
     state: MeetingState, room: RoomState, cmd: SessionClose, now: float
 ) -> list[Event]:
@@ -125,6 +152,14 @@ def decide_close(
     return events
 
 
+class SessionSignalStartDue(RoomCommand):
+    """Scheduler: flag that a scheduled sitting should be starting."""
+
+    type: Literal["session.signal_start_due"]
+    session_id: Id
+
+
+@command(SessionSignalStartDue, may=SYSTEM, name=N_("Signal that a sitting is due to start"))
 def decide_signal_start_due(
     state: MeetingState, room: RoomState, cmd: SessionSignalStartDue, now: float
 ) -> list[Event]:

@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, StringConstraints, field_validator
 
 from .commands import (
-    ListClose,
-    ListReopen,
-    SpeakerAdd,
-    SpeakerMove,
-    SpeakerNext,
-    SpeakerRecordOverrun,
-    SpeakerRemove,
-    SpeakerStart,
-    SpeakerStop,
-    TimerExtend,
-    TimerPause,
-    TimerResume,
+    CHAIR_OF_ROOM,
+    MAX_SPEAKER_NAME,
+    N_,
+    SYSTEM,
+    Id,
+    RoomCommand,
+    command,
 )
 from .errors import Conflict, NotFound
 from .events import Event, EventType
@@ -126,6 +123,21 @@ def _floor_given(
 # --- decide -----------------------------------------------------------------------------------
 
 
+class SpeakerAdd(RoomCommand):
+    """Put a delegation on the list of speakers."""
+
+    type: Literal["speaker.add"]
+    delegation: Annotated[str, StringConstraints(min_length=1, max_length=16)]
+    speaker_name: Annotated[str, StringConstraints(max_length=MAX_SPEAKER_NAME)] | None = None
+    kind: Literal["speech", "point_of_order", "reply"] = "speech"
+
+    @field_validator("speaker_name")
+    @classmethod
+    def _blank_is_none(cls, value: str | None) -> str | None:
+        return (value.strip() or None) if value is not None else None
+
+
+@command(SpeakerAdd, may=CHAIR_OF_ROOM, name=N_("Add a speaker"))
 def decide_add(state: MeetingState, room: RoomState, cmd: SpeakerAdd, now: float) -> list[Event]:
     """speaker.add → speaker.added (position chosen by the ordering rules)."""
     _require_sitting(state, room)
@@ -151,6 +163,14 @@ def decide_add(state: MeetingState, room: RoomState, cmd: SpeakerAdd, now: float
     return [_event(EventType.SPEAKER_ADDED, room, data, now)]
 
 
+class SpeakerRemove(RoomCommand):
+    """Take a waiting entry off the list."""
+
+    type: Literal["speaker.remove"]
+    entry_id: Id
+
+
+@command(SpeakerRemove, may=CHAIR_OF_ROOM, name=N_("Remove a speaker"))
 def decide_remove(
     state: MeetingState, room: RoomState, cmd: SpeakerRemove, now: float
 ) -> list[Event]:
@@ -166,6 +186,15 @@ def decide_remove(
     return [_event(EventType.SPEAKER_REMOVED, room, data, now)]
 
 
+class SpeakerMove(RoomCommand):
+    """Move a waiting entry to a 0-based position in the queue."""
+
+    type: Literal["speaker.move"]
+    entry_id: Id
+    position: Annotated[int, Field(ge=0, le=10_000)]
+
+
+@command(SpeakerMove, may=CHAIR_OF_ROOM, name=N_("Move a speaker in the list"))
 def decide_move(state: MeetingState, room: RoomState, cmd: SpeakerMove, now: float) -> list[Event]:
     """speaker.move → speaker.moved (position is a 0-based index in the queue)."""
     index = _find(room, cmd.entry_id)
@@ -178,6 +207,13 @@ def decide_move(state: MeetingState, room: RoomState, cmd: SpeakerMove, now: flo
     return [_event(EventType.SPEAKER_MOVED, room, data, now)]
 
 
+class SpeakerNext(RoomCommand):
+    """End the current speech (if any) and give the floor to the head of the queue."""
+
+    type: Literal["speaker.next"]
+
+
+@command(SpeakerNext, may=CHAIR_OF_ROOM, name=N_("Next speaker"))
 def decide_next(state: MeetingState, room: RoomState, cmd: SpeakerNext, now: float) -> list[Event]:
     """speaker.next → speech_ended (if someone speaks) + floor_given (if someone waits)."""
     sitting = _require_open(state, room)
@@ -191,6 +227,14 @@ def decide_next(state: MeetingState, room: RoomState, cmd: SpeakerNext, now: flo
     return events
 
 
+class SpeakerStart(RoomCommand):
+    """Give the floor to a waiting entry out of turn."""
+
+    type: Literal["speaker.start"]
+    entry_id: Id
+
+
+@command(SpeakerStart, may=CHAIR_OF_ROOM, name=N_("Give the floor"))
 def decide_start(
     state: MeetingState, room: RoomState, cmd: SpeakerStart, now: float
 ) -> list[Event]:
@@ -204,12 +248,27 @@ def decide_start(
     return events
 
 
+class SpeakerStop(RoomCommand):
+    """End the current speech."""
+
+    type: Literal["speaker.stop"]
+
+
+@command(SpeakerStop, may=CHAIR_OF_ROOM, name=N_("End the speech"))
 def decide_stop(state: MeetingState, room: RoomState, cmd: SpeakerStop, now: float) -> list[Event]:
     """speaker.stop → speech_ended."""
     _require_current(room)
     return [speech_ended(room, room.session_id, now, "stop")]
 
 
+class SpeakerRecordOverrun(RoomCommand):
+    """Scheduler: record that the current speech went over its limit (once per speech)."""
+
+    type: Literal["speaker.record_overrun"]
+    entry_id: Id
+
+
+@command(SpeakerRecordOverrun, may=SYSTEM, name=N_("Record an overrun"))
 def decide_record_overrun(
     state: MeetingState, room: RoomState, cmd: SpeakerRecordOverrun, now: float
 ) -> list[Event]:
@@ -233,6 +292,13 @@ def decide_record_overrun(
     return [_event(EventType.SPEAKER_OVERRAN, room, data, now)]
 
 
+class TimerPause(RoomCommand):
+    """Stop the speaking clock."""
+
+    type: Literal["timer.pause"]
+
+
+@command(TimerPause, may=CHAIR_OF_ROOM, name=N_("Pause clock"))
 def decide_pause(state: MeetingState, room: RoomState, cmd: TimerPause, now: float) -> list[Event]:
     """timer.pause → timer.paused."""
     speech = _require_current(room)
@@ -242,6 +308,13 @@ def decide_pause(state: MeetingState, room: RoomState, cmd: TimerPause, now: flo
     return [_event(EventType.TIMER_PAUSED, room, data, now)]
 
 
+class TimerResume(RoomCommand):
+    """Restart the speaking clock."""
+
+    type: Literal["timer.resume"]
+
+
+@command(TimerResume, may=CHAIR_OF_ROOM, name=N_("Resume clock"))
 def decide_resume(
     state: MeetingState, room: RoomState, cmd: TimerResume, now: float
 ) -> list[Event]:
@@ -256,6 +329,14 @@ def decide_resume(
     return [_event(EventType.TIMER_RESUMED, room, data, now)]
 
 
+class TimerExtend(RoomCommand):
+    """Give the current speaker more seconds."""
+
+    type: Literal["timer.extend"]
+    seconds: Annotated[int, Field(ge=1, le=3600)]
+
+
+@command(TimerExtend, may=CHAIR_OF_ROOM, name=N_("Extend the time"))
 def decide_extend(
     state: MeetingState, room: RoomState, cmd: TimerExtend, now: float
 ) -> list[Event]:
@@ -269,6 +350,13 @@ def decide_extend(
     return [_event(EventType.TIMER_EXTENDED, room, data, now)]
 
 
+class ListClose(RoomCommand):
+    """Close the list: no new speeches (points of order and replies still taken)."""
+
+    type: Literal["list.close"]
+
+
+@command(ListClose, may=CHAIR_OF_ROOM, name=N_("Close list"))
 def decide_list_close(
     state: MeetingState, room: RoomState, cmd: ListClose, now: float
 ) -> list[Event]:
@@ -279,6 +367,13 @@ def decide_list_close(
     return [_event(EventType.LIST_CLOSED, room, {"session_id": room.session_id}, now)]
 
 
+class ListReopen(RoomCommand):
+    """Reopen a closed list."""
+
+    type: Literal["list.reopen"]
+
+
+@command(ListReopen, may=CHAIR_OF_ROOM, name=N_("Reopen list"))
 def decide_list_reopen(
     state: MeetingState, room: RoomState, cmd: ListReopen, now: float
 ) -> list[Event]:

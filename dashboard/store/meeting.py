@@ -7,18 +7,22 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from dashboard.domain import (
-    Command,
+    BaseCommand,
     Conflict,
     DomainError,
     Event,
     MeetingState,
     Programme,
+    Role,
     apply,
+    check_sender,
     decide,
     new_state,
+    parse_command,
     room_view,
     touched_rooms,
 )
@@ -32,6 +36,27 @@ Pace = Callable[[Iterator[Event]], Iterable[Event]]
 
 # How often a command is decided again when another writer appended first.
 _MAX_ATTEMPTS = 20
+
+
+class Sender(Protocol):
+    """Who sends a command: a role and the room it is limited to ("*": every room)."""
+
+    @property
+    def role(self) -> str: ...
+
+    @property
+    def room(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class Internal:
+    """A sender inside the service (the scheduler sends as `system`)."""
+
+    role: str
+    room: str = "*"
+
+
+SYSTEM = Internal(Role.SYSTEM)
 
 
 class Meeting:
@@ -106,7 +131,16 @@ class Meeting:
             except Exception:  # a listener must never break the command path
                 log.exception("state listener failed")
 
-    def execute(self, command: Command) -> dict[str, Any]:
+    def run(self, sender: Sender, body: dict[str, Any]) -> dict[str, Any]:
+        """The one command path: may this sender send it, is it valid, execute, answer.
+
+        HTTP and Socket.IO only parse the body and encode the answer or the
+        DomainError raised here (Forbidden, Invalid, NotFound, Conflict, Stale).
+        """
+        check_sender(sender.role, sender.room, body)
+        return self.execute(parse_command(body))
+
+    def execute(self, command: BaseCommand) -> dict[str, Any]:
         """Run a command; answer {"version", "events", ...} or raise a DomainError.
 
         One round trip in the usual case: the state is kept current by the tail,
@@ -145,7 +179,7 @@ class Meeting:
 
     def _answer(
         self,
-        command: Command,
+        command: BaseCommand,
         first: str | None,
         last: str | None,
         *,

@@ -14,6 +14,7 @@ import redis
 from flask import Blueprint, Request, current_app, jsonify, redirect, request, url_for
 from itsdangerous import BadSignature, URLSafeSerializer
 
+from dashboard.domain import may_send
 from dashboard.web.errors import ApiError, forbidden, unauthorized, unavailable
 
 log = logging.getLogger(__name__)
@@ -21,12 +22,6 @@ log = logging.getLogger(__name__)
 ROLES = ("admin", "chair", "staff", "screen")
 COOKIE = "plenary_session"
 ALL = "*"
-
-# Commands that only time causes: the workers send them, and an admin may.
-SYSTEM_COMMANDS = frozenset(
-    {"announcement.expire", "speaker.record_overrun", "session.signal_start_due"}
-)
-STAFF_COMMANDS = frozenset({"announcement.post", "announcement.retract"})
 
 bp = Blueprint("access", __name__)
 
@@ -51,14 +46,9 @@ class Principal:
         return self.role in ("admin", "staff", "system") or self.room in (ALL, room)
 
     def may(self, command_type: str, room: str | None) -> bool:
-        """Whether this principal may send a command of this type to this room."""
-        if self.role in ("admin", "system"):
-            return True
-        if command_type in SYSTEM_COMMANDS:
-            return False
-        if command_type in STAFF_COMMANDS:
-            return self.role == "staff"
-        return self.role == "chair" and room is not None and self.room in (ALL, room)
+        """Whether this principal may send a command of this type to this room (as declared
+        with the command in the domain)."""
+        return may_send(self.role, self.room, command_type, room)
 
 
 SYSTEM = Principal("system")

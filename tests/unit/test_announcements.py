@@ -106,11 +106,20 @@ def test_retract_removes_it_everywhere_and_only_once(meeting: Driver) -> None:
     (event,) = meeting.run("announcement.retract", id=ann)
     assert event.data == {"id": ann, "rooms": ["plenario", "gt-cancillerias"]}
     assert shown_in(meeting, ann) == set()
-    with pytest.raises(Conflict):
+    with pytest.raises(NotFound) as again:  # it is not there any more
         meeting.decide("announcement.retract", id=ann)
+    assert again.value.field == "id"
     with pytest.raises(NotFound) as caught:
         meeting.decide("announcement.retract", id="an999")
     assert caught.value.field == "id"
+
+
+def test_an_expired_announcement_cannot_be_retracted(meeting: Driver) -> None:
+    ann = post(meeting, expires_at=meeting.now + 60)
+    meeting.tick(60)
+    meeting.run("announcement.expire", id=ann)
+    with pytest.raises(NotFound):
+        meeting.decide("announcement.retract", id=ann)
 
 
 def test_expire_happens_once_and_only_when_due(meeting: Driver) -> None:
@@ -125,8 +134,6 @@ def test_expire_happens_once_and_only_when_due(meeting: Driver) -> None:
     assert event.type == "announcement.expired" and set(event.data["rooms"]) == ALL
     with pytest.raises(Conflict):
         meeting.decide("announcement.expire", id=ann)
-    with pytest.raises(Conflict):
-        meeting.decide("announcement.retract", id=ann)
 
 
 def test_announcements_change_the_version_of_the_rooms_they_target(meeting: Driver) -> None:
