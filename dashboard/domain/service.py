@@ -6,15 +6,15 @@ here; the tagged union, the access check and the dispatch read it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Annotated, Any, Union
 
 from pydantic import Field, TypeAdapter, ValidationError
 
-from . import announcements, sessions, speakers
+from . import announcements, sessions, speakers  # noqa: F401 - they declare the rules
 from .commands import COMMANDS, AnnouncementCommand, BaseCommand, CommandSpec, RoomCommand
 from .errors import Forbidden, Invalid, NotFound, Stale
-from .events import Event, EventType
+from .events import APPLIERS, Broadcast, Event
 from .state import MeetingState, RoomState
 
 __all__ = [
@@ -27,9 +27,6 @@ __all__ = [
     "spec_of",
     "touched_rooms",
 ]
-
-RoomApplier = Callable[[MeetingState, RoomState, Event], None]
-MeetingApplier = Callable[[MeetingState, Event], None]
 
 COMMAND_TYPES: frozenset[str] = frozenset(COMMANDS)
 
@@ -117,32 +114,6 @@ def check_sender(role: str, scope: str, body: dict[str, Any]) -> None:
         raise Forbidden(reason, field="room" if reason.startswith("this access") else None)
 
 
-ROOM_APPLIERS: dict[str, RoomApplier] = {
-    EventType.SESSION_OPENED: sessions.apply_opened,
-    EventType.SESSION_SUSPENDED: sessions.apply_suspended,
-    EventType.SESSION_RESUMED: sessions.apply_resumed,
-    EventType.SESSION_CLOSED: sessions.apply_closed,
-    EventType.SESSION_START_DUE: sessions.apply_start_due,
-    EventType.SPEAKER_ADDED: speakers.apply_added,
-    EventType.SPEAKER_REMOVED: speakers.apply_removed,
-    EventType.SPEAKER_MOVED: speakers.apply_moved,
-    EventType.SPEAKER_FLOOR_GIVEN: speakers.apply_floor_given,
-    EventType.SPEAKER_SPEECH_ENDED: speakers.apply_speech_ended,
-    EventType.SPEAKER_OVERRAN: speakers.apply_overran,
-    EventType.TIMER_PAUSED: speakers.apply_paused,
-    EventType.TIMER_RESUMED: speakers.apply_resumed,
-    EventType.TIMER_EXTENDED: speakers.apply_extended,
-    EventType.LIST_CLOSED: speakers.apply_list_closed,
-    EventType.LIST_REOPENED: speakers.apply_list_reopened,
-}
-
-MEETING_APPLIERS: dict[str, MeetingApplier] = {
-    EventType.ANNOUNCEMENT_POSTED: announcements.apply_posted,
-    EventType.ANNOUNCEMENT_RETRACTED: announcements.apply_retracted,
-    EventType.ANNOUNCEMENT_EXPIRED: announcements.apply_expired,
-}
-
-
 def _room(state: MeetingState, room_id: str) -> RoomState:
     room = state.rooms.get(room_id)
     if room is None:
@@ -172,25 +143,25 @@ def decide(state: MeetingState, command: BaseCommand | dict[str, Any], now: floa
 
 def touched_rooms(state: MeetingState, event: Event) -> list[str]:
     """Room ids whose state the event changes (read from the event, so valid before and after)."""
-    if event.type in MEETING_APPLIERS:
-        rooms = event.data.get("rooms") or []
-        return [r for r in rooms if r in state.rooms]
+    data = event.data
+    if isinstance(data, Broadcast):
+        return [r for r in data.rooms if r in state.rooms]
     return [event.room] if event.room in state.rooms else []
 
 
 def apply(state: MeetingState, event: Event) -> MeetingState:
     """Fold one event into the state (deterministic: event.at and event.data only)."""
-    room_applier = ROOM_APPLIERS.get(event.type)
-    if room_applier is not None:
-        room = state.rooms.get(event.room or "")
-        if room is not None:
-            room_applier(state, room, event)
-    meeting_applier = MEETING_APPLIERS.get(event.type)
-    if meeting_applier is not None:
-        meeting_applier(state, event)
+    applier = APPLIERS.get(event.type)
+    if applier is not None:
+        data = event.data
+        if isinstance(data, Broadcast):
+            applier(state, data, event.at)
+        else:
+            room = state.rooms.get(event.room or "")
+            if room is not None:
+                applier(state, room, data, event.at)
     if event.id is not None:
         state.version = event.id
         for room_id in touched_rooms(state, event):
             state.rooms[room_id].version = event.id
     return state
-

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, field_validator
 
@@ -16,7 +16,21 @@ from .commands import (
     command,
 )
 from .errors import Conflict, NotFound
-from .events import Event, EventType
+from .events import (
+    Event,
+    ListClosed,
+    ListReopened,
+    SpeakerAdded,
+    SpeakerFloorGiven,
+    SpeakerMoved,
+    SpeakerOverran,
+    SpeakerRemoved,
+    SpeechEnded,
+    TimerExtended,
+    TimerPaused,
+    TimerResumed,
+    applies,
+)
 from .state import Entry, MeetingState, RoomState, SessionState, SessionStatus, Speech, SpeechKind
 
 
@@ -70,32 +84,24 @@ def _find(room: RoomState, entry_id: str) -> int:
     raise NotFound(f"no entry {entry_id!r} waiting in this room", field="entry_id")
 
 
-def _event(kind: EventType, room: RoomState, data: dict[str, Any], now: float) -> Event:
-    return Event(type=str(kind), room=room.id, data=data, at=now)
-
-
 def speech_ended(room: RoomState, session_id: str | None, now: float, reason: str) -> Event:
     """The speech_ended event for the room's current speech (the record the minutes keep)."""
     speech = room.current
     assert speech is not None
     elapsed = speech.elapsed(now)
-    return _event(
-        EventType.SPEAKER_SPEECH_ENDED,
-        room,
-        {
-            "entry_id": speech.entry_id,
-            "delegation": speech.delegation,
-            "speaker_name": speech.speaker_name,
-            "kind": str(speech.kind),
-            "session_id": session_id,
-            "started_at": speech.started_at,
-            "limit_s": speech.limit_s,
-            "elapsed_s": elapsed,
-            "overran": elapsed > speech.limit_s,
-            "reason": reason,
-        },
-        now,
+    data = SpeechEnded(
+        entry_id=speech.entry_id,
+        delegation=speech.delegation,
+        speaker_name=speech.speaker_name,
+        kind=str(speech.kind),
+        session_id=session_id,
+        started_at=speech.started_at,
+        limit_s=speech.limit_s,
+        elapsed_s=elapsed,
+        overran=elapsed > speech.limit_s,
+        reason=reason,
     )
+    return Event.of(data, room.id, now)
 
 
 def _floor_given(
@@ -103,21 +109,17 @@ def _floor_given(
 ) -> Event:
     entry = room.queue[index]
     session_kind = state.programme.sessions_by_id[sitting.id].kind
-    return _event(
-        EventType.SPEAKER_FLOOR_GIVEN,
-        room,
-        {
-            "entry_id": entry.entry_id,
-            "delegation": entry.delegation,
-            "speaker_name": entry.speaker_name,
-            "kind": str(entry.kind),
-            "session_id": sitting.id,
-            "limit_s": state.programme.limit_for(session_kind, entry.kind),
-            "requested_at": entry.requested_at,
-            "out_of_turn": index != 0,
-        },
-        now,
+    data = SpeakerFloorGiven(
+        entry_id=entry.entry_id,
+        delegation=entry.delegation,
+        speaker_name=entry.speaker_name,
+        kind=str(entry.kind),
+        session_id=sitting.id,
+        limit_s=state.programme.limit_for(session_kind, entry.kind),
+        requested_at=entry.requested_at,
+        out_of_turn=index != 0,
     )
+    return Event.of(data, room.id, now)
 
 
 # --- decide -----------------------------------------------------------------------------------
@@ -153,14 +155,14 @@ def decide_add(state: MeetingState, room: RoomState, cmd: SpeakerAdd, now: float
                 field="delegation",
             )
     entry_id = f"sp{state.entry_seq + 1}"
-    data = {
-        "entry_id": entry_id,
-        "delegation": cmd.delegation,
-        "speaker_name": cmd.speaker_name,
-        "kind": str(kind),
-        "position": insert_position(room.queue, kind),
-    }
-    return [_event(EventType.SPEAKER_ADDED, room, data, now)]
+    data = SpeakerAdded(
+        entry_id=entry_id,
+        delegation=cmd.delegation,
+        speaker_name=cmd.speaker_name,
+        kind=str(kind),
+        position=insert_position(room.queue, kind),
+    )
+    return [Event.of(data, room.id, now)]
 
 
 class SpeakerRemove(RoomCommand):
@@ -177,13 +179,8 @@ def decide_remove(
     """speaker.remove → speaker.removed."""
     index = _find(room, cmd.entry_id)
     entry = room.queue[index]
-    data = {
-        "entry_id": entry.entry_id,
-        "delegation": entry.delegation,
-        "kind": str(entry.kind),
-        "position": index,
-    }
-    return [_event(EventType.SPEAKER_REMOVED, room, data, now)]
+    data = SpeakerRemoved(entry.entry_id, entry.delegation, str(entry.kind), index)
+    return [Event.of(data, room.id, now)]
 
 
 class SpeakerMove(RoomCommand):
@@ -203,8 +200,8 @@ def decide_move(state: MeetingState, room: RoomState, cmd: SpeakerMove, now: flo
             f"position {cmd.position} is past the end of the queue ({len(room.queue)} waiting)",
             field="position",
         )
-    data = {"entry_id": cmd.entry_id, "from": index, "position": cmd.position}
-    return [_event(EventType.SPEAKER_MOVED, room, data, now)]
+    data = SpeakerMoved(cmd.entry_id, from_position=index, position=cmd.position)
+    return [Event.of(data, room.id, now)]
 
 
 class SpeakerNext(RoomCommand):
@@ -281,15 +278,15 @@ def decide_record_overrun(
     elapsed = speech.elapsed(now)
     if elapsed <= speech.limit_s:
         raise Conflict("the speech is within its limit", field="entry_id")
-    data = {
-        "entry_id": speech.entry_id,
-        "delegation": speech.delegation,
-        "kind": str(speech.kind),
-        "limit_s": speech.limit_s,
-        "elapsed_s": elapsed,
-        "overrun_s": elapsed - speech.limit_s,
-    }
-    return [_event(EventType.SPEAKER_OVERRAN, room, data, now)]
+    data = SpeakerOverran(
+        entry_id=speech.entry_id,
+        delegation=speech.delegation,
+        kind=str(speech.kind),
+        limit_s=speech.limit_s,
+        elapsed_s=elapsed,
+        overrun_s=elapsed - speech.limit_s,
+    )
+    return [Event.of(data, room.id, now)]
 
 
 class TimerPause(RoomCommand):
@@ -304,8 +301,7 @@ def decide_pause(state: MeetingState, room: RoomState, cmd: TimerPause, now: flo
     speech = _require_current(room)
     if speech.paused:
         raise Conflict("the clock is already paused")
-    data = {"entry_id": speech.entry_id, "elapsed_s": speech.elapsed(now)}
-    return [_event(EventType.TIMER_PAUSED, room, data, now)]
+    return [Event.of(TimerPaused(speech.entry_id, speech.elapsed(now)), room.id, now)]
 
 
 class TimerResume(RoomCommand):
@@ -325,8 +321,7 @@ def decide_resume(
     sitting = sitting_in_progress(state, room)
     if sitting is None or sitting.status is not SessionStatus.OPEN:
         raise Conflict("the clock can run only while the sitting is open")
-    data = {"entry_id": speech.entry_id, "elapsed_s": speech.elapsed(now)}
-    return [_event(EventType.TIMER_RESUMED, room, data, now)]
+    return [Event.of(TimerResumed(speech.entry_id, speech.elapsed(now)), room.id, now)]
 
 
 class TimerExtend(RoomCommand):
@@ -342,12 +337,8 @@ def decide_extend(
 ) -> list[Event]:
     """timer.extend → timer.extended (data holds the new limit)."""
     speech = _require_current(room)
-    data = {
-        "entry_id": speech.entry_id,
-        "seconds": cmd.seconds,
-        "limit_s": speech.limit_s + cmd.seconds,
-    }
-    return [_event(EventType.TIMER_EXTENDED, room, data, now)]
+    data = TimerExtended(speech.entry_id, cmd.seconds, speech.limit_s + cmd.seconds)
+    return [Event.of(data, room.id, now)]
 
 
 class ListClose(RoomCommand):
@@ -364,7 +355,7 @@ def decide_list_close(
     _require_sitting(state, room)
     if room.list_closed:
         raise Conflict("the list is already closed")
-    return [_event(EventType.LIST_CLOSED, room, {"session_id": room.session_id}, now)]
+    return [Event.of(ListClosed(room.session_id), room.id, now)]
 
 
 class ListReopen(RoomCommand):
@@ -381,58 +372,67 @@ def decide_list_reopen(
     _require_sitting(state, room)
     if not room.list_closed:
         raise Conflict("the list is not closed")
-    return [_event(EventType.LIST_REOPENED, room, {"session_id": room.session_id}, now)]
+    return [Event.of(ListReopened(room.session_id), room.id, now)]
 
 
 # --- apply ------------------------------------------------------------------------------------
 
 
-def apply_added(state: MeetingState, room: RoomState, event: Event) -> None:
+@applies(SpeakerAdded)
+def apply_added(state: MeetingState, room: RoomState, data: SpeakerAdded, at: float) -> None:
     """Insert the entry where decide placed it."""
-    data = event.data
     state.entry_seq += 1
     entry = Entry(
-        entry_id=data["entry_id"],
-        delegation=data["delegation"],
-        speaker_name=data.get("speaker_name"),
-        kind=SpeechKind(data.get("kind", "speech")),
-        requested_at=event.at,
+        entry_id=data.entry_id,
+        delegation=data.delegation,
+        speaker_name=data.speaker_name,
+        kind=SpeechKind(data.kind),
+        requested_at=at,
     )
-    room.queue.insert(min(int(data.get("position", len(room.queue))), len(room.queue)), entry)
+    room.queue.insert(min(data.position, len(room.queue)), entry)
 
 
-def apply_removed(state: MeetingState, room: RoomState, event: Event) -> None:
+def _drop(room: RoomState, entry_id: str) -> None:
+    room.queue = [e for e in room.queue if e.entry_id != entry_id]
+
+
+@applies(SpeakerRemoved)
+def apply_removed(state: MeetingState, room: RoomState, data: SpeakerRemoved, at: float) -> None:
     """Drop the entry from the queue."""
-    room.queue = [e for e in room.queue if e.entry_id != event.data["entry_id"]]
+    _drop(room, data.entry_id)
 
 
-def apply_moved(state: MeetingState, room: RoomState, event: Event) -> None:
+@applies(SpeakerMoved)
+def apply_moved(state: MeetingState, room: RoomState, data: SpeakerMoved, at: float) -> None:
     """Move the entry to its new index."""
     for index, entry in enumerate(room.queue):
-        if entry.entry_id == event.data["entry_id"]:
+        if entry.entry_id == data.entry_id:
             room.queue.pop(index)
-            room.queue.insert(min(int(event.data["position"]), len(room.queue)), entry)
+            room.queue.insert(min(data.position, len(room.queue)), entry)
             return
 
 
-def apply_floor_given(state: MeetingState, room: RoomState, event: Event) -> None:
+@applies(SpeakerFloorGiven)
+def apply_floor_given(
+    state: MeetingState, room: RoomState, data: SpeakerFloorGiven, at: float
+) -> None:
     """The entry leaves the queue and its clock starts at the event's instant."""
-    data = event.data
-    apply_removed(state, room, event)
+    _drop(room, data.entry_id)
     room.current = Speech(
-        entry_id=data["entry_id"],
-        delegation=data["delegation"],
-        speaker_name=data.get("speaker_name"),
-        kind=SpeechKind(data.get("kind", "speech")),
-        started_at=event.at,
-        limit_s=int(data["limit_s"]),
-        running_since=event.at,
+        entry_id=data.entry_id,
+        delegation=data.delegation,
+        speaker_name=data.speaker_name,
+        kind=SpeechKind(data.kind),
+        started_at=at,
+        limit_s=data.limit_s,
+        running_since=at,
     )
 
 
-def apply_speech_ended(state: MeetingState, room: RoomState, event: Event) -> None:
+@applies(SpeechEnded)
+def apply_speech_ended(state: MeetingState, room: RoomState, data: SpeechEnded, at: float) -> None:
     """Nobody has the floor any more."""
-    if room.current is not None and room.current.entry_id == event.data.get("entry_id"):
+    if room.current is not None and room.current.entry_id == data.entry_id:
         room.current = None
 
 
@@ -444,34 +444,42 @@ def pause_clock(room: RoomState, at: float) -> None:
         speech.running_since = None
 
 
-def apply_paused(state: MeetingState, room: RoomState, event: Event) -> None:
+@applies(TimerPaused)
+def apply_paused(state: MeetingState, room: RoomState, data: TimerPaused, at: float) -> None:
     """Stop the clock."""
-    pause_clock(room, event.at)
+    pause_clock(room, at)
 
 
-def apply_resumed(state: MeetingState, room: RoomState, event: Event) -> None:
+@applies(TimerResumed)
+def apply_resumed(state: MeetingState, room: RoomState, data: TimerResumed, at: float) -> None:
     """Restart the clock from the event's instant."""
     if room.current is not None and room.current.running_since is None:
-        room.current.running_since = event.at
+        room.current.running_since = at
 
 
-def apply_extended(state: MeetingState, room: RoomState, event: Event) -> None:
+@applies(TimerExtended)
+def apply_extended(state: MeetingState, room: RoomState, data: TimerExtended, at: float) -> None:
     """Set the new limit."""
     if room.current is not None:
-        room.current.limit_s = int(event.data["limit_s"])
+        room.current.limit_s = data.limit_s
 
 
-def apply_overran(state: MeetingState, room: RoomState, event: Event) -> None:
+@applies(SpeakerOverran)
+def apply_overran(state: MeetingState, room: RoomState, data: SpeakerOverran, at: float) -> None:
     """Remember the overrun was recorded."""
-    if room.current is not None and room.current.entry_id == event.data.get("entry_id"):
+    if room.current is not None and room.current.entry_id == data.entry_id:
         room.current.overrun_recorded = True
 
 
-def apply_list_closed(state: MeetingState, room: RoomState, event: Event) -> None:
+@applies(ListClosed)
+def apply_list_closed(state: MeetingState, room: RoomState, data: ListClosed, at: float) -> None:
     """Close the list."""
     room.list_closed = True
 
 
-def apply_list_reopened(state: MeetingState, room: RoomState, event: Event) -> None:
+@applies(ListReopened)
+def apply_list_reopened(
+    state: MeetingState, room: RoomState, data: ListReopened, at: float
+) -> None:
     """Reopen the list."""
     room.list_closed = False

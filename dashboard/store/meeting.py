@@ -26,6 +26,7 @@ from dashboard.domain import (
     room_view,
     touched_rooms,
 )
+from dashboard.domain.events import AnnouncementPosted, SpeakerAdded
 from dashboard.store.eventlog import EventLog, id_key
 
 log = logging.getLogger(__name__)
@@ -196,10 +197,10 @@ class Meeting:
             "events": [e.to_dict() for e in events],
         }
         for e in events:
-            if e.type == "announcement.posted":
-                answer["id"] = e.data["id"]
-            elif e.type == "speaker.added":
-                answer["entry_id"] = e.data["entry_id"]
+            if isinstance(e.data, AnnouncementPosted):
+                answer["id"] = e.data.id
+            elif isinstance(e.data, SpeakerAdded):
+                answer["entry_id"] = e.data.entry_id
         if retried:
             answer["retried"] = True
         return answer

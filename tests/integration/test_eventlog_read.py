@@ -9,12 +9,14 @@ import pytest
 import redis
 
 from dashboard.domain import Event
+from dashboard.domain.events import Opaque
 from dashboard.store.eventlog import EventLog
 
 
 def _filled(client: redis.Redis, prefix: str, count: int) -> tuple[EventLog, list[str]]:
     log = EventLog(client, "m", prefix)
-    events = [Event(type="note", room=None, data={"n": n}, at=float(n)) for n in range(count)]
+    events = [Event(type="note", room=None, data=Opaque({"n": n}), at=float(n))
+              for n in range(count)]
     ids = list(log.append(events, "0-0", "fill").ids)
     return log, ids
 
@@ -25,7 +27,7 @@ def test_every_event_once_and_in_order_whatever_the_batches(redis_url, prefix, c
     log, ids = _filled(client, prefix, count)
     read = list(log.read_all(batch=batch))
     assert [e.id for e in read] == ids
-    assert [e.data for e in read] == [{"n": n} for n in range(count)]
+    assert [e.data for e in read] == [Opaque({"n": n}) for n in range(count)]
     assert [e.id for e in log.read_all(ids[1], batch=batch)] == ids[2:]
     assert list(log.read_all(ids[-1], batch=batch)) == []
     client.close()
