@@ -60,3 +60,32 @@ def test_a_connection_lost_halfway_is_read_again_from_where_it_stopped(redis_url
     assert got == ids
     admin.close()
     client.close()
+
+
+def test_a_versioned_payload_is_stored_with_its_version_and_upcast_when_read(redis_url, prefix):
+    import dataclasses
+    from typing import Any
+
+    from dashboard.domain.events import EVENTS, UPCASTERS, Payload, event, upcaster
+
+    @event("test.stored", version=2)  # type: ignore[arg-type]
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Stored(Payload):
+        code: str
+
+    @upcaster("test.stored", 1)
+    def v1_v2(data: dict[str, Any]) -> dict[str, Any]:
+        return {"code": data["delegation"]}
+
+    try:
+        client = redis.Redis.from_url(redis_url)
+        log = EventLog(client, "m", prefix)
+        old = client.xadd(log.stream, {"type": "test.stored", "room": "", "at": "1.0",
+                                       "data": '{"delegation":"PAN"}', "cmd": "x"})
+        new = log.append([Event.of(Stored("USA"), None, 2.0)], old.decode(), "y").ids[0]
+        assert client.xrange(log.stream, new, new)[0][1][b"v"] == b"2"
+        read = log.read()
+        assert [e.data for e in read] == [Stored("PAN"), Stored("USA")]
+        assert [e.data for e in log.read_range(old.decode(), new)] == [Stored("PAN"), Stored("USA")]
+    finally:
+        del EVENTS["test.stored"], UPCASTERS[("test.stored", 1)]
