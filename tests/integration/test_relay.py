@@ -6,9 +6,9 @@ import gevent
 import gevent.event
 from flask_socketio import SocketIO
 
-from dashboard.live import relay as relay_module
 from dashboard.domain import load_programme, parse_command
 from dashboard.domain.programme import default_programme_path
+from dashboard.live import relay as relay_module
 from dashboard.live.relay import Relay
 from dashboard.store.eventlog import EventLog, connect
 from dashboard.store.meeting import Meeting
