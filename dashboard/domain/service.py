@@ -20,6 +20,7 @@ from .state import MeetingState, RoomState
 __all__ = [
     "COMMAND_TYPES",
     "apply",
+    "check_sender",
     "decide",
     "may_send",
     "parse_command",
@@ -83,35 +84,40 @@ def _message(error: Any) -> str:
     return str(error["msg"]).removeprefix("Value error, ")
 
 
+# Roles that may send at least one command.
+_SENDERS: frozenset[str] = frozenset(r for spec in COMMANDS.values() for r in spec.may.roles)
+
+
+def _refused(role: str, scope: str, command_type: str, room: str | None) -> Forbidden | None:
+    spec = COMMANDS.get(command_type)
+    if spec is None:  # nobody declared it: validation refuses it, for those who send commands
+        return None if role in _SENDERS else Forbidden(f"the {role} role may not send commands")
+    if role not in spec.may.roles:
+        return Forbidden(f"the {role} role may not send {command_type} ({spec.name})")
+    if not spec.may.allows(role, scope, room):
+        return Forbidden(f"this access is for room {scope}", field="room")
+    return None
+
+
 def refusal(role: str, scope: str, command_type: str, room: str | None) -> str | None:
     """Why a principal (`role`, limited to room `scope` or "*") may not send this command
     to `room`; None when it may (and for a type nobody declared: validation refuses it)."""
-    spec = COMMANDS.get(command_type)
-    if spec is None:
-        return None if role in _SENDERS else f"the {role} role may not send commands"
-    if role not in spec.may.roles:
-        return f"the {role} role may not send {command_type} ({spec.name})"
-    if not spec.may.allows(role, scope, room):
-        return f"this access is for room {scope}"
-    return None
+    refused = _refused(role, scope, command_type, room)
+    return refused.message if refused is not None else None
 
 
 def may_send(role: str, scope: str, command_type: str, room: str | None) -> bool:
     """Whether a principal of `role` limited to `scope` may send this command to `room`."""
-    return command_type in COMMANDS and refusal(role, scope, command_type, room) is None
-
-
-# Roles that may send at least one command.
-_SENDERS: frozenset[str] = frozenset(r for spec in COMMANDS.values() for r in spec.may.roles)
+    return command_type in COMMANDS and _refused(role, scope, command_type, room) is None
 
 
 def check_sender(role: str, scope: str, body: dict[str, Any]) -> None:
     """Refuse (Forbidden) a body its sender may not send, before it is validated."""
     kind, room = body.get("type"), body.get("room")
-    reason = refusal(role, scope, kind if isinstance(kind, str) else "",
-                     room if isinstance(room, str) else None)
-    if reason is not None:
-        raise Forbidden(reason, field="room" if reason.startswith("this access") else None)
+    refused = _refused(role, scope, kind if isinstance(kind, str) else "",
+                       room if isinstance(room, str) else None)
+    if refused is not None:
+        raise refused
 
 
 def _room(state: MeetingState, room_id: str) -> RoomState:
