@@ -83,7 +83,7 @@ def make_events(programme: Any, count: int) -> list[Any]:
             apply(state, e)
             events.append(e)
             if e.type == "announcement.posted":
-                posted.append(e.data["id"])
+                posted.append(e.data.id)
         now += 1.0
         ms, seq = int(now * 1000), 0
     return events[:count]

@@ -19,11 +19,11 @@ from dashboard.serve import collector
 from dashboard.settings import Settings, load_settings
 from dashboard.store.eventlog import EventLog, connect
 from dashboard.store.meeting import Meeting
+from dashboard.store.ratelimit import CommandLimiter
 from dashboard.store.snapshots import load_snapshot
 from dashboard.web import access, api, errors, headers, pages, sockets
 from dashboard.web.extensions import babel, select_locale, socketio
 from dashboard.web.minutes import bp as minutes_bp
-from dashboard.web.ratelimit import CommandLimiter
 from dashboard.web.services import KEY, Services, services
 
 
@@ -45,7 +45,9 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     log = EventLog(client, programme.meeting.id, settings.key_prefix,
                    min_replicas=settings.min_replicas,
                    replica_timeout_ms=settings.replica_timeout_ms)
-    meeting = Meeting(programme, log)
+    limiter = CommandLimiter(client, log.key("rate"), settings.command_rate,
+                             settings.system_command_rate)
+    meeting = Meeting(programme, log, limiter)
     app.config["BABEL_DEFAULT_TIMEZONE"] = programme.meeting.timezone
 
     babel.init_app(app, locale_selector=select_locale)
@@ -67,9 +69,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     direct = seams.probe(socketio.server, disabled=settings.disabled_seams)
     app.extensions[KEY] = Services(
         settings, client, log, meeting, Relay(socketio, meeting, settings.redis_url, direct),
-        access.Generations(client, log.key("access")),
-        CommandLimiter(client, log.key("rate"), settings.command_rate,
-                       settings.system_command_rate))
+        access.Generations(client, log.key("access")))
     errors.register(app, refusal_page=pages.no_access)
     headers.register(app)
     for blueprint in (api.bp, api.health, access.bp, pages.bp, minutes_bp):

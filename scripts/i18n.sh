@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 dir=dashboard/translations
 case "${1:-compile}" in
   extract)
-    pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
+    pybabel extract -F babel.cfg -k _l -k lazy_gettext -k N_ --no-location --sort-output \
       --project "Plenary Live" --copyright-holder "Plenary Live" -o "$dir/messages.pot" .
     pybabel update -i "$dir/messages.pot" -d "$dir" --ignore-obsolete
     ;;

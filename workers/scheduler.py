@@ -24,9 +24,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from dashboard.domain import DomainError, SessionStatus, parse_command
+from dashboard.domain import DomainError, SessionStatus
 from dashboard.domain.state import AnnouncementStatus
-from dashboard.store.meeting import Meeting
+from dashboard.store.meeting import SYSTEM, Meeting
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +91,7 @@ class Scheduler:
         for body in self.due(self.clock()):
             command_id = body["command_id"]
             try:
-                answer = self.meeting.execute(parse_command(body))
+                answer = self.meeting.run(SYSTEM, body)
             except DomainError as exc:
                 # Already done (by another scheduler, or a person) or no longer due.
                 log.debug("scheduler: %s not sent: %s", command_id, exc)

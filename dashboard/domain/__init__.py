@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
-from .commands import COMMAND_TYPES, BaseCommand, Command, parse_command
+from .commands import COMMANDS, BaseCommand, CommandSpec, Permission
 from .errors import Conflict, DomainError, Forbidden, Invalid, NotFound, ProgrammeError, Stale
 from .events import Event, EventType
 from .programme import Programme, default_programme_path, load_programme
-from .service import apply, decide, touched_rooms
+from .roles import Role
+from .service import (
+    COMMAND_TYPES,
+    apply,
+    check_sender,
+    decide,
+    may_send,
+    parse_command,
+    refusal,
+    spec_of,
+    touched_rooms,
+)
 from .state import (
     SESSION_TRANSITIONS,
     MeetingState,
@@ -19,8 +30,9 @@ from .view import room_view, room_views
 __all__ = [
     "COMMAND_TYPES",
     "SESSION_TRANSITIONS",
+    "COMMANDS",
     "BaseCommand",
-    "Command",
+    "CommandSpec",
     "Conflict",
     "DomainError",
     "Event",
@@ -30,17 +42,23 @@ __all__ = [
     "MeetingState",
     "NotFound",
     "Programme",
+    "Permission",
     "ProgrammeError",
+    "Role",
     "SessionStatus",
     "SpeechKind",
     "Stale",
     "apply",
+    "check_sender",
     "decide",
     "default_programme_path",
     "load_programme",
+    "may_send",
     "new_state",
     "parse_command",
+    "refusal",
     "room_view",
     "room_views",
+    "spec_of",
     "touched_rooms",
 ]

@@ -2,9 +2,28 @@
 
 from __future__ import annotations
 
-from .commands import AnnouncementExpire, AnnouncementPost, AnnouncementRetract
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from .commands import (
+    N_,
+    STAFF,
+    SYSTEM,
+    AnnouncementCommand,
+    AnnouncementText,
+    Id,
+    Instant,
+    command,
+)
 from .errors import Conflict, Invalid, NotFound
-from .events import Event, EventType
+from .events import (
+    AnnouncementExpired,
+    AnnouncementPosted,
+    AnnouncementRetracted,
+    Event,
+    applies,
+)
 from .programme import ALL_ROOMS
 from .state import (
     ANNOUNCEMENT_TRANSITIONS,
@@ -35,6 +54,19 @@ def _active(
     return announcement
 
 
+class AnnouncementPost(AnnouncementCommand):
+    """Post an announcement to all rooms (`["*"]`), a venue (its id) or chosen rooms."""
+
+    type: Literal["announcement.post"]
+    text: AnnouncementText
+    level: Literal["info", "urgent"] = "info"
+    rooms: Annotated[list[Id], Field(min_length=1, max_length=200)] | Id = Field(
+        default_factory=lambda: ["*"]
+    )
+    expires_at: Instant | None = None
+
+
+@command(AnnouncementPost, may=STAFF, name=N_("Post an announcement"))
 def decide_post(state: MeetingState, cmd: AnnouncementPost, now: float) -> list[Event]:
     """announcement.post → announcement.posted (data: id and resolved room ids)."""
     rooms = state.programme.resolve_rooms(cmd.rooms)
@@ -44,56 +76,78 @@ def decide_post(state: MeetingState, cmd: AnnouncementPost, now: float) -> list[
         raise Invalid("expires_at: must be in the future", field="expires_at")
     everywhere = cmd.rooms == ALL_ROOMS or cmd.rooms == [ALL_ROOMS]
     target: str | list[str] = ALL_ROOMS if everywhere else cmd.rooms
-    data = {
-        "id": f"an{state.announcement_seq + 1}",
-        "text": {"es": cmd.text.es, "en": cmd.text.en},
-        "level": cmd.level,
-        "target": target if isinstance(target, str) else list(target),
-        "rooms": rooms,
-        "expires_at": cmd.expires_at,
-    }
-    return [Event(type=str(EventType.ANNOUNCEMENT_POSTED), room=None, data=data, at=now)]
+    data = AnnouncementPosted(
+        id=f"an{state.announcement_seq + 1}",
+        text={"es": cmd.text.es, "en": cmd.text.en},
+        level=cmd.level,
+        target=target if isinstance(target, str) else list(target),
+        rooms=rooms,
+        expires_at=cmd.expires_at,
+    )
+    return [Event.of(data, None, now)]
 
 
+class AnnouncementRetract(AnnouncementCommand):
+    """Withdraw an active announcement."""
+
+    type: Literal["announcement.retract"]
+    id: Id
+
+
+@command(AnnouncementRetract, may=STAFF, name=N_("Retract an announcement"))
 def decide_retract(state: MeetingState, cmd: AnnouncementRetract, now: float) -> list[Event]:
     """announcement.retract → announcement.retracted."""
-    announcement = _active(state, cmd.id, AnnouncementStatus.RETRACTED)
-    data = {"id": announcement.id, "rooms": list(announcement.rooms)}
-    return [Event(type=str(EventType.ANNOUNCEMENT_RETRACTED), room=None, data=data, at=now)]
+    announcement = state.announcements.get(cmd.id)
+    if announcement is None or announcement.status is not AnnouncementStatus.ACTIVE:
+        # Retracted or expired: it is not there any more (a second retract is a 404).
+        gone = f" (it is {announcement.status})" if announcement is not None else ""
+        raise NotFound(f"no active announcement {cmd.id!r}{gone}", field="id")
+    data = AnnouncementRetracted(announcement.id, list(announcement.rooms))
+    return [Event.of(data, None, now)]
 
 
+class AnnouncementExpire(AnnouncementCommand):
+    """Scheduler: expire an announcement whose time has come (once)."""
+
+    type: Literal["announcement.expire"]
+    id: Id
+
+
+@command(AnnouncementExpire, may=SYSTEM, name=N_("Expire an announcement"))
 def decide_expire(state: MeetingState, cmd: AnnouncementExpire, now: float) -> list[Event]:
     """announcement.expire → announcement.expired (once, and only once its time has come)."""
     announcement = _active(state, cmd.id, AnnouncementStatus.EXPIRED)
     if announcement.expires_at is None or announcement.expires_at > now:
         raise Conflict(f"announcement {cmd.id!r} is not due to expire", field="id")
-    data = {"id": announcement.id, "rooms": list(announcement.rooms)}
-    return [Event(type=str(EventType.ANNOUNCEMENT_EXPIRED), room=None, data=data, at=now)]
+    data = AnnouncementExpired(announcement.id, list(announcement.rooms))
+    return [Event.of(data, None, now)]
 
 
-def apply_posted(state: MeetingState, event: Event) -> None:
+@applies(AnnouncementPosted)
+def apply_posted(state: MeetingState, data: AnnouncementPosted, at: float) -> None:
     """Record the announcement as active."""
-    data = event.data
     state.announcement_seq += 1
-    state.announcements[data["id"]] = AnnouncementState(
-        id=data["id"],
-        text=dict(data["text"]),
-        level=Level(data.get("level", "info")),
-        rooms=list(data["rooms"]),
-        posted_at=event.at,
-        expires_at=data.get("expires_at"),
+    state.announcements[data.id] = AnnouncementState(
+        id=data.id,
+        text=dict(data.text),
+        level=Level(data.level),
+        rooms=list(data.rooms),
+        posted_at=at,
+        expires_at=data.expires_at,
     )
 
 
-def apply_retracted(state: MeetingState, event: Event) -> None:
+@applies(AnnouncementRetracted)
+def apply_retracted(state: MeetingState, data: AnnouncementRetracted, at: float) -> None:
     """Mark the announcement retracted."""
-    announcement = state.announcements.get(event.data["id"])
+    announcement = state.announcements.get(data.id)
     if announcement is not None:
         announcement.status = AnnouncementStatus.RETRACTED
 
 
-def apply_expired(state: MeetingState, event: Event) -> None:
+@applies(AnnouncementExpired)
+def apply_expired(state: MeetingState, data: AnnouncementExpired, at: float) -> None:
     """Mark the announcement expired."""
-    announcement = state.announcements.get(event.data["id"])
+    announcement = state.announcements.get(data.id)
     if announcement is not None:
         announcement.status = AnnouncementStatus.EXPIRED

@@ -45,6 +45,20 @@ class Forbidden(DomainError):
         super().__init__("forbidden", message, field)
 
 
+class RateLimited(DomainError):
+    """The sender is over its allowance of commands; `retry_after` seconds to wait (429)."""
+
+    status = 429
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__("rate_limited", message)
+        self.retry_after = retry_after
+
+    def to_dict(self) -> dict[str, Any]:
+        """The error body, with `retry_after`."""
+        return {**super().to_dict(), "retry_after": self.retry_after}
+
+
 class NotFound(DomainError):
     """A room, sitting, delegation, entry or announcement that does not exist (404)."""
 

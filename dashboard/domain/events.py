@@ -1,14 +1,63 @@
-"""Events: the facts appended to the meeting's stream (past tense, self-contained for replay)."""
+"""Events: the facts appended to the meeting's stream, each with a typed payload and a version.
+
+An event type is declared once: a frozen dataclass decorated with `@event`,
+naming its type and its schema version. Events live forever, so a change to
+a payload bumps its version and comes with an upcaster from the version
+before (`@upcaster(type, from_version)`): old entries are upgraded when read,
+never rewritten. An entry without a version (every entry of release 0.1.0)
+is version 1; the stream entry carries `v` only from version 2 on, so
+entries stay readable by readers that know nothing of versions.
+
+Payloads are built by the deciders (typed, checked by mypy) and, when read,
+from the entry's JSON with the dataclass constructor alone: a cold start
+folds up to 100,000 entries, so reading does no validation beyond the
+constructor's (a missing or unknown field makes the entry unreadable, and
+the readers step over it).
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from enum import StrEnum
-from typing import Any
+from typing import Any, ClassVar, TypeVar
 
-__all__ = ["Event", "EventType"]
+__all__ = [
+    "APPLIERS",
+    "EVENTS",
+    "UPCASTERS",
+    "AnnouncementExpired",
+    "AnnouncementPosted",
+    "AnnouncementRetracted",
+    "Broadcast",
+    "Event",
+    "EventType",
+    "ListClosed",
+    "ListReopened",
+    "Opaque",
+    "Payload",
+    "SessionClosed",
+    "SessionOpened",
+    "SessionResumed",
+    "SessionStartDue",
+    "SessionSuspended",
+    "SpeakerAdded",
+    "SpeakerFloorGiven",
+    "SpeakerMoved",
+    "SpeakerOverran",
+    "SpeakerRemoved",
+    "SpeechEnded",
+    "TimerExtended",
+    "TimerPaused",
+    "TimerResumed",
+    "Waiting",
+    "applies",
+    "event",
+    "read_payload",
+    "upcaster",
+]
 
 
 class EventType(StrEnum):
@@ -35,45 +84,413 @@ class EventType(StrEnum):
     ANNOUNCEMENT_EXPIRED = "announcement.expired"
 
 
+class Payload:
+    """What every payload class has: its type, its schema version, its JSON form."""
+
+    __slots__ = ()
+    TYPE: ClassVar[str] = ""
+    VERSION: ClassVar[int] = 1
+
+    def to_data(self) -> dict[str, Any]:
+        """The JSON object stored in the entry's `data` field."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}  # type: ignore[arg-type]
+
+    @classmethod
+    def from_data(cls: type[P], data: dict[str, Any]) -> P:
+        """The payload of an entry's (upcast) data."""
+        return cls(**data)
+
+
+P = TypeVar("P", bound=Payload)
+
+# Every event type, by its `type`.
+EVENTS: dict[str, type[Payload]] = {}
+# type -> the function that folds it into the state: (state, room, payload, at) for a
+# room's event, (state, payload, at) for a Broadcast.
+APPLIERS: dict[str, Callable[..., None]] = {}
+# (type, version) -> the function that turns that version's data into the next version's.
+UPCASTERS: dict[tuple[str, int], Callable[[dict[str, Any]], dict[str, Any]]] = {}
+
+
+def event(kind: EventType, version: int = 1) -> Callable[[type[P]], type[P]]:
+    """Declare an event type: its payload class, with the schema version it writes."""
+
+    def register(cls: type[P]) -> type[P]:
+        if kind in EVENTS:
+            raise ValueError(f"event {kind!r} is declared twice")
+        cls.TYPE, cls.VERSION = str(kind), version
+        EVENTS[str(kind)] = cls
+        return cls
+
+    return register
+
+
+A = TypeVar("A", bound=Callable[..., None])
+
+
+def applies(cls: type[Payload]) -> Callable[[A], A]:
+    """Declare the function that folds events of this payload class into the state."""
+
+    def register(fn: A) -> A:
+        if cls.TYPE in APPLIERS:
+            raise ValueError(f"event {cls.TYPE!r} has two appliers")
+        APPLIERS[cls.TYPE] = fn
+        return fn
+
+    return register
+
+
+U = TypeVar("U", bound=Callable[[dict[str, Any]], dict[str, Any]])
+
+
+def upcaster(kind: str, from_version: int) -> Callable[[U], U]:
+    """Declare how data of `kind` at `from_version` becomes data of the next version."""
+
+    def register(fn: U) -> U:
+        UPCASTERS[(kind, from_version)] = fn
+        return fn
+
+    return register
+
+
+@dataclass(frozen=True, slots=True)
+class Opaque(Payload):
+    """The data of an entry no declared type reads (a newer release's, or not an event)."""
+
+    raw: dict[str, Any]
+
+    def to_data(self) -> dict[str, Any]:
+        """The data as it was read."""
+        return self.raw
+
+
+def read_payload(kind: str, version: int, data: dict[str, Any]) -> Payload:
+    """The typed payload of stored data, upcast to its type's current version.
+
+    Raises ValueError (or TypeError, KeyError) when the data does not fit:
+    a version newer than this release knows, or fields that do not match.
+    """
+    cls = EVENTS.get(kind)
+    if cls is None:
+        return Opaque(data)
+    while version < cls.VERSION:
+        data = UPCASTERS[(kind, version)](data)
+        version += 1
+    if version != cls.VERSION:
+        raise ValueError(f"{kind} version {version} is newer than this release reads")
+    return cls.from_data(data)
+
+
+# --- sittings ---------------------------------------------------------------------------------
+
+
+@event(EventType.SESSION_OPENED)
+@dataclass(frozen=True, slots=True)
+class SessionOpened(Payload):
+    """A sitting opened (its kind fixes the speaking limits)."""
+
+    session_id: str
+    kind: str
+
+
+@event(EventType.SESSION_SUSPENDED)
+@dataclass(frozen=True, slots=True)
+class SessionSuspended(Payload):
+    """A sitting suspended, maybe until an instant; the speaking clock stopped."""
+
+    session_id: str
+    until: float | None
+    clock_paused: bool
+    entry_id: str | None
+
+
+@event(EventType.SESSION_RESUMED)
+@dataclass(frozen=True, slots=True)
+class SessionResumed(Payload):
+    """A suspended sitting open again."""
+
+    session_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Waiting:
+    """A request for the floor as the list held it (in session.closed's `dropped`)."""
+
+    entry_id: str
+    delegation: str
+    speaker_name: str | None
+    kind: str
+    requested_at: float
+
+
+@event(EventType.SESSION_CLOSED)
+@dataclass(frozen=True, slots=True)
+class SessionClosed(Payload):
+    """A sitting closed: the requests still waiting are dropped (kept in the record)."""
+
+    session_id: str
+    ended_entry_id: str | None
+    dropped: tuple[Waiting, ...]
+    list_was_closed: bool
+
+    def to_data(self) -> dict[str, Any]:
+        """The stored form: `dropped` as a list of objects."""
+        return {
+            "session_id": self.session_id,
+            "ended_entry_id": self.ended_entry_id,
+            "dropped": [dataclasses.asdict(w) for w in self.dropped],
+            "list_was_closed": self.list_was_closed,
+        }
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> SessionClosed:
+        """The payload, its dropped requests typed."""
+        return cls(
+            session_id=data["session_id"],
+            ended_entry_id=data["ended_entry_id"],
+            dropped=tuple(Waiting(**w) for w in data["dropped"]),
+            list_was_closed=data["list_was_closed"],
+        )
+
+
+@event(EventType.SESSION_START_DUE)
+@dataclass(frozen=True, slots=True)
+class SessionStartDue(Payload):
+    """A scheduled sitting's start has come."""
+
+    session_id: str
+
+
+# --- the list of speakers and the clock ------------------------------------------------------
+
+
+@event(EventType.SPEAKER_ADDED)
+@dataclass(frozen=True, slots=True)
+class SpeakerAdded(Payload):
+    """A delegation asked for the floor; `position` is its 0-based place in the queue."""
+
+    entry_id: str
+    delegation: str
+    speaker_name: str | None
+    kind: str
+    position: int
+
+
+@event(EventType.SPEAKER_REMOVED)
+@dataclass(frozen=True, slots=True)
+class SpeakerRemoved(Payload):
+    """A waiting request taken off the list (from `position`)."""
+
+    entry_id: str
+    delegation: str
+    kind: str
+    position: int
+
+
+@event(EventType.SPEAKER_MOVED)
+@dataclass(frozen=True, slots=True)
+class SpeakerMoved(Payload):
+    """A waiting request moved from one 0-based place to another (stored as `from`)."""
+
+    entry_id: str
+    from_position: int
+    position: int
+
+    def to_data(self) -> dict[str, Any]:
+        """The stored form (`from` is the stored name of `from_position`)."""
+        return {"entry_id": self.entry_id, "from": self.from_position, "position": self.position}
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> SpeakerMoved:
+        """The payload of the stored form."""
+        return cls(data["entry_id"], data["from"], data["position"])
+
+
+@event(EventType.SPEAKER_FLOOR_GIVEN)
+@dataclass(frozen=True, slots=True)
+class SpeakerFloorGiven(Payload):
+    """A waiting request got the floor (its clock starts at the event's instant)."""
+
+    entry_id: str
+    delegation: str
+    speaker_name: str | None
+    kind: str
+    session_id: str
+    limit_s: int
+    requested_at: float
+    out_of_turn: bool
+
+
+@event(EventType.SPEAKER_SPEECH_ENDED)
+@dataclass(frozen=True, slots=True)
+class SpeechEnded(Payload):
+    """A speech ended: the record the minutes keep (`reason`: next, start, stop,
+    session_closed)."""
+
+    entry_id: str
+    delegation: str
+    speaker_name: str | None
+    kind: str
+    session_id: str | None
+    started_at: float
+    limit_s: int
+    elapsed_s: float
+    overran: bool
+    reason: str
+
+
+@event(EventType.SPEAKER_OVERRAN)
+@dataclass(frozen=True, slots=True)
+class SpeakerOverran(Payload):
+    """The speech in progress went over its limit (recorded once per speech)."""
+
+    entry_id: str
+    delegation: str
+    kind: str
+    limit_s: int
+    elapsed_s: float
+    overrun_s: float
+
+
+@event(EventType.TIMER_PAUSED)
+@dataclass(frozen=True, slots=True)
+class TimerPaused(Payload):
+    """The speaking clock stopped after `elapsed_s` seconds."""
+
+    entry_id: str
+    elapsed_s: float
+
+
+@event(EventType.TIMER_RESUMED)
+@dataclass(frozen=True, slots=True)
+class TimerResumed(Payload):
+    """The speaking clock restarted at `elapsed_s` seconds."""
+
+    entry_id: str
+    elapsed_s: float
+
+
+@event(EventType.TIMER_EXTENDED)
+@dataclass(frozen=True, slots=True)
+class TimerExtended(Payload):
+    """The current speaker got `seconds` more: the new limit is `limit_s`."""
+
+    entry_id: str
+    seconds: int
+    limit_s: int
+
+
+@event(EventType.LIST_CLOSED)
+@dataclass(frozen=True, slots=True)
+class ListClosed(Payload):
+    """The list closed to new speeches."""
+
+    session_id: str | None
+
+
+@event(EventType.LIST_REOPENED)
+@dataclass(frozen=True, slots=True)
+class ListReopened(Payload):
+    """The list open again."""
+
+    session_id: str | None
+
+
+# --- announcements (meeting-wide: `rooms` are the rooms whose state changes) ------------------
+
+
+class Broadcast(Payload):
+    """A meeting-wide payload: the rooms whose state it changes."""
+
+    __slots__ = ()
+    rooms: list[str]
+
+
+@event(EventType.ANNOUNCEMENT_POSTED)
+@dataclass(frozen=True, slots=True)
+class AnnouncementPosted(Broadcast):
+    """An announcement posted; `target` as sent ("*", a venue or room ids), `rooms` resolved."""
+
+    id: str
+    text: dict[str, str]
+    level: str
+    target: str | list[str]
+    rooms: list[str]
+    expires_at: float | None
+
+
+@event(EventType.ANNOUNCEMENT_RETRACTED)
+@dataclass(frozen=True, slots=True)
+class AnnouncementRetracted(Broadcast):
+    """An announcement withdrawn from `rooms`."""
+
+    id: str
+    rooms: list[str]
+
+
+@event(EventType.ANNOUNCEMENT_EXPIRED)
+@dataclass(frozen=True, slots=True)
+class AnnouncementExpired(Broadcast):
+    """An announcement past its expiry, gone from `rooms`."""
+
+    id: str
+    rooms: list[str]
+
+
 def _text(value: str | bytes) -> str:
     return value.decode("utf-8") if isinstance(value, bytes) else value
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Event:
     """One fact: `id` is the stream id once appended (None while only decided)."""
 
     type: str
     room: str | None
-    data: dict[str, Any]
+    data: Payload
     at: float
     id: str | None = None
+
+    @classmethod
+    def of(cls, payload: Payload, room: str | None, at: float) -> Event:
+        """A decided event of the payload's type."""
+        return cls(payload.TYPE, room, payload, at)
 
     def with_id(self, id: str | bytes) -> Event:
         """The same event stamped with its stream id."""
         return replace(self, id=_text(id))
 
+    @property
+    def version(self) -> int:
+        """The schema version of the payload (as written, after upcasting when read)."""
+        return self.data.VERSION
+
     def to_fields(self) -> dict[str, str]:
-        """The stream entry's fields: `type`, `room` ("" when none), `data` (JSON), `at`."""
-        return {
+        """The stream entry's fields: `type`, `room` ("" when none), `data` (JSON), `at`;
+        `v` only from version 2 on."""
+        fields = {
             "type": self.type,
             "room": self.room or "",
             "data": json.dumps(
-                self.data, ensure_ascii=False, separators=(",", ":"), sort_keys=True
+                self.data.to_data(), ensure_ascii=False, separators=(",", ":"), sort_keys=True
             ),
             "at": repr(float(self.at)),
         }
+        if self.data.VERSION > 1:
+            fields["v"] = str(self.data.VERSION)
+        return fields
 
     @classmethod
     def from_fields(
         cls, fields: Mapping[str, Any] | Mapping[bytes, Any], id: str | bytes | None = None
     ) -> Event:
-        """Rebuild an event from a stream entry (str or bytes keys and values)."""
+        """Rebuild an event from a stream entry (str or bytes keys and values), upcast."""
         plain = {_text(k): _text(v) for k, v in fields.items()}
+        kind = plain["type"]
         return cls(
-            type=plain["type"],
+            type=kind,
             room=plain.get("room") or None,
-            data=json.loads(plain.get("data") or "{}"),
+            data=read_payload(kind, int(plain.get("v") or 1), json.loads(plain["data"])),
             at=float(plain["at"]),
             id=_text(id) if id is not None else None,
         )
@@ -84,6 +501,6 @@ class Event:
             "id": self.id,
             "type": self.type,
             "room": self.room,
-            "data": self.data,
+            "data": self.data.to_data(),
             "at": self.at,
         }

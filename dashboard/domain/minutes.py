@@ -8,15 +8,31 @@ odd entry; `report(record)` gives the record with its totals, JSON-ready;
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from .events import Event
+from .events import (
+    EVENTS,
+    Event,
+    EventType,
+    Payload,
+    SessionClosed,
+    SessionOpened,
+    SpeakerAdded,
+    SpeakerFloorGiven,
+    SpeakerOverran,
+    SpeakerRemoved,
+    SpeechEnded,
+    TimerExtended,
+    TimerResumed,
+)
 from .programme import Programme
 
 __all__ = [
     "CSV_COLUMNS",
+    "FOLDS",
+    "IGNORED",
     "MinutesRecord",
     "OpenSpeech",
     "fold",
@@ -95,17 +111,16 @@ def _start_pause(speech: OpenSpeech, at: float) -> None:
         speech.paused_since = at
 
 
-def _finish(record: MinutesRecord, speech: OpenSpeech, event: Event) -> None:
-    _end_pause(speech, event.at)
-    data = event.data
-    limit = int(data.get("limit_s", speech.limit_s))
-    if "elapsed_s" in data:
-        spoken = float(data["elapsed_s"])
+def _finish(record: MinutesRecord, speech: OpenSpeech, at: float, data: SpeechEnded | None,
+            ) -> None:
+    """End a speech: by its speech_ended record, or (data None) by a close that came first."""
+    _end_pause(speech, at)
+    if data is not None:
+        limit, spoken, reason = data.limit_s, data.elapsed_s, data.reason
     else:
-        spoken = max(0.0, event.at - speech.floor_given_at - speech.paused_s)
-    record.speeches.append(
-        _speech_row(speech, data.get("reason"), event.at, limit, spoken, speech.paused_s)
-    )
+        limit, reason = speech.limit_s, None
+        spoken = max(0.0, at - speech.floor_given_at - speech.paused_s)
+    record.speeches.append(_speech_row(speech, reason, at, limit, spoken, speech.paused_s))
 
 
 def _speech_row(speech: OpenSpeech, end_reason: str | None, ended_at: float | None,
@@ -148,82 +163,132 @@ def _not_served(record: MinutesRecord, room: str, request: dict[str, Any], at: f
     )
 
 
+def _opened(record: MinutesRecord, room: str, data: SessionOpened, event: Event) -> None:
+    record.room_sitting[room] = data.session_id
+    sitting = record.sittings.setdefault(data.session_id, {"id": data.session_id, "room": room})
+    sitting["opened_at"] = event.at
+
+
+def _pause(record: MinutesRecord, room: str, data: Payload, event: Event) -> None:
+    speech = record.speaking.get(room)
+    if speech is not None:
+        _start_pause(speech, event.at)
+
+
+def _closed(record: MinutesRecord, room: str, data: SessionClosed, event: Event) -> None:
+    session_id = data.session_id
+    sitting = record.sittings.setdefault(session_id, {"id": session_id, "room": room})
+    sitting["closed_at"] = event.at
+    for dropped in data.dropped:
+        request = record.waiting.pop(dropped.entry_id, None) or {
+            "entry_id": dropped.entry_id,
+            "delegation": dropped.delegation,
+            "speaker_name": dropped.speaker_name,
+            "kind": dropped.kind,
+            "requested_at": dropped.requested_at,
+        }
+        request.setdefault("session_id", session_id)
+        _not_served(record, room, request, event.at, "sitting_closed")
+    speech = record.speaking.pop(room, None)
+    if speech is not None:  # still speaking: no speech_ended came before the close
+        _finish(record, speech, event.at, None)
+    if record.room_sitting.get(room) == session_id:
+        del record.room_sitting[room]
+
+
+def _added(record: MinutesRecord, room: str, data: SpeakerAdded, event: Event) -> None:
+    record.waiting[data.entry_id] = {
+        "entry_id": data.entry_id,
+        "room": room,
+        "session_id": record.room_sitting.get(room),
+        "delegation": data.delegation,
+        "speaker_name": data.speaker_name,
+        "kind": data.kind,
+        "requested_at": event.at,
+    }
+
+
+def _removed(record: MinutesRecord, room: str, data: SpeakerRemoved, event: Event) -> None:
+    removed = record.waiting.pop(data.entry_id, None)
+    if removed is not None:
+        _not_served(record, room, removed, event.at, "removed")
+
+
+def _floor_given(record: MinutesRecord, room: str, data: SpeakerFloorGiven, event: Event) -> None:
+    record.waiting.pop(data.entry_id, None)
+    record.speaking[room] = OpenSpeech(
+        entry_id=data.entry_id,
+        room=room,
+        session_id=data.session_id,
+        delegation=data.delegation,
+        speaker_name=data.speaker_name,
+        kind=data.kind,
+        requested_at=data.requested_at,
+        floor_given_at=event.at,
+        limit_s=data.limit_s,
+        out_of_turn=data.out_of_turn,
+    )
+
+
+def _speech_ended(record: MinutesRecord, room: str, data: SpeechEnded, event: Event) -> None:
+    speech = record.speaking.get(room)
+    if speech is not None and speech.entry_id == data.entry_id:
+        del record.speaking[room]
+        _finish(record, speech, event.at, data)
+
+
+def _resumed(record: MinutesRecord, room: str, data: TimerResumed, event: Event) -> None:
+    speech = record.speaking.get(room)
+    if speech is not None:
+        _end_pause(speech, event.at)
+
+
+def _extended(record: MinutesRecord, room: str, data: TimerExtended, event: Event) -> None:
+    speech = record.speaking.get(room)
+    if speech is not None:
+        speech.limit_s = data.limit_s
+
+
+def _overran(record: MinutesRecord, room: str, data: SpeakerOverran, event: Event) -> None:
+    speech = record.speaking.get(room)
+    if speech is not None and speech.overrun_recorded_at is None:
+        speech.overrun_recorded_at = event.at
+
+
+# How each event type changes the record (its payload's declared class only).
+FOLDS: dict[str, Callable[[MinutesRecord, str, Any, Event], None]] = {
+    EventType.SESSION_OPENED: _opened,
+    EventType.SESSION_SUSPENDED: _pause,
+    EventType.SESSION_CLOSED: _closed,
+    EventType.SPEAKER_ADDED: _added,
+    EventType.SPEAKER_REMOVED: _removed,
+    EventType.SPEAKER_FLOOR_GIVEN: _floor_given,
+    EventType.SPEAKER_SPEECH_ENDED: _speech_ended,
+    EventType.TIMER_PAUSED: _pause,
+    EventType.TIMER_RESUMED: _resumed,
+    EventType.TIMER_EXTENDED: _extended,
+    EventType.SPEAKER_OVERRAN: _overran,
+}
+
+# Event types the record of speeches does not depend on (a resumed sitting keeps the
+# clock paused until timer.resumed; the order of the queue is not recorded).
+IGNORED: frozenset[str] = frozenset({
+    EventType.SESSION_RESUMED,
+    EventType.SESSION_START_DUE,
+    EventType.SPEAKER_MOVED,
+    EventType.LIST_CLOSED,
+    EventType.LIST_REOPENED,
+    EventType.ANNOUNCEMENT_POSTED,
+    EventType.ANNOUNCEMENT_RETRACTED,
+    EventType.ANNOUNCEMENT_EXPIRED,
+})
+
+
 def fold(record: MinutesRecord, event: Event) -> MinutesRecord:
     """Fold one event into the record (mutates and returns it); unknown events change nothing."""
-    room = event.room or ""
-    data = event.data
-    kind = event.type
-    if kind == "session.opened":
-        session_id = str(data.get("session_id"))
-        record.room_sitting[room] = session_id
-        sitting = record.sittings.setdefault(session_id, {"id": session_id, "room": room})
-        sitting["opened_at"] = event.at
-    elif kind == "session.suspended":
-        speech = record.speaking.get(room)
-        if speech is not None:
-            _start_pause(speech, event.at)
-    elif kind == "session.closed":
-        session_id = str(data.get("session_id"))
-        sitting = record.sittings.setdefault(session_id, {"id": session_id, "room": room})
-        sitting["closed_at"] = event.at
-        for dropped in data.get("dropped") or []:
-            request = record.waiting.pop(dropped.get("entry_id"), None) or dict(dropped)
-            request.setdefault("session_id", session_id)
-            _not_served(record, room, request, event.at, "sitting_closed")
-        speech = record.speaking.pop(room, None)
-        if speech is not None:  # a close with no speech_ended before it (older streams)
-            _finish(record, speech, event)
-        if record.room_sitting.get(room) == session_id:
-            del record.room_sitting[room]
-    elif kind == "speaker.added":
-        record.waiting[str(data.get("entry_id"))] = {
-            "entry_id": data.get("entry_id"),
-            "room": room,
-            "session_id": record.room_sitting.get(room),
-            "delegation": data.get("delegation"),
-            "speaker_name": data.get("speaker_name"),
-            "kind": data.get("kind", "speech"),
-            "requested_at": event.at,
-        }
-    elif kind == "speaker.removed":
-        removed = record.waiting.pop(str(data.get("entry_id")), None)
-        if removed is not None:
-            _not_served(record, room, removed, event.at, "removed")
-    elif kind == "speaker.floor_given":
-        request = record.waiting.pop(str(data.get("entry_id")), None) or {}
-        record.speaking[room] = OpenSpeech(
-            entry_id=str(data.get("entry_id")),
-            room=room,
-            session_id=data.get("session_id") or record.room_sitting.get(room),
-            delegation=str(data.get("delegation")),
-            speaker_name=data.get("speaker_name"),
-            kind=str(data.get("kind", "speech")),
-            requested_at=data.get("requested_at", request.get("requested_at")),
-            floor_given_at=event.at,
-            limit_s=int(data.get("limit_s") or 0),
-            out_of_turn=bool(data.get("out_of_turn", False)),
-        )
-    elif kind == "speaker.speech_ended":
-        speech = record.speaking.get(room)
-        if speech is not None and speech.entry_id == data.get("entry_id"):
-            del record.speaking[room]
-            _finish(record, speech, event)
-    elif kind == "timer.paused":
-        speech = record.speaking.get(room)
-        if speech is not None:
-            _start_pause(speech, event.at)
-    elif kind == "timer.resumed":
-        speech = record.speaking.get(room)
-        if speech is not None:
-            _end_pause(speech, event.at)
-    elif kind == "timer.extended":
-        speech = record.speaking.get(room)
-        if speech is not None and "limit_s" in data:
-            speech.limit_s = int(data["limit_s"])
-    elif kind == "speaker.overran":
-        speech = record.speaking.get(room)
-        if speech is not None and speech.overrun_recorded_at is None:
-            speech.overrun_recorded_at = event.at
+    step = FOLDS.get(event.type)
+    if step is not None and type(event.data) is EVENTS[event.type]:
+        step(record, event.room or "", event.data, event)
     if event.id is not None:
         record.cursor = event.id
     record.last_at = event.at

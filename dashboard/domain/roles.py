@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+__all__ = ["READS_EVERY_ROOM", "Role"]
+
 
 class Role(StrEnum):
     """A principal's role; its value is what tokens and the access hash carry."""

@@ -1,73 +1,123 @@
-"""The domain's entry points: decide (command → events), apply (event → state), touched_rooms."""
+"""The domain's entry points, built from the declarations: parse, may_send, decide, apply.
+
+Importing this module imports every rule module, so `COMMANDS` is complete
+here; the tagged union, the access check and the dispatch read it.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Sequence
+from typing import Annotated, Any, Union
 
-from . import announcements, sessions, speakers
-from .commands import AnnouncementCommand, BaseCommand, Command, RoomCommand, parse_command
-from .errors import NotFound, Stale
-from .events import Event, EventType
+from pydantic import Field, TypeAdapter, ValidationError
+
+from . import announcements, sessions, speakers  # noqa: F401 - they declare the rules
+from .commands import COMMANDS, AnnouncementCommand, BaseCommand, CommandSpec, RoomCommand
+from .errors import Forbidden, Invalid, NotFound, Stale
+from .events import APPLIERS, Broadcast, Event
 from .state import MeetingState, RoomState
 
-__all__ = ["apply", "decide", "touched_rooms"]
+__all__ = [
+    "COMMAND_TYPES",
+    "apply",
+    "check_sender",
+    "decide",
+    "may_send",
+    "parse_command",
+    "refusal",
+    "spec_of",
+    "touched_rooms",
+]
 
-RoomDecider = Callable[[MeetingState, RoomState, Any, float], list[Event]]
-MeetingDecider = Callable[[MeetingState, Any, float], list[Event]]
-RoomApplier = Callable[[MeetingState, RoomState, Event], None]
-MeetingApplier = Callable[[MeetingState, Event], None]
+COMMAND_TYPES: frozenset[str] = frozenset(COMMANDS)
 
-ROOM_DECIDERS: dict[str, RoomDecider] = {
-    "session.open": sessions.decide_open,
-    "session.suspend": sessions.decide_suspend,
-    "session.resume": sessions.decide_resume,
-    "session.close": sessions.decide_close,
-    "session.signal_start_due": sessions.decide_signal_start_due,
-    "speaker.add": speakers.decide_add,
-    "speaker.remove": speakers.decide_remove,
-    "speaker.move": speakers.decide_move,
-    "speaker.next": speakers.decide_next,
-    "speaker.start": speakers.decide_start,
-    "speaker.stop": speakers.decide_stop,
-    "speaker.record_overrun": speakers.decide_record_overrun,
-    "timer.pause": speakers.decide_pause,
-    "timer.resume": speakers.decide_resume,
-    "timer.extend": speakers.decide_extend,
-    "list.close": speakers.decide_list_close,
-    "list.reopen": speakers.decide_list_reopen,
-}
+# The tagged union of every declared model, discriminated by `type`.
+_UNION: Any = Annotated[
+    Union[tuple(spec.model for spec in COMMANDS.values())],  # noqa: UP007 - built at run time
+    Field(discriminator="type"),
+]
+_ADAPTER: TypeAdapter[BaseCommand] = TypeAdapter(_UNION)
+_TYPE_NAMES = {"str", "int", "float", "bool", "none", "list", "dict"}
 
-MEETING_DECIDERS: dict[str, MeetingDecider] = {
-    "announcement.post": announcements.decide_post,
-    "announcement.retract": announcements.decide_retract,
-    "announcement.expire": announcements.decide_expire,
-}
 
-ROOM_APPLIERS: dict[str, RoomApplier] = {
-    EventType.SESSION_OPENED: sessions.apply_opened,
-    EventType.SESSION_SUSPENDED: sessions.apply_suspended,
-    EventType.SESSION_RESUMED: sessions.apply_resumed,
-    EventType.SESSION_CLOSED: sessions.apply_closed,
-    EventType.SESSION_START_DUE: sessions.apply_start_due,
-    EventType.SPEAKER_ADDED: speakers.apply_added,
-    EventType.SPEAKER_REMOVED: speakers.apply_removed,
-    EventType.SPEAKER_MOVED: speakers.apply_moved,
-    EventType.SPEAKER_FLOOR_GIVEN: speakers.apply_floor_given,
-    EventType.SPEAKER_SPEECH_ENDED: speakers.apply_speech_ended,
-    EventType.SPEAKER_OVERRAN: speakers.apply_overran,
-    EventType.TIMER_PAUSED: speakers.apply_paused,
-    EventType.TIMER_RESUMED: speakers.apply_resumed,
-    EventType.TIMER_EXTENDED: speakers.apply_extended,
-    EventType.LIST_CLOSED: speakers.apply_list_closed,
-    EventType.LIST_REOPENED: speakers.apply_list_reopened,
-}
+def spec_of(command_type: str) -> CommandSpec | None:
+    """The declaration of a command type, None for a type nobody declared."""
+    return COMMANDS.get(command_type)
 
-MEETING_APPLIERS: dict[str, MeetingApplier] = {
-    EventType.ANNOUNCEMENT_POSTED: announcements.apply_posted,
-    EventType.ANNOUNCEMENT_RETRACTED: announcements.apply_retracted,
-    EventType.ANNOUNCEMENT_EXPIRED: announcements.apply_expired,
-}
+
+def parse_command(body: Any) -> BaseCommand:
+    """Validate a command body; raise Invalid naming the first bad field (dotted, e.g. text.es)."""
+    if not isinstance(body, dict):
+        raise Invalid("a command must be a JSON object")
+    try:
+        return _ADAPTER.validate_python(body)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        if error["type"] == "union_tag_not_found":
+            raise Invalid("missing field", field="type") from None
+        if error["type"] == "union_tag_invalid":
+            raise Invalid(f"unknown command type {body.get('type')!r}", field="type") from None
+        loc = error["loc"][1:]  # the first part is the discriminator tag
+        field = _field_name(loc) or None
+        message = _message(error)
+        raise Invalid(f"{field}: {message}" if field else message, field=field) from None
+
+
+def _field_name(loc: Sequence[int | str]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif "[" in part or part in _TYPE_NAMES:
+            continue  # a union member's name, not a field
+        else:
+            out += f".{part}" if out else part
+    return out
+
+
+def _message(error: Any) -> str:
+    kind = error["type"]
+    if kind == "missing":
+        return "missing field"
+    if kind == "extra_forbidden":
+        return "unknown field"
+    return str(error["msg"]).removeprefix("Value error, ")
+
+
+# Roles that may send at least one command.
+_SENDERS: frozenset[str] = frozenset(r for spec in COMMANDS.values() for r in spec.may.roles)
+
+
+def _refused(role: str, scope: str, command_type: str, room: str | None) -> Forbidden | None:
+    spec = COMMANDS.get(command_type)
+    if spec is None:  # nobody declared it: validation refuses it, for those who send commands
+        return None if role in _SENDERS else Forbidden(f"the {role} role may not send commands")
+    if role not in spec.may.roles:
+        return Forbidden(f"the {role} role may not send {command_type} ({spec.name})")
+    if not spec.may.allows(role, scope, room):
+        return Forbidden(f"this access is for room {scope}", field="room")
+    return None
+
+
+def refusal(role: str, scope: str, command_type: str, room: str | None) -> str | None:
+    """Why a principal (`role`, limited to room `scope` or "*") may not send this command
+    to `room`; None when it may (and for a type nobody declared: validation refuses it)."""
+    refused = _refused(role, scope, command_type, room)
+    return refused.message if refused is not None else None
+
+
+def may_send(role: str, scope: str, command_type: str, room: str | None) -> bool:
+    """Whether a principal of `role` limited to `scope` may send this command to `room`."""
+    return command_type in COMMANDS and _refused(role, scope, command_type, room) is None
+
+
+def check_sender(role: str, scope: str, body: dict[str, Any]) -> None:
+    """Refuse (Forbidden) a body its sender may not send, before it is validated."""
+    kind, room = body.get("type"), body.get("room")
+    refused = _refused(role, scope, kind if isinstance(kind, str) else "",
+                       room if isinstance(room, str) else None)
+    if refused is not None:
+        raise refused
 
 
 def _room(state: MeetingState, room_id: str) -> RoomState:
@@ -82,36 +132,40 @@ def _check_version(room: RoomState, expected: str | None) -> None:
         raise Stale(f"room {room.id!r} is at version {room.version}, not {expected}")
 
 
-def decide(state: MeetingState, command: Command | dict[str, Any], now: float) -> list[Event]:
+def decide(state: MeetingState, command: BaseCommand | dict[str, Any], now: float) -> list[Event]:
     """Turn a command into events (at=now, id=None) or raise a DomainError; never mutates state."""
     cmd: BaseCommand = parse_command(command) if isinstance(command, dict) else command
+    spec = COMMANDS[cmd.type]
     if isinstance(cmd, RoomCommand):
         room = _room(state, cmd.room)
         _check_version(room, cmd.expected_version)
-        return ROOM_DECIDERS[cmd.type](state, room, cmd, now)
+        events: list[Event] = spec.decider(state, room, cmd, now)
+        return events
     if isinstance(cmd, AnnouncementCommand) and cmd.room is not None:
         _check_version(_room(state, cmd.room), cmd.expected_version)
-    return MEETING_DECIDERS[cmd.type](state, cmd, now)
+    events = spec.decider(state, cmd, now)
+    return events
 
 
 def touched_rooms(state: MeetingState, event: Event) -> list[str]:
     """Room ids whose state the event changes (read from the event, so valid before and after)."""
-    if event.type in MEETING_APPLIERS:
-        rooms = event.data.get("rooms") or []
-        return [r for r in rooms if r in state.rooms]
+    data = event.data
+    if isinstance(data, Broadcast):
+        return [r for r in data.rooms if r in state.rooms]
     return [event.room] if event.room in state.rooms else []
 
 
 def apply(state: MeetingState, event: Event) -> MeetingState:
     """Fold one event into the state (deterministic: event.at and event.data only)."""
-    room_applier = ROOM_APPLIERS.get(event.type)
-    if room_applier is not None:
-        room = state.rooms.get(event.room or "")
-        if room is not None:
-            room_applier(state, room, event)
-    meeting_applier = MEETING_APPLIERS.get(event.type)
-    if meeting_applier is not None:
-        meeting_applier(state, event)
+    applier = APPLIERS.get(event.type)
+    if applier is not None:
+        data = event.data
+        if isinstance(data, Broadcast):
+            applier(state, data, event.at)
+        else:
+            room = state.rooms.get(event.room or "")
+            if room is not None:
+                applier(state, room, data, event.at)
     if event.id is not None:
         state.version = event.id
         for room_id in touched_rooms(state, event):

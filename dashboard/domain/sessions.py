@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Literal
 
-from .commands import (
-    SessionClose,
-    SessionOpen,
-    SessionResume,
-    SessionSignalStartDue,
-    SessionSuspend,
-)
+from .commands import CHAIR_OF_ROOM, N_, SYSTEM, Id, Instant, RoomCommand, command
 from .errors import Conflict, Invalid, NotFound
-from .events import Event, EventType
+from .events import (
+    Event,
+    SessionClosed,
+    SessionOpened,
+    SessionResumed,
+    SessionStartDue,
+    SessionSuspended,
+    Waiting,
+    applies,
+)
 from .speakers import pause_clock, speech_ended
 from .state import SESSION_TRANSITIONS, MeetingState, RoomState, SessionState, SessionStatus
 
@@ -62,10 +65,14 @@ def _target(state: MeetingState, room: RoomState, session_id: str | None) -> Ses
     return state.sessions[room.session_id]
 
 
-def _event(kind: EventType, room: RoomState, data: dict[str, Any], now: float) -> Event:
-    return Event(type=str(kind), room=room.id, data=data, at=now)
+class SessionOpen(RoomCommand):
+    """Open a scheduled sitting of the room."""
+
+    type: Literal["session.open"]
+    session_id: Id
 
 
+@command(SessionOpen, may=CHAIR_OF_ROOM, name=N_("Open the sitting"))
 def decide_open(state: MeetingState, room: RoomState, cmd: SessionOpen, now: float) -> list[Event]:
     """session.open → session.opened (one sitting in progress per room)."""
     sitting = _owned(state, room, cmd.session_id)
@@ -75,9 +82,18 @@ def decide_open(state: MeetingState, room: RoomState, cmd: SessionOpen, now: flo
             f"sitting {room.session_id!r} is still in progress in this room", field="session_id"
         )
     kind = state.programme.sessions_by_id[sitting.id].kind
-    return [_event(EventType.SESSION_OPENED, room, {"session_id": sitting.id, "kind": kind}, now)]
+    return [Event.of(SessionOpened(sitting.id, kind), room.id, now)]
 
 
+class SessionSuspend(RoomCommand):
+    """Suspend the room's open sitting, optionally until an instant."""
+
+    type: Literal["session.suspend"]
+    session_id: Id | None = None
+    until: Instant | None = None
+
+
+@command(SessionSuspend, may=CHAIR_OF_ROOM, name=N_("Suspend the sitting"))
 def decide_suspend(
     state: MeetingState, room: RoomState, cmd: SessionSuspend, now: float
 ) -> list[Event]:
@@ -87,24 +103,40 @@ def decide_suspend(
     if cmd.until is not None and cmd.until <= now:
         raise Invalid("until: must be in the future", field="until")
     clock_paused = room.current is not None and not room.current.paused
-    data = {
-        "session_id": sitting.id,
-        "until": cmd.until,
-        "clock_paused": clock_paused,
-        "entry_id": room.current.entry_id if room.current else None,
-    }
-    return [_event(EventType.SESSION_SUSPENDED, room, data, now)]
+    data = SessionSuspended(
+        session_id=sitting.id,
+        until=cmd.until,
+        clock_paused=clock_paused,
+        entry_id=room.current.entry_id if room.current else None,
+    )
+    return [Event.of(data, room.id, now)]
 
 
+class SessionResume(RoomCommand):
+    """Resume the room's suspended sitting (the speaking clock stays paused)."""
+
+    type: Literal["session.resume"]
+    session_id: Id | None = None
+
+
+@command(SessionResume, may=CHAIR_OF_ROOM, name=N_("Resume the sitting"))
 def decide_resume(
     state: MeetingState, room: RoomState, cmd: SessionResume, now: float
 ) -> list[Event]:
     """session.resume → session.resumed (the chair restarts the clock separately)."""
     sitting = _target(state, room, cmd.session_id)
     _check_transition(sitting, cmd.type)
-    return [_event(EventType.SESSION_RESUMED, room, {"session_id": sitting.id}, now)]
+    return [Event.of(SessionResumed(sitting.id), room.id, now)]
 
 
+class SessionClose(RoomCommand):
+    """Close the room's sitting: ends the speech, drops the queue, reopens the list."""
+
+    type: Literal["session.close"]
+    session_id: Id | None = None
+
+
+@command(SessionClose, may=CHAIR_OF_ROOM, name=N_("Close the sitting"))
 def decide_close(
     state: MeetingState, room: RoomState, cmd: SessionClose, now: float
 ) -> list[Event]:
@@ -114,17 +146,28 @@ def decide_close(
     events = []
     if room.current is not None:
         events.append(speech_ended(room, sitting.id, now, "session_closed"))
-    dropped = [e.to_dict() for e in room.queue]
-    data = {
-        "session_id": sitting.id,
-        "ended_entry_id": room.current.entry_id if room.current else None,
-        "dropped": dropped,
-        "list_was_closed": room.list_closed,
-    }
-    events.append(_event(EventType.SESSION_CLOSED, room, data, now))
+    dropped = tuple(
+        Waiting(e.entry_id, e.delegation, e.speaker_name, str(e.kind), e.requested_at)
+        for e in room.queue
+    )
+    data = SessionClosed(
+        session_id=sitting.id,
+        ended_entry_id=room.current.entry_id if room.current else None,
+        dropped=dropped,
+        list_was_closed=room.list_closed,
+    )
+    events.append(Event.of(data, room.id, now))
     return events
 
 
+class SessionSignalStartDue(RoomCommand):
+    """Scheduler: flag that a scheduled sitting should be starting."""
+
+    type: Literal["session.signal_start_due"]
+    session_id: Id
+
+
+@command(SessionSignalStartDue, may=SYSTEM, name=N_("Signal that a sitting is due to start"))
 def decide_signal_start_due(
     state: MeetingState, room: RoomState, cmd: SessionSignalStartDue, now: float
 ) -> list[Event]:
@@ -134,16 +177,17 @@ def decide_signal_start_due(
         raise Conflict(f"sitting {sitting.id!r} is {sitting.status}", field="session_id")
     if sitting.start_due:
         raise Conflict(f"sitting {sitting.id!r} is already flagged as due", field="session_id")
-    return [_event(EventType.SESSION_START_DUE, room, {"session_id": sitting.id}, now)]
+    return [Event.of(SessionStartDue(sitting.id), room.id, now)]
 
 
-def apply_opened(state: MeetingState, room: RoomState, event: Event) -> None:
+@applies(SessionOpened)
+def apply_opened(state: MeetingState, room: RoomState, data: SessionOpened, at: float) -> None:
     """The sitting opens with an empty, open list."""
-    sitting = state.sessions.get(event.data["session_id"])
+    sitting = state.sessions.get(data.session_id)
     if sitting is None:
         return
     sitting.status = SessionStatus.OPEN
-    sitting.opened_at = event.at
+    sitting.opened_at = at
     sitting.start_due = False
     sitting.suspended_until = None
     room.session_id = sitting.id
@@ -152,41 +196,47 @@ def apply_opened(state: MeetingState, room: RoomState, event: Event) -> None:
     room.list_closed = False
 
 
-def apply_suspended(state: MeetingState, room: RoomState, event: Event) -> None:
+@applies(SessionSuspended)
+def apply_suspended(
+    state: MeetingState, room: RoomState, data: SessionSuspended, at: float
+) -> None:
     """The sitting is suspended and the speaking clock stops."""
-    sitting = state.sessions.get(event.data["session_id"])
+    sitting = state.sessions.get(data.session_id)
     if sitting is None:
         return
     sitting.status = SessionStatus.SUSPENDED
-    sitting.suspended_until = event.data.get("until")
-    pause_clock(room, event.at)
+    sitting.suspended_until = data.until
+    pause_clock(room, at)
 
 
-def apply_resumed(state: MeetingState, room: RoomState, event: Event) -> None:
+@applies(SessionResumed)
+def apply_resumed(state: MeetingState, room: RoomState, data: SessionResumed, at: float) -> None:
     """The sitting is open again; the clock stays paused."""
-    sitting = state.sessions.get(event.data["session_id"])
+    sitting = state.sessions.get(data.session_id)
     if sitting is None:
         return
     sitting.status = SessionStatus.OPEN
     sitting.suspended_until = None
 
 
-def apply_closed(state: MeetingState, room: RoomState, event: Event) -> None:
+@applies(SessionClosed)
+def apply_closed(state: MeetingState, room: RoomState, data: SessionClosed, at: float) -> None:
     """The sitting closes: no speech, empty queue, list reopened."""
-    sitting = state.sessions.get(event.data["session_id"])
+    sitting = state.sessions.get(data.session_id)
     if sitting is not None:
         sitting.status = SessionStatus.CLOSED
-        sitting.closed_at = event.at
+        sitting.closed_at = at
         sitting.suspended_until = None
-    if room.session_id == event.data["session_id"]:
+    if room.session_id == data.session_id:
         room.session_id = None
     room.current = None
     room.queue = []
     room.list_closed = False
 
 
-def apply_start_due(state: MeetingState, room: RoomState, event: Event) -> None:
+@applies(SessionStartDue)
+def apply_start_due(state: MeetingState, room: RoomState, data: SessionStartDue, at: float) -> None:
     """Flag the sitting as due to start."""
-    sitting = state.sessions.get(event.data["session_id"])
+    sitting = state.sessions.get(data.session_id)
     if sitting is not None:
         sitting.start_due = True

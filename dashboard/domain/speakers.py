@@ -2,24 +2,35 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Literal
+
+from pydantic import Field, StringConstraints, field_validator
 
 from .commands import (
-    ListClose,
-    ListReopen,
-    SpeakerAdd,
-    SpeakerMove,
-    SpeakerNext,
-    SpeakerRecordOverrun,
-    SpeakerRemove,
-    SpeakerStart,
-    SpeakerStop,
-    TimerExtend,
-    TimerPause,
-    TimerResume,
+    CHAIR_OF_ROOM,
+    MAX_SPEAKER_NAME,
+    N_,
+    SYSTEM,
+    Id,
+    RoomCommand,
+    command,
 )
 from .errors import Conflict, NotFound
-from .events import Event, EventType
+from .events import (
+    Event,
+    ListClosed,
+    ListReopened,
+    SpeakerAdded,
+    SpeakerFloorGiven,
+    SpeakerMoved,
+    SpeakerOverran,
+    SpeakerRemoved,
+    SpeechEnded,
+    TimerExtended,
+    TimerPaused,
+    TimerResumed,
+    applies,
+)
 from .state import Entry, MeetingState, RoomState, SessionState, SessionStatus, Speech, SpeechKind
 
 
@@ -73,32 +84,24 @@ def _find(room: RoomState, entry_id: str) -> int:
     raise NotFound(f"no entry {entry_id!r} waiting in this room", field="entry_id")
 
 
-def _event(kind: EventType, room: RoomState, data: dict[str, Any], now: float) -> Event:
-    return Event(type=str(kind), room=room.id, data=data, at=now)
-
-
 def speech_ended(room: RoomState, session_id: str | None, now: float, reason: str) -> Event:
     """The speech_ended event for the room's current speech (the record the minutes keep)."""
     speech = room.current
     assert speech is not None
     elapsed = speech.elapsed(now)
-    return _event(
-        EventType.SPEAKER_SPEECH_ENDED,
-        room,
-        {
-            "entry_id": speech.entry_id,
-            "delegation": speech.delegation,
-            "speaker_name": speech.speaker_name,
-            "kind": str(speech.kind),
-            "session_id": session_id,
-            "started_at": speech.started_at,
-            "limit_s": speech.limit_s,
-            "elapsed_s": elapsed,
-            "overran": elapsed > speech.limit_s,
-            "reason": reason,
-        },
-        now,
+    data = SpeechEnded(
+        entry_id=speech.entry_id,
+        delegation=speech.delegation,
+        speaker_name=speech.speaker_name,
+        kind=str(speech.kind),
+        session_id=session_id,
+        started_at=speech.started_at,
+        limit_s=speech.limit_s,
+        elapsed_s=elapsed,
+        overran=elapsed > speech.limit_s,
+        reason=reason,
     )
+    return Event.of(data, room.id, now)
 
 
 def _floor_given(
@@ -106,26 +109,37 @@ def _floor_given(
 ) -> Event:
     entry = room.queue[index]
     session_kind = state.programme.sessions_by_id[sitting.id].kind
-    return _event(
-        EventType.SPEAKER_FLOOR_GIVEN,
-        room,
-        {
-            "entry_id": entry.entry_id,
-            "delegation": entry.delegation,
-            "speaker_name": entry.speaker_name,
-            "kind": str(entry.kind),
-            "session_id": sitting.id,
-            "limit_s": state.programme.limit_for(session_kind, entry.kind),
-            "requested_at": entry.requested_at,
-            "out_of_turn": index != 0,
-        },
-        now,
+    data = SpeakerFloorGiven(
+        entry_id=entry.entry_id,
+        delegation=entry.delegation,
+        speaker_name=entry.speaker_name,
+        kind=str(entry.kind),
+        session_id=sitting.id,
+        limit_s=state.programme.limit_for(session_kind, entry.kind),
+        requested_at=entry.requested_at,
+        out_of_turn=index != 0,
     )
+    return Event.of(data, room.id, now)
 
 
 # --- decide -----------------------------------------------------------------------------------
 
 
+class SpeakerAdd(RoomCommand):
+    """Put a delegation on the list of speakers."""
+
+    type: Literal["speaker.add"]
+    delegation: Annotated[str, StringConstraints(min_length=1, max_length=16)]
+    speaker_name: Annotated[str, StringConstraints(max_length=MAX_SPEAKER_NAME)] | None = None
+    kind: Literal["speech", "point_of_order", "reply"] = "speech"
+
+    @field_validator("speaker_name")
+    @classmethod
+    def _blank_is_none(cls, value: str | None) -> str | None:
+        return (value.strip() or None) if value is not None else None
+
+
+@command(SpeakerAdd, may=CHAIR_OF_ROOM, name=N_("Add a speaker"))
 def decide_add(state: MeetingState, room: RoomState, cmd: SpeakerAdd, now: float) -> list[Event]:
     """speaker.add → speaker.added (position chosen by the ordering rules)."""
     _require_sitting(state, room)
@@ -141,31 +155,43 @@ def decide_add(state: MeetingState, room: RoomState, cmd: SpeakerAdd, now: float
                 field="delegation",
             )
     entry_id = f"sp{state.entry_seq + 1}"
-    data = {
-        "entry_id": entry_id,
-        "delegation": cmd.delegation,
-        "speaker_name": cmd.speaker_name,
-        "kind": str(kind),
-        "position": insert_position(room.queue, kind),
-    }
-    return [_event(EventType.SPEAKER_ADDED, room, data, now)]
+    data = SpeakerAdded(
+        entry_id=entry_id,
+        delegation=cmd.delegation,
+        speaker_name=cmd.speaker_name,
+        kind=str(kind),
+        position=insert_position(room.queue, kind),
+    )
+    return [Event.of(data, room.id, now)]
 
 
+class SpeakerRemove(RoomCommand):
+    """Take a waiting entry off the list."""
+
+    type: Literal["speaker.remove"]
+    entry_id: Id
+
+
+@command(SpeakerRemove, may=CHAIR_OF_ROOM, name=N_("Remove a speaker"))
 def decide_remove(
     state: MeetingState, room: RoomState, cmd: SpeakerRemove, now: float
 ) -> list[Event]:
     """speaker.remove → speaker.removed."""
     index = _find(room, cmd.entry_id)
     entry = room.queue[index]
-    data = {
-        "entry_id": entry.entry_id,
-        "delegation": entry.delegation,
-        "kind": str(entry.kind),
-        "position": index,
-    }
-    return [_event(EventType.SPEAKER_REMOVED, room, data, now)]
+    data = SpeakerRemoved(entry.entry_id, entry.delegation, str(entry.kind), index)
+    return [Event.of(data, room.id, now)]
 
 
+class SpeakerMove(RoomCommand):
+    """Move a waiting entry to a 0-based position in the queue."""
+
+    type: Literal["speaker.move"]
+    entry_id: Id
+    position: Annotated[int, Field(ge=0, le=10_000)]
+
+
+@command(SpeakerMove, may=CHAIR_OF_ROOM, name=N_("Move a speaker in the list"))
 def decide_move(state: MeetingState, room: RoomState, cmd: SpeakerMove, now: float) -> list[Event]:
     """speaker.move → speaker.moved (position is a 0-based index in the queue)."""
     index = _find(room, cmd.entry_id)
@@ -174,10 +200,17 @@ def decide_move(state: MeetingState, room: RoomState, cmd: SpeakerMove, now: flo
             f"position {cmd.position} is past the end of the queue ({len(room.queue)} waiting)",
             field="position",
         )
-    data = {"entry_id": cmd.entry_id, "from": index, "position": cmd.position}
-    return [_event(EventType.SPEAKER_MOVED, room, data, now)]
+    data = SpeakerMoved(cmd.entry_id, from_position=index, position=cmd.position)
+    return [Event.of(data, room.id, now)]
 
 
+class SpeakerNext(RoomCommand):
+    """End the current speech (if any) and give the floor to the head of the queue."""
+
+    type: Literal["speaker.next"]
+
+
+@command(SpeakerNext, may=CHAIR_OF_ROOM, name=N_("Next speaker"))
 def decide_next(state: MeetingState, room: RoomState, cmd: SpeakerNext, now: float) -> list[Event]:
     """speaker.next → speech_ended (if someone speaks) + floor_given (if someone waits)."""
     sitting = _require_open(state, room)
@@ -191,6 +224,14 @@ def decide_next(state: MeetingState, room: RoomState, cmd: SpeakerNext, now: flo
     return events
 
 
+class SpeakerStart(RoomCommand):
+    """Give the floor to a waiting entry out of turn."""
+
+    type: Literal["speaker.start"]
+    entry_id: Id
+
+
+@command(SpeakerStart, may=CHAIR_OF_ROOM, name=N_("Give the floor"))
 def decide_start(
     state: MeetingState, room: RoomState, cmd: SpeakerStart, now: float
 ) -> list[Event]:
@@ -204,12 +245,27 @@ def decide_start(
     return events
 
 
+class SpeakerStop(RoomCommand):
+    """End the current speech."""
+
+    type: Literal["speaker.stop"]
+
+
+@command(SpeakerStop, may=CHAIR_OF_ROOM, name=N_("End the speech"))
 def decide_stop(state: MeetingState, room: RoomState, cmd: SpeakerStop, now: float) -> list[Event]:
     """speaker.stop → speech_ended."""
     _require_current(room)
     return [speech_ended(room, room.session_id, now, "stop")]
 
 
+class SpeakerRecordOverrun(RoomCommand):
+    """Scheduler: record that the current speech went over its limit (once per speech)."""
+
+    type: Literal["speaker.record_overrun"]
+    entry_id: Id
+
+
+@command(SpeakerRecordOverrun, may=SYSTEM, name=N_("Record an overrun"))
 def decide_record_overrun(
     state: MeetingState, room: RoomState, cmd: SpeakerRecordOverrun, now: float
 ) -> list[Event]:
@@ -222,26 +278,39 @@ def decide_record_overrun(
     elapsed = speech.elapsed(now)
     if elapsed <= speech.limit_s:
         raise Conflict("the speech is within its limit", field="entry_id")
-    data = {
-        "entry_id": speech.entry_id,
-        "delegation": speech.delegation,
-        "kind": str(speech.kind),
-        "limit_s": speech.limit_s,
-        "elapsed_s": elapsed,
-        "overrun_s": elapsed - speech.limit_s,
-    }
-    return [_event(EventType.SPEAKER_OVERRAN, room, data, now)]
+    data = SpeakerOverran(
+        entry_id=speech.entry_id,
+        delegation=speech.delegation,
+        kind=str(speech.kind),
+        limit_s=speech.limit_s,
+        elapsed_s=elapsed,
+        overrun_s=elapsed - speech.limit_s,
+    )
+    return [Event.of(data, room.id, now)]
 
 
+class TimerPause(RoomCommand):
+    """Stop the speaking clock."""
+
+    type: Literal["timer.pause"]
+
+
+@command(TimerPause, may=CHAIR_OF_ROOM, name=N_("Pause clock"))
 def decide_pause(state: MeetingState, room: RoomState, cmd: TimerPause, now: float) -> list[Event]:
     """timer.pause → timer.paused."""
     speech = _require_current(room)
     if speech.paused:
         raise Conflict("the clock is already paused")
-    data = {"entry_id": speech.entry_id, "elapsed_s": speech.elapsed(now)}
-    return [_event(EventType.TIMER_PAUSED, room, data, now)]
+    return [Event.of(TimerPaused(speech.entry_id, speech.elapsed(now)), room.id, now)]
 
 
+class TimerResume(RoomCommand):
+    """Restart the speaking clock."""
+
+    type: Literal["timer.resume"]
+
+
+@command(TimerResume, may=CHAIR_OF_ROOM, name=N_("Resume clock"))
 def decide_resume(
     state: MeetingState, room: RoomState, cmd: TimerResume, now: float
 ) -> list[Event]:
@@ -252,23 +321,33 @@ def decide_resume(
     sitting = sitting_in_progress(state, room)
     if sitting is None or sitting.status is not SessionStatus.OPEN:
         raise Conflict("the clock can run only while the sitting is open")
-    data = {"entry_id": speech.entry_id, "elapsed_s": speech.elapsed(now)}
-    return [_event(EventType.TIMER_RESUMED, room, data, now)]
+    return [Event.of(TimerResumed(speech.entry_id, speech.elapsed(now)), room.id, now)]
 
 
+class TimerExtend(RoomCommand):
+    """Give the current speaker more seconds."""
+
+    type: Literal["timer.extend"]
+    seconds: Annotated[int, Field(ge=1, le=3600)]
+
+
+@command(TimerExtend, may=CHAIR_OF_ROOM, name=N_("Extend the time"))
 def decide_extend(
     state: MeetingState, room: RoomState, cmd: TimerExtend, now: float
 ) -> list[Event]:
     """timer.extend → timer.extended (data holds the new limit)."""
     speech = _require_current(room)
-    data = {
-        "entry_id": speech.entry_id,
-        "seconds": cmd.seconds,
-        "limit_s": speech.limit_s + cmd.seconds,
-    }
-    return [_event(EventType.TIMER_EXTENDED, room, data, now)]
+    data = TimerExtended(speech.entry_id, cmd.seconds, speech.limit_s + cmd.seconds)
+    return [Event.of(data, room.id, now)]
 
 
+class ListClose(RoomCommand):
+    """Close the list: no new speeches (points of order and replies still taken)."""
+
+    type: Literal["list.close"]
+
+
+@command(ListClose, may=CHAIR_OF_ROOM, name=N_("Close list"))
 def decide_list_close(
     state: MeetingState, room: RoomState, cmd: ListClose, now: float
 ) -> list[Event]:
@@ -276,9 +355,16 @@ def decide_list_close(
     _require_sitting(state, room)
     if room.list_closed:
         raise Conflict("the list is already closed")
-    return [_event(EventType.LIST_CLOSED, room, {"session_id": room.session_id}, now)]
+    return [Event.of(ListClosed(room.session_id), room.id, now)]
 
 
+class ListReopen(RoomCommand):
+    """Reopen a closed list."""
+
+    type: Literal["list.reopen"]
+
+
+@command(ListReopen, may=CHAIR_OF_ROOM, name=N_("Reopen list"))
 def decide_list_reopen(
     state: MeetingState, room: RoomState, cmd: ListReopen, now: float
 ) -> list[Event]:
@@ -286,58 +372,67 @@ def decide_list_reopen(
     _require_sitting(state, room)
     if not room.list_closed:
         raise Conflict("the list is not closed")
-    return [_event(EventType.LIST_REOPENED, room, {"session_id": room.session_id}, now)]
+    return [Event.of(ListReopened(room.session_id), room.id, now)]
 
 
 # --- apply ------------------------------------------------------------------------------------
 
 
-def apply_added(state: MeetingState, room: RoomState, event: Event) -> None:
+@applies(SpeakerAdded)
+def apply_added(state: MeetingState, room: RoomState, data: SpeakerAdded, at: float) -> None:
     """Insert the entry where decide placed it."""
-    data = event.data
     state.entry_seq += 1
     entry = Entry(
-        entry_id=data["entry_id"],
-        delegation=data["delegation"],
-        speaker_name=data.get("speaker_name"),
-        kind=SpeechKind(data.get("kind", "speech")),
-        requested_at=event.at,
+        entry_id=data.entry_id,
+        delegation=data.delegation,
+        speaker_name=data.speaker_name,
+        kind=SpeechKind(data.kind),
+        requested_at=at,
     )
-    room.queue.insert(min(int(data.get("position", len(room.queue))), len(room.queue)), entry)
+    room.queue.insert(min(data.position, len(room.queue)), entry)
 
 
-def apply_removed(state: MeetingState, room: RoomState, event: Event) -> None:
+def _drop(room: RoomState, entry_id: str) -> None:
+    room.queue = [e for e in room.queue if e.entry_id != entry_id]
+
+
+@applies(SpeakerRemoved)
+def apply_removed(state: MeetingState, room: RoomState, data: SpeakerRemoved, at: float) -> None:
     """Drop the entry from the queue."""
-    room.queue = [e for e in room.queue if e.entry_id != event.data["entry_id"]]
+    _drop(room, data.entry_id)
 
 
-def apply_moved(state: MeetingState, room: RoomState, event: Event) -> None:
+@applies(SpeakerMoved)
+def apply_moved(state: MeetingState, room: RoomState, data: SpeakerMoved, at: float) -> None:
     """Move the entry to its new index."""
     for index, entry in enumerate(room.queue):
-        if entry.entry_id == event.data["entry_id"]:
+        if entry.entry_id == data.entry_id:
             room.queue.pop(index)
-            room.queue.insert(min(int(event.data["position"]), len(room.queue)), entry)
+            room.queue.insert(min(data.position, len(room.queue)), entry)
             return
 
 
-def apply_floor_given(state: MeetingState, room: RoomState, event: Event) -> None:
+@applies(SpeakerFloorGiven)
+def apply_floor_given(
+    state: MeetingState, room: RoomState, data: SpeakerFloorGiven, at: float
+) -> None:
     """The entry leaves the queue and its clock starts at the event's instant."""
-    data = event.data
-    apply_removed(state, room, event)
+    _drop(room, data.entry_id)
     room.current = Speech(
-        entry_id=data["entry_id"],
-        delegation=data["delegation"],
-        speaker_name=data.get("speaker_name"),
-        kind=SpeechKind(data.get("kind", "speech")),
-        started_at=event.at,
-        limit_s=int(data["limit_s"]),
-        running_since=event.at,
+        entry_id=data.entry_id,
+        delegation=data.delegation,
+        speaker_name=data.speaker_name,
+        kind=SpeechKind(data.kind),
+        started_at=at,
+        limit_s=data.limit_s,
+        running_since=at,
     )
 
 
-def apply_speech_ended(state: MeetingState, room: RoomState, event: Event) -> None:
+@applies(SpeechEnded)
+def apply_speech_ended(state: MeetingState, room: RoomState, data: SpeechEnded, at: float) -> None:
     """Nobody has the floor any more."""
-    if room.current is not None and room.current.entry_id == event.data.get("entry_id"):
+    if room.current is not None and room.current.entry_id == data.entry_id:
         room.current = None
 
 
@@ -349,34 +444,42 @@ def pause_clock(room: RoomState, at: float) -> None:
         speech.running_since = None
 
 
-def apply_paused(state: MeetingState, room: RoomState, event: Event) -> None:
+@applies(TimerPaused)
+def apply_paused(state: MeetingState, room: RoomState, data: TimerPaused, at: float) -> None:
     """Stop the clock."""
-    pause_clock(room, event.at)
+    pause_clock(room, at)
 
 
-def apply_resumed(state: MeetingState, room: RoomState, event: Event) -> None:
+@applies(TimerResumed)
+def apply_resumed(state: MeetingState, room: RoomState, data: TimerResumed, at: float) -> None:
     """Restart the clock from the event's instant."""
     if room.current is not None and room.current.running_since is None:
-        room.current.running_since = event.at
+        room.current.running_since = at
 
 
-def apply_extended(state: MeetingState, room: RoomState, event: Event) -> None:
+@applies(TimerExtended)
+def apply_extended(state: MeetingState, room: RoomState, data: TimerExtended, at: float) -> None:
     """Set the new limit."""
     if room.current is not None:
-        room.current.limit_s = int(event.data["limit_s"])
+        room.current.limit_s = data.limit_s
 
 
-def apply_overran(state: MeetingState, room: RoomState, event: Event) -> None:
+@applies(SpeakerOverran)
+def apply_overran(state: MeetingState, room: RoomState, data: SpeakerOverran, at: float) -> None:
     """Remember the overrun was recorded."""
-    if room.current is not None and room.current.entry_id == event.data.get("entry_id"):
+    if room.current is not None and room.current.entry_id == data.entry_id:
         room.current.overrun_recorded = True
 
 
-def apply_list_closed(state: MeetingState, room: RoomState, event: Event) -> None:
+@applies(ListClosed)
+def apply_list_closed(state: MeetingState, room: RoomState, data: ListClosed, at: float) -> None:
     """Close the list."""
     room.list_closed = True
 
 
-def apply_list_reopened(state: MeetingState, room: RoomState, event: Event) -> None:
+@applies(ListReopened)
+def apply_list_reopened(
+    state: MeetingState, room: RoomState, data: ListReopened, at: float
+) -> None:
     """Reopen the list."""
     room.list_closed = False

@@ -15,12 +15,14 @@ import orjson
 import redis
 
 from dashboard.domain import Event
+from dashboard.domain.events import EVENTS, Opaque, Payload, read_payload
 from dashboard.store import connection
 
 log = logging.getLogger(__name__)
 
 # KEYS: stream, command answers.  ARGV: expected last id, command id, then
-# (type, room, data, at) for each event.  Answers {"dup", first answer} for a
+# (type, room, data, at, v) for each event (v "" for a version-1 payload, which
+# is written without it, as release 0.1.0 wrote every entry).  Answers {"dup", first answer} for a
 # command id seen before, {"stale", last id} when another writer got there
 # first, else {"ok", answer, ids} after appending every event.
 _APPEND = """
@@ -31,9 +33,15 @@ local top = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
 if #top > 0 then last = top[1][1] end
 if last ~= ARGV[1] then return {'stale', last} end
 local ids = {}
-for i = 3, #ARGV, 4 do
-  ids[#ids + 1] = redis.call('XADD', KEYS[1], '*', 'type', ARGV[i], 'room', ARGV[i + 1],
-                             'data', ARGV[i + 2], 'at', ARGV[i + 3], 'cmd', ARGV[2])
+for i = 3, #ARGV, 5 do
+  if ARGV[i + 4] == '' then
+    ids[#ids + 1] = redis.call('XADD', KEYS[1], '*', 'type', ARGV[i], 'room', ARGV[i + 1],
+                               'data', ARGV[i + 2], 'at', ARGV[i + 3], 'cmd', ARGV[2])
+  else
+    ids[#ids + 1] = redis.call('XADD', KEYS[1], '*', 'type', ARGV[i], 'room', ARGV[i + 1],
+                               'data', ARGV[i + 2], 'at', ARGV[i + 3], 'cmd', ARGV[2],
+                               'v', ARGV[i + 4])
+  end
 end
 local answer = cjson.encode({first = ids[1], last = ids[#ids]})
 redis.call('HSET', KEYS[2], ARGV[2], answer)
@@ -114,7 +122,7 @@ class EventLog:
         args: list[Any] = [expected_last, command_id]
         for e in events:
             f = e.to_fields()
-            args += [f["type"], f["room"], f["data"], f["at"]]
+            args += [f["type"], f["room"], f["data"], f["at"], f.get("v", "")]
         with self._append_lock:  # the WAIT must follow on the same connection
             appender = self._appending()
             try:
@@ -322,14 +330,37 @@ def _unseen(entries: list[Any], after: Callable[[], str]) -> Iterator[Event]:
             yield _flat_event(eid, flat or [])
 
 
+# Raw type -> (type, the payload class when a version-1 entry is read by its constructor
+# alone). A cold start reads up to 100,000 entries: each is one dict lookup and one call.
+_kinds: dict[bytes, tuple[str, Callable[..., Payload] | None]] = {}
+
+
+def _kind(raw: bytes) -> tuple[str, Callable[..., Payload] | None]:
+    kind = raw.decode()
+    cls = EVENTS.get(kind)
+    # A class with its own from_data (renamed or nested fields) is read through it.
+    plain = cls is not None and cls.VERSION == 1 and "from_data" not in vars(cls)
+    found = (kind, cls if plain else None)
+    if cls is not None:
+        _kinds[raw] = found
+    return found
+
+
 def _flat_event(eid: bytes, flat: list[bytes]) -> Event:
-    """An event from a raw entry [type, T, room, R, data, D, at, A, ...], as the script writes."""
+    """An event from a raw entry [type, T, room, R, data, D, at, A, cmd, C, (v, V)],
+    as the script writes it, its payload typed and upcast."""
     if len(flat) >= 8 and flat[0] == b"type" and flat[2] == b"room" and flat[4] == b"data" \
             and flat[6] == b"at":
         try:
-            return Event(type=flat[1].decode(), room=flat[3].decode() or None,
-                         data=orjson.loads(flat[5]), at=float(flat[7]), id=eid.decode())
-        except (ValueError, TypeError):  # let the careful path judge
+            kind, plain = _kinds.get(flat[1]) or _kind(flat[1])
+            data = orjson.loads(flat[5])
+            if plain is not None and len(flat) < 12:  # version 1, read as it is
+                payload = plain(**data)
+            else:
+                version = int(flat[11]) if len(flat) >= 12 and flat[10] == b"v" else 1
+                payload = read_payload(kind, version, data)
+            return Event(kind, flat[3].decode() or None, payload, float(flat[7]), eid.decode())
+        except (ValueError, TypeError, KeyError):  # let the careful path judge
             pass
     return _event(eid, dict(zip(flat[::2], flat[1::2], strict=False)))
 
@@ -342,5 +373,5 @@ def _event(eid: bytes | str, fields: dict[bytes, bytes]) -> Event:
         # every reader: it becomes an "invalid" event that the folds step over.
         entry_id = eid.decode() if isinstance(eid, bytes) else eid
         log.warning("stream entry %s is not a well-formed event (%r)", entry_id, exc)
-        return Event(type="invalid", room=None, data={"error": repr(exc)},
+        return Event(type="invalid", room=None, data=Opaque({"error": repr(exc)}),
                      at=id_key(entry_id)[0] / 1000, id=entry_id)

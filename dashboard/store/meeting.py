@@ -7,22 +7,28 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from dashboard.domain import (
-    Command,
+    BaseCommand,
     Conflict,
     DomainError,
     Event,
     MeetingState,
     Programme,
+    Role,
     apply,
+    check_sender,
     decide,
     new_state,
+    parse_command,
     room_view,
     touched_rooms,
 )
+from dashboard.domain.events import AnnouncementPosted, SpeakerAdded
 from dashboard.store.eventlog import EventLog, id_key
+from dashboard.store.ratelimit import CommandLimiter
 from dashboard.store.snapshots import load_snapshot
 
 log = logging.getLogger(__name__)
@@ -35,6 +41,32 @@ Pace = Callable[[Iterator[Event]], Iterable[Event]]
 _MAX_ATTEMPTS = 20
 
 
+class Sender(Protocol):
+    """Who sends a command: a role, the room it is limited to ("*": every room), and the
+    generation of its link (its allowance of commands is the link's)."""
+
+    @property
+    def role(self) -> str: ...
+
+    @property
+    def room(self) -> str: ...
+
+    @property
+    def generation(self) -> int: ...
+
+
+@dataclass(frozen=True)
+class Internal:
+    """A sender inside the service (the scheduler sends as `system`)."""
+
+    role: str
+    room: str = "*"
+    generation: int = 0
+
+
+SYSTEM = Internal(Role.SYSTEM)
+
+
 class Meeting:
     """Holds the state folded from the stream and runs commands against it.
 
@@ -42,9 +74,11 @@ class Meeting:
     the conditional append makes it one step across processes.
     """
 
-    def __init__(self, programme: Programme, log_: EventLog) -> None:
+    def __init__(self, programme: Programme, log_: EventLog,
+                 limiter: CommandLimiter | None = None) -> None:
         self.programme = programme
         self.log = log_
+        self.limiter = limiter  # None: commands are not counted (tools, tests)
         self.state: MeetingState = new_state(programme)
         self.lock = threading.RLock()
         self.listeners: list[Listener] = []
@@ -126,7 +160,18 @@ class Meeting:
             except Exception:  # a listener must never break the command path
                 log.exception("state listener failed")
 
-    def execute(self, command: Command) -> dict[str, Any]:
+    def run(self, sender: Sender, body: dict[str, Any]) -> dict[str, Any]:
+        """The one command path: may this sender send it, is it valid, execute, answer.
+
+        HTTP and Socket.IO only parse the body and encode the answer or the
+        DomainError raised here (Forbidden, Invalid, NotFound, Conflict, Stale).
+        """
+        if self.limiter is not None:
+            self.limiter.spend(sender.role, sender.room, sender.generation)
+        check_sender(sender.role, sender.room, body)
+        return self.execute(parse_command(body))
+
+    def execute(self, command: BaseCommand) -> dict[str, Any]:
         """Run a command; answer {"version", "events", ...} or raise a DomainError.
 
         One round trip in the usual case: the state is kept current by the tail,
@@ -168,7 +213,7 @@ class Meeting:
 
     def _answer(
         self,
-        command: Command,
+        command: BaseCommand,
         first: str | None,
         last: str | None,
         *,
@@ -185,10 +230,10 @@ class Meeting:
             "events": [e.to_dict() for e in events],
         }
         for e in events:
-            if e.type == "announcement.posted":
-                answer["id"] = e.data["id"]
-            elif e.type == "speaker.added":
-                answer["entry_id"] = e.data["entry_id"]
+            if isinstance(e.data, AnnouncementPosted):
+                answer["id"] = e.data.id
+            elif isinstance(e.data, SpeakerAdded):
+                answer["entry_id"] = e.data.entry_id
         if retried:
             answer["retried"] = True
         return answer

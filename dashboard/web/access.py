@@ -15,6 +15,7 @@ from flask import Blueprint, Flask, Request, current_app, g, jsonify, redirect, 
 from flask_socketio import SocketIO
 from itsdangerous import BadSignature, URLSafeSerializer
 
+from dashboard.domain import may_send
 from dashboard.domain.roles import READS_EVERY_ROOM, Role
 from dashboard.web.errors import ApiError, forbidden, unauthorized, unavailable
 from dashboard.web.extensions import socketio
@@ -29,12 +30,6 @@ View = TypeVar("View", bound=Callable[..., Any])
 ROLES = (Role.ADMIN, Role.CHAIR, Role.STAFF, Role.SCREEN)
 COOKIE = "plenary_session"
 ALL = "*"
-
-# Commands that only time causes: the workers send them, and an admin may.
-SYSTEM_COMMANDS = frozenset(
-    {"announcement.expire", "speaker.record_overrun", "session.signal_start_due"}
-)
-STAFF_COMMANDS = frozenset({"announcement.post", "announcement.retract"})
 
 bp = Blueprint("access", __name__)
 
@@ -64,14 +59,9 @@ class Principal:
         return self.sees_all or self.room == room
 
     def may(self, command_type: str, room: str | None) -> bool:
-        """Whether this principal may send a command of this type to this room."""
-        if self.role in ("admin", "system"):
-            return True
-        if command_type in SYSTEM_COMMANDS:
-            return False
-        if command_type in STAFF_COMMANDS:
-            return self.role == "staff"
-        return self.role == "chair" and room is not None and self.room in (ALL, room)
+        """Whether this principal may send a command of this type to this room (as declared
+        with the command in the domain)."""
+        return may_send(self.role, self.room, command_type, room)
 
 
 SYSTEM = Principal(Role.SYSTEM)

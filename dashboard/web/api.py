@@ -11,10 +11,9 @@ import redis
 from flask import Blueprint, Flask, Request, jsonify, request
 from werkzeug.http import HTTP_STATUS_CODES
 
-from dashboard.domain import parse_command
 from dashboard.domain.roles import Role
 from dashboard.web.access import allow, principal, require_principal
-from dashboard.web.errors import ApiError, answered, forbidden, headers_of
+from dashboard.web.errors import ApiError, answered, headers_of
 from dashboard.web.headers import SECURITY_HEADERS
 from dashboard.web.request_body import json_body
 from dashboard.web.services import services
@@ -27,20 +26,6 @@ health = Blueprint("health", __name__)
 _STREAM_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
 
 
-def run_command(principal: Any, body: dict[str, Any]) -> dict[str, Any]:
-    """Check the sender's right, validate and execute a command; the answer of the contract."""
-    services().limiter.spend(f"{principal.grant}:{principal.generation}",
-                             system=principal.role is Role.SYSTEM)
-    kind, room = body.get("type"), body.get("room")
-    if principal.role is Role.SCREEN or (
-        isinstance(kind, str) and not principal.may(kind, room if isinstance(room, str) else None)
-    ):
-        raise forbidden(f"the {principal.role} role may not send {kind!s:.40}")
-    command = parse_command(body)
-    if not principal.may(command.type, getattr(command, "room", None)):
-        raise forbidden(f"the {principal.role} role may not send {command.type}")
-    result: dict[str, Any] = services().meeting.execute(command)
-    return result
 
 
 @bp.get("/programme")
@@ -69,8 +54,9 @@ def room(room_id: str) -> Any:
 
 
 def command_answer(req: Request) -> dict[str, Any]:
-    """The answer to POST /api/commands: who sends it, what it says, what it did."""
-    return run_command(require_principal(req=req), json_body(req))
+    """The answer to POST /api/commands: its sender and body, given to the one command path."""
+    answer: dict[str, Any] = services().meeting.run(require_principal(req=req), json_body(req))
+    return answer
 
 
 @bp.post("/commands")

@@ -10,16 +10,16 @@ from flask import Flask, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from dashboard.domain import DomainError
+from dashboard.domain.errors import RateLimited
 
 
 class ApiError(Exception):
     """An error of the web layer itself (authentication, transport, load)."""
 
     def __init__(self, status: int, code: str, message: str, field: str | None = None,
-                 retry_after: int | None = None) -> None:
+                 ) -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.field = status, code, message, field
-        self.retry_after = retry_after
 
 
 def unauthorized(message: str = "an access token is required") -> ApiError:
@@ -66,7 +66,7 @@ def as_error(exc: BaseException) -> tuple[int, dict[str, Any]]:
     error: dict[str, Any] = {"code": code, "message": message}
     if field:
         error["field"] = field
-    if isinstance(exc, ApiError) and exc.retry_after is not None:
+    if isinstance(exc, RateLimited):
         error["retry_after"] = exc.retry_after
     return status, {"error": error}
 

@@ -12,7 +12,6 @@ from dashboard.live.relay import Relay
 from dashboard.settings import Settings
 from dashboard.store.eventlog import EventLog
 from dashboard.store.meeting import Meeting
-from dashboard.web.ratelimit import CommandLimiter
 
 if TYPE_CHECKING:  # both modules read the services: a cycle at run time
     from dashboard.web.access import Generations
@@ -24,8 +23,7 @@ KEY = "plenary"  # the app.extensions entry
 @dataclass
 class Services:
     """What a web node is made of: its settings, Redis, the event log, the meeting
-    folded from it, the relay, the access generations, the command rate limit and the
-    connected sockets."""
+    folded from it, the relay, the access generations and the connected sockets."""
 
     settings: Settings
     redis: redis.Redis
@@ -33,7 +31,6 @@ class Services:
     meeting: Meeting
     relay: Relay
     access: Generations
-    limiter: CommandLimiter
     clients: dict[str, Client] = field(default_factory=dict)
 
 

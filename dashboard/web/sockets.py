@@ -13,7 +13,6 @@ from socketio.exceptions import ConnectionRefusedError as Refused
 from dashboard.live import json_fast
 from dashboard.live.channels import OVERVIEW, room_channel
 from dashboard.web.access import ALL, COOKIE, Principal, read_token
-from dashboard.web.api import run_command
 from dashboard.web.errors import ApiError, answered
 from dashboard.web.extensions import socketio
 from dashboard.web.services import services
@@ -137,7 +136,7 @@ def on_command(sid: str, data: Any = None) -> dict[str, Any]:
             return refused
         if not isinstance(data, dict):
             raise ApiError(400, "bad_json", "the command must be a JSON object")
-        return {"ok": True, **run_command(client(sid).principal, data)}
+        return {"ok": True, **services().meeting.run(client(sid).principal, data)}
     except Exception as exc:  # every failure is answered in the ack
         return _fail(exc)
 

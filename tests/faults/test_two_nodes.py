@@ -56,13 +56,13 @@ def assert_no_skip_no_double(meeting: Any) -> int:
     added: set[str] = set()
     for event in meeting.log.read_all():
         if event.type == "speaker.added":
-            assert event.data["entry_id"] not in added
-            added.add(event.data["entry_id"])
+            assert event.data.entry_id not in added
+            added.add(event.data.entry_id)
         if event.type == "speaker.floor_given":
-            entry = event.data["entry_id"]
+            entry = event.data.entry_id
             assert entry not in given, f"{entry} got the floor twice"
             given.add(entry)
-            if not event.data["out_of_turn"]:
+            if not event.data.out_of_turn:
                 head = state.rooms[event.room].queue[0].entry_id
                 assert entry == head, f"{head} skipped by {entry} at {event.id}"
         apply(state, event)

@@ -194,6 +194,13 @@ def test_staff_post_announcements_to_chosen_rooms(client, token, programme, chai
     )
     assert retracted.status_code == 200
     assert chair.state()["announcements"] == []
+    again = client.post(
+        "/api/commands", json={"type": "announcement.retract", "id": ann_id},
+        headers=auth(token("staff")),
+    )
+    assert again.status_code == 404  # it is not there any more
+    assert again.get_json()["error"]["code"] == "not_found"
+    assert again.get_json()["error"]["field"] == "id"
 
 
 def test_a_screen_reads_only_its_own_room(client, token, programme, chair):

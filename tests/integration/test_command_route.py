@@ -143,3 +143,27 @@ def test_commands_skip_flasks_request_context_and_other_methods_reach_it(app, cl
     got = client.get("/api/commands", headers=chair)
     assert got.status_code == 405 and got.get_json()["error"]["code"] == "method_not_allowed"
     assert dispatched == ["x"]
+
+
+def test_a_chair_of_another_room_is_told_which_room_its_access_is_for(app, token, room):
+    from dashboard.web.extensions import socketio
+
+    programme = app.extensions["plenary"].meeting.programme
+    other = other_room(programme, room)
+    body = {"type": "speaker.next", "room": room}
+    request = {"json": body, "headers": bearer(token("chair", other))}
+    routed, flasked = via_route(app, request), via_flask(app, request)
+    assert routed == flasked
+    assert routed == (403, {"error": {"code": "forbidden", "field": "room",
+                                      "message": f"this access is for room {other}"}})
+    sock = socketio.test_client(app, auth={"token": token("chair", other)})
+    ack = sock.emit("command", body, callback=True)
+    assert ack == {"ok": False, **routed[1]}
+
+
+def test_a_role_that_may_not_send_a_command_is_told_its_name(app, token, room):
+    request = {"json": {"type": "speaker.next", "room": room},
+               "headers": bearer(token("staff"))}
+    status, body = via_route(app, request)
+    assert status == 403
+    assert body["error"]["message"] == "the staff role may not send speaker.next (Next speaker)"

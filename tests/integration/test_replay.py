@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dashboard.domain import DomainError, Event, parse_command, room_view
+from dashboard.domain.events import Opaque
 from dashboard.store.eventlog import EventLog
 from dashboard.store.meeting import Meeting
 from tests.support import delete_keys
@@ -48,11 +49,11 @@ def test_live_state_equals_the_stream_replayed(redis_url, data):
 
 def test_the_tail_hands_out_only_what_its_reader_does_not_have(redis_url, prefix):
     log = EventLog(redis.Redis.from_url(redis_url), "m", prefix)
-    note = [Event(type="note", room=None, data={"n": n}, at=float(n)) for n in range(4)]
+    note = [Event(type="note", room=None, data=Opaque({"n": n}), at=float(n)) for n in range(4)]
     ids = log.append(note[:2], "0-0", "c1").ids
     have = [ids[0]]  # the reader's version
     tail = log.tail(lambda: have[0], redis_url, block_ms=2000)
-    assert [e.data for e in next(tail)] == [{"n": 1}]
+    assert [e.data for e in next(tail)] == [Opaque({"n": 1})]
     have[0] = ids[1]
     with ThreadPoolExecutor(1) as pool:
         woken = pool.submit(next, tail)  # blocked in XREAD after n=1
@@ -62,5 +63,5 @@ def test_the_tail_hands_out_only_what_its_reader_does_not_have(redis_url, prefix
     have[0] = own  # ...folded by the command itself before the reader takes the batch
     assert list(batch) == []  # stepped over
     log.append(note[3:], own, "c3")  # another node's
-    assert [e.data for e in next(tail)] == [{"n": 3}]
+    assert [e.data for e in next(tail)] == [Opaque({"n": 3})]
     tail.close()

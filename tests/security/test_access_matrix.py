@@ -11,7 +11,7 @@ from unittest import mock
 
 import pytest
 
-from dashboard.domain.commands import COMMAND_TYPES
+from dashboard.domain import COMMAND_TYPES
 from tests.conftest import SECRET
 
 ROOM_COMMANDS = sorted(t for t in COMMAND_TYPES if not t.startswith("announcement."))

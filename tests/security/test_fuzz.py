@@ -15,7 +15,7 @@ import websocket
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dashboard.domain.commands import COMMAND_TYPES
+from dashboard.domain import COMMAND_TYPES
 from dashboard.live import json_fast
 from tests.conftest import SECRET
 from tests.support import delete_keys

@@ -78,8 +78,9 @@ def test_a_speech_in_progress_is_counted_up_to_now():
 
 def test_unknown_events_change_nothing():
     from dashboard.domain import Event
+    from dashboard.domain.events import Opaque
 
-    record = fold_all([Event("something.new", "plenario", {"x": 1}, T0, "1-0")])
+    record = fold_all([Event("something.new", "plenario", Opaque({"x": 1}), T0, "1-0")])
     assert report(record)["speeches"] == [] and record.cursor == "1-0"
 
 

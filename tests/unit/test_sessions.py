@@ -171,15 +171,15 @@ def test_closing_ends_the_speech_drops_the_queue_and_reopens_the_list(meeting: D
     meeting.tick(42)
     ended, closed = meeting.run("session.close", room=ROOM)
     assert ended.type == "speaker.speech_ended"
-    assert ended.data["delegation"] == "PAN" and ended.data["reason"] == "session_closed"
-    assert ended.data["elapsed_s"] == 42
+    assert ended.data.delegation == "PAN" and ended.data.reason == "session_closed"
+    assert ended.data.elapsed_s == 42
     assert closed.type == "session.closed"
-    assert closed.data["ended_entry_id"] == ended.data["entry_id"]
-    assert [(d["delegation"], d["kind"]) for d in closed.data["dropped"]] == [
+    assert closed.data.ended_entry_id == ended.data.entry_id
+    assert [(d.delegation, d.kind) for d in closed.data.dropped] == [
         ("USA", "speech"),
         ("MEX", "reply"),
     ]
-    assert closed.data["list_was_closed"] is True
+    assert closed.data.list_was_closed is True
     room = meeting.state.rooms[ROOM]
     assert room.current is None and room.queue == [] and room.list_closed is False
 

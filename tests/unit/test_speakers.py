@@ -14,7 +14,7 @@ ROOM = "plenario"
 def add(meeting: Driver, delegation: str, kind: str = "speech", **extra: object) -> str:
     (event,) = meeting.run("speaker.add", room=ROOM, delegation=delegation, kind=kind, **extra)
     assert event.type == "speaker.added"
-    return str(event.data["entry_id"])
+    return str(event.data.entry_id)
 
 
 def test_speeches_are_first_come_first_served(plenary: Driver) -> None:
@@ -59,14 +59,14 @@ def test_added_event_is_self_contained(plenary: Driver) -> None:
     add(plenary, "PAN")
     (event,) = plenary.run("speaker.add", room=ROOM, delegation="USA", speaker_name=" Minister ")
     assert event.room == ROOM
-    assert event.data == {
-        "entry_id": event.data["entry_id"],
+    assert event.data.to_data() == {
+        "entry_id": event.data.entry_id,
         "delegation": "USA",
         "speaker_name": "Minister",
         "kind": "speech",
         "position": 1,
     }
-    assert event.data["entry_id"] != plenary.entry("PAN")
+    assert event.data.entry_id != plenary.entry("PAN")
 
 
 def test_a_delegation_waiting_with_the_same_kind_is_a_conflict(plenary: Driver) -> None:
@@ -129,7 +129,8 @@ def test_the_list_needs_a_sitting_in_progress(meeting: Driver) -> None:
 def test_remove_takes_an_entry_off_the_list(plenary: Driver) -> None:
     pan, usa = add(plenary, "PAN"), add(plenary, "USA")
     (event,) = plenary.run("speaker.remove", room=ROOM, entry_id=pan)
-    assert event.data == {"entry_id": pan, "delegation": "PAN", "kind": "speech", "position": 0}
+    assert event.data.to_data() == {"entry_id": pan, "delegation": "PAN", "kind": "speech",
+                                    "position": 0}
     assert plenary.queue() == [("USA", "speech")]
     with pytest.raises(NotFound) as caught:
         plenary.decide("speaker.remove", room=ROOM, entry_id=pan)
@@ -164,14 +165,14 @@ def test_next_gives_the_floor_to_the_head_and_ends_the_current_speech(plenary: D
     add(plenary, "USA")
     (given,) = plenary.run("speaker.next", room=ROOM)
     assert given.type == "speaker.floor_given"
-    assert given.data["delegation"] == "PAN" and given.data["out_of_turn"] is False
-    assert given.data["limit_s"] == 240 and given.data["session_id"] == "plenaria"
+    assert given.data.delegation == "PAN" and given.data.out_of_turn is False
+    assert given.data.limit_s == 240 and given.data.session_id == "plenaria"
     plenary.tick(100)
     ended, given = plenary.run("speaker.next", room=ROOM)
     assert ended.type == "speaker.speech_ended"
-    assert ended.data["delegation"] == "PAN" and ended.data["elapsed_s"] == 100
-    assert ended.data["reason"] == "next" and ended.data["overran"] is False
-    assert given.data["delegation"] == "USA"
+    assert ended.data.delegation == "PAN" and ended.data.elapsed_s == 100
+    assert ended.data.reason == "next" and ended.data.overran is False
+    assert given.data.delegation == "USA"
     current = plenary.view()["speakers"]["current"]
     assert current["delegation"]["code"] == "USA" and plenary.queue() == []
 
@@ -191,12 +192,12 @@ def test_start_gives_the_floor_out_of_turn(plenary: Driver) -> None:
     add(plenary, "USA")
     plenary.run("speaker.next", room=ROOM)
     ended, given = plenary.run("speaker.start", room=ROOM, entry_id=plenary.entry("USA"))
-    assert ended.data["reason"] == "start"
-    assert given.data["delegation"] == "USA" and given.data["out_of_turn"] is False
+    assert ended.data.reason == "start"
+    assert given.data.delegation == "USA" and given.data.out_of_turn is False
     add(plenary, "COL")
     add(plenary, "MEX")
     _, given = plenary.run("speaker.start", room=ROOM, entry_id=plenary.entry("MEX"))
-    assert given.data["out_of_turn"] is True
+    assert given.data.out_of_turn is True
     assert plenary.queue() == [("COL", "speech")]
     with pytest.raises(NotFound):
         plenary.decide("speaker.start", room=ROOM, entry_id="sp999")
@@ -208,7 +209,7 @@ def test_stop_ends_the_current_speech(plenary: Driver) -> None:
     add(plenary, "PAN")
     plenary.run("speaker.next", room=ROOM)
     (ended,) = plenary.run("speaker.stop", room=ROOM)
-    assert ended.data["reason"] == "stop"
+    assert ended.data.reason == "stop"
     assert plenary.view()["speakers"]["current"] is None
 
 
@@ -232,7 +233,7 @@ def test_limits_come_from_the_sitting_kind_and_speech_kind(meeting: Driver) -> N
     limits = []
     for _ in range(3):
         given = meeting.run("speaker.next", room="gt-seguridad")[-1]
-        limits.append((given.data["kind"], given.data["limit_s"]))
+        limits.append((given.data.kind, given.data.limit_s))
     assert limits == [("point_of_order", 60), ("speech", 300), ("reply", 120)]
 
 
@@ -245,7 +246,7 @@ def test_overrun_is_recorded_once_and_only_while_overrunning(plenary: Driver) ->
     plenary.tick(5)
     (overran,) = plenary.run("speaker.record_overrun", room=ROOM, entry_id=pan)
     assert overran.type == "speaker.overran"
-    assert overran.data["overrun_s"] == 5 and overran.data["limit_s"] == 240
+    assert overran.data.overrun_s == 5 and overran.data.limit_s == 240
     with pytest.raises(Conflict):
         plenary.decide("speaker.record_overrun", room=ROOM, entry_id=pan)
     with pytest.raises(Conflict):

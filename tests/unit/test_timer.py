@@ -36,7 +36,7 @@ def test_the_clock_runs_from_the_floor_being_given(speaking: Driver) -> None:
 def test_pause_and_resume_keep_the_accumulated_time(speaking: Driver) -> None:
     speaking.tick(30)
     (paused,) = speaking.run("timer.pause", room=ROOM)
-    assert paused.data["elapsed_s"] == 30
+    assert paused.data.elapsed_s == 30
     speaking.tick(600)
     assert clock(speaking)["elapsed_s"] == 30
     assert clock(speaking)["paused"] is True and clock(speaking)["running_since"] is None
@@ -63,7 +63,7 @@ def test_pausing_twice_or_resuming_a_running_clock_is_a_conflict(speaking: Drive
 
 def test_extend_adds_seconds_to_the_limit(speaking: Driver) -> None:
     (extended,) = speaking.run("timer.extend", room=ROOM, seconds=60)
-    assert extended.data["limit_s"] == 300 and extended.data["seconds"] == 60
+    assert extended.data.limit_s == 300 and extended.data.seconds == 60
     speaking.run("timer.extend", room=ROOM, seconds=15)
     assert clock(speaking)["limit_s"] == 315
 
@@ -85,7 +85,7 @@ def test_overrun_is_negative_remaining_time_never_clamped(speaking: Driver) -> N
 def test_suspending_pauses_the_clock_and_resuming_does_not_restart_it(speaking: Driver) -> None:
     speaking.tick(20)
     (suspended,) = speaking.run("session.suspend", room=ROOM)
-    assert suspended.data["clock_paused"] is True
+    assert suspended.data.clock_paused is True
     speaking.tick(300)
     assert clock(speaking)["paused"] is True and clock(speaking)["elapsed_s"] == 20
     with pytest.raises(Conflict):  # the clock runs only while the sitting is open
@@ -101,7 +101,7 @@ def test_suspending_pauses_the_clock_and_resuming_does_not_restart_it(speaking: 
 def test_suspending_with_a_paused_clock_records_that_nothing_was_paused(speaking: Driver) -> None:
     speaking.run("timer.pause", room=ROOM)
     (suspended,) = speaking.run("session.suspend", room=ROOM)
-    assert suspended.data["clock_paused"] is False
+    assert suspended.data.clock_paused is False
 
 
 def test_a_speech_ended_after_pauses_reports_only_speaking_time(speaking: Driver) -> None:
@@ -111,4 +111,4 @@ def test_a_speech_ended_after_pauses_reports_only_speaking_time(speaking: Driver
     speaking.run("timer.resume", room=ROOM)
     speaking.tick(5)
     (ended,) = speaking.run("speaker.stop", room=ROOM)
-    assert ended.data["elapsed_s"] == 15
+    assert ended.data.elapsed_s == 15

@@ -15,7 +15,8 @@ from limits import RateLimitItemPerSecond
 from limits.storage import RedisStorage
 from limits.strategies import MovingWindowRateLimiter
 
-from dashboard.web.errors import ApiError
+from dashboard.domain.errors import RateLimited
+from dashboard.domain.roles import Role
 
 
 class CommandLimiter:
@@ -28,13 +29,14 @@ class CommandLimiter:
         self.rate = RateLimitItemPerSecond(rate, 1)
         self.system_rate = RateLimitItemPerSecond(system_rate, 1)
 
-    def spend(self, who: str, system: bool = False) -> None:
-        """Count one command of `who` (a link's role:room:generation); 429 past its allowance."""
-        item = self.system_rate if system else self.rate
+    def spend(self, role: str, room: str, generation: int) -> None:
+        """Count one command of a link (its role, room and generation); RateLimited past
+        its allowance."""
+        item = self.system_rate if role == Role.SYSTEM else self.rate
+        who = f"{role}:{room}:{generation}"
         if self.limiter.hit(item, who):
             return
         reset, _remaining = self.limiter.get_window_stats(item, who)
         wait = max(1, math.ceil(reset - time.time()))
-        raise ApiError(429, "rate_limited",
-                       f"more than {item.amount} commands a second from this access link; "
-                       f"wait {wait} s", retry_after=wait)
+        raise RateLimited(f"more than {item.amount} commands a second from this access link; "
+                          f"wait {wait} s", retry_after=wait)

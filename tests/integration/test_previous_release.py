@@ -1,0 +1,181 @@
+"""A data folder written by release 0.1.0 loads in this release with the same state, minutes,
+events and tokens: from its stored snapshot, and by replaying the whole stream.
+
+The folder (tests/fixtures/datadir-0.1.0, made by tests/fixtures/record_datadir.py) holds
+the embedded Valkey's files and the secret key; `expected.json` what 0.1.0 answered.
+Each test runs the real `plenary run` on a copy of it, with no REDIS_URL.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+import requests
+
+from tests.support import ROOT, LiveServer, free_port
+
+FIXTURE = ROOT / "tests" / "fixtures" / "datadir-0.1.0"
+EXPECTED: dict[str, Any] = json.loads((FIXTURE / "expected.json").read_text())
+TAG = "plenary:{mmm-panama-2022}"
+REVOKED = ("screen", "gt-desarrollo")
+
+
+def _server(data: Path) -> LiveServer:
+    server = LiveServer(free_port(), data, env={"REDIS_URL": ""})
+    for name in ("SECRET_KEY", "PLENARY_KEY_PREFIX", "PLENARY_PROGRAMME"):
+        server.env.pop(name, None)  # the folder's own secret key, prefix and programme
+    return server
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    """A copy of the 0.1.0 data folder."""
+    data = tmp_path / "data"
+    shutil.copytree(FIXTURE / "data", data)
+    return data
+
+
+@pytest.fixture
+def from_snapshot(folder: Path) -> Iterator[LiveServer]:
+    """`plenary run` on the copy, loading the snapshot 0.1.0 stored."""
+    server = _server(folder)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def from_replay(folder: Path) -> Iterator[LiveServer]:
+    """`plenary run` on the copy once its stored snapshot and minutes are gone: every event
+    of the stream is folded by this release, into the state and into the minutes."""
+    server = _server(folder)
+    server.start()
+    found = re.search(r"embedded Valkey on (redis://\S+)", server.log_path.read_text())
+    assert found, server.log_path.read_text()
+    client = redis.Redis.from_url(found.group(1))
+    removed = client.delete(f"{TAG}:snapshot", f"{TAG}:minutes", f"{TAG}:minutes:cursor",
+                            f"{TAG}:minutes:speeches")
+    client.close()
+    assert removed >= 2
+    server.stop()
+    server.start()
+    yield server
+    server.stop()
+
+
+def _get(server: LiveServer, path: str, token: str) -> requests.Response:
+    return requests.get(f"{server.url}{path}", timeout=10,
+                        headers={"Authorization": f"Bearer {token}"})
+
+
+def _token(role: str, room: str = "*") -> str:
+    return next(link["token"] for link in EXPECTED["links"]
+                if (link["role"], link["room"]) == (role, room))
+
+
+def _room_now_free(state: dict[str, Any]) -> dict[str, Any]:
+    """A RoomState without what depends on the instant it was read: the server time, and a
+    running clock's elapsed seconds (kept as the instant its speech would have begun)."""
+    state = json.loads(json.dumps(state))
+    server_time = state.pop("server_time")
+    current = state["speakers"]["current"]
+    if current is not None and not current["paused"]:
+        current["elapsed_s"] = round(server_time - current.pop("elapsed_s"), 3)
+    return state
+
+
+def _same(got: Any, want: Any, where: str = "") -> None:
+    """Equal, with floats computed from the current instant (seconds spoken, paused, over
+    the limit) equal to the millisecond the report rounds them to."""
+    if isinstance(want, dict):
+        assert isinstance(got, dict) and set(got) == set(want), (where, got, want)
+        for key in want:
+            _same(got[key], want[key], f"{where}.{key}")
+    elif isinstance(want, list):
+        assert isinstance(got, list) and len(got) == len(want), (where, got, want)
+        for index, (g, w) in enumerate(zip(got, want, strict=True)):
+            _same(g, w, f"{where}[{index}]")
+    elif isinstance(want, float) and where.rsplit(".", 1)[-1] in ("spoken_s", "overrun_s"):
+        assert got == pytest.approx(want, abs=0.0015), where
+    else:
+        assert got == want, where
+
+
+def _minutes_now_free(minutes: dict[str, Any]) -> dict[str, Any]:
+    """The minutes without the paused seconds of a speech still in progress (they grow)."""
+    minutes = json.loads(json.dumps(minutes))
+    for speech in minutes["speeches"]:
+        if speech["end_reason"] == "in_progress":
+            speech.pop("paused_s")
+    return minutes
+
+
+def check_same_as_the_previous_release(server: LiveServer) -> None:
+    admin = _token("admin")
+    rooms = _get(server, "/api/rooms", admin)
+    assert rooms.status_code == 200, rooms.text
+    assert [_room_now_free(r) for r in rooms.json()] == [
+        _room_now_free(r) for r in EXPECTED["rooms"]]
+
+    minutes = _get(server, "/api/minutes.json", admin)
+    assert minutes.status_code == 200, minutes.text
+    _same(_minutes_now_free(minutes.json()), _minutes_now_free(EXPECTED["minutes"]))
+
+    events = _get(server, "/api/events?limit=1000", admin).json()
+    assert len(events) == len(EXPECTED["events"])
+    for got, want in zip(events, EXPECTED["events"], strict=True):
+        assert {k: got[k] for k in ("id", "type", "room", "at")} == {
+            k: want[k] for k in ("id", "type", "room", "at")}
+        assert {k: got["data"].get(k) for k in want["data"]} == want["data"], want["id"]
+
+
+def check_the_links_of_the_previous_release(server: LiveServer) -> None:
+    for link in EXPECTED["links"]:
+        revoked = (link["role"], link["room"]) == REVOKED
+        answer = _get(server, "/api/rooms", link["token"])
+        if revoked:
+            assert answer.status_code == 401
+            assert answer.json()["error"]["code"] == "token_revoked"
+        else:
+            assert answer.status_code == 200, (link, answer.text)
+        page = requests.get(f"{server.url}/access/{link['token']}", timeout=10)
+        assert page.status_code == 200
+        assert ("invalid=1" in page.url) == revoked, (link, page.url)
+    replacement = EXPECTED["revoked"]
+    answer = _get(server, f"/api/rooms/{replacement['room']}", replacement["token"])
+    assert answer.status_code == 200, answer.text
+    page = requests.get(f"{server.url}/access/{replacement['token']}", timeout=10)
+    assert page.status_code == 200 and page.url.endswith(f"/screen/{replacement['room']}")
+
+
+def test_loaded_from_its_snapshot_it_shows_the_same_state_minutes_and_events(from_snapshot):
+    assert re.search(r"snapshot at \S+ \(\d+ events\) loaded", from_snapshot.log_path.read_text())
+    check_same_as_the_previous_release(from_snapshot)
+
+
+def test_replayed_from_the_first_event_it_shows_the_same_state_minutes_and_events(from_replay):
+    log = from_replay.log_path.read_text().split("Serving on")
+    assert len(log) == 3 and "snapshot at" not in log[1] + log[2]  # the second start replayed
+    check_same_as_the_previous_release(from_replay)
+
+
+def test_its_links_still_open_and_authorise_and_the_revoked_one_does_not(from_snapshot):
+    check_the_links_of_the_previous_release(from_snapshot)
+    printed = subprocess.run(
+        [sys.executable, "-m", "dashboard.cli", "links", "--json", "--base-url", "http://h"],
+        env=from_snapshot.env, cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert printed.returncode == 0, printed.stderr
+    tokens = {(x["role"], x["room"]): x["token"] for x in map(json.loads,
+                                                              printed.stdout.splitlines())}
+    want = {(x["role"], x["room"]): x["token"] for x in EXPECTED["links"]}
+    want[REVOKED] = EXPECTED["revoked"]["token"]
+    assert tokens == want

@@ -1,0 +1,187 @@
+"""Every command and every event is declared completely: a gap is a failing test, not a 500."""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Literal
+
+import pytest
+from babel.messages.pofile import read_po
+
+from dashboard.domain import (
+    COMMAND_TYPES,
+    COMMANDS,
+    Event,
+    EventType,
+    Role,
+    may_send,
+    refusal,
+)
+from dashboard.domain.events import APPLIERS, EVENTS, UPCASTERS, Payload, event, upcaster
+from dashboard.domain.minutes import FOLDS, IGNORED
+from dashboard.domain.snapshot import from_dict, to_dict
+from tests.unit.conftest import REFERENCE, Driver
+
+CATALOGUES = Path(__file__).resolve().parents[2] / "dashboard" / "translations"
+
+
+def test_the_union_and_the_type_list_are_the_declared_commands() -> None:
+    assert COMMAND_TYPES == set(COMMANDS)
+    assert len(COMMANDS) == 20
+
+
+@pytest.mark.parametrize("kind", sorted(COMMANDS))
+def test_every_command_has_a_model_a_decider_a_permission_and_a_name(kind: str) -> None:
+    spec = COMMANDS[kind]
+    assert spec.command == kind
+    assert spec.model.model_fields["type"].annotation == Literal[kind]  # type: ignore[valid-type]
+    params = list(inspect.signature(spec.decider).parameters)
+    assert params == (["state", "room", "cmd", "now"] if spec.room_scoped
+                      else ["state", "cmd", "now"])
+    assert spec.may.roles and spec.may.roles <= set(Role)
+    assert Role.SCREEN not in spec.may.roles
+    assert Role.ADMIN in spec.may.roles  # the contract: an admin may send every command
+    assert spec.may.room_bound == (Role.CHAIR in spec.may.roles)
+    assert spec.name.strip()
+
+
+@pytest.mark.parametrize("lang", ["es", "en"])
+def test_every_command_name_is_translated_in_both_catalogues(lang: str) -> None:
+    with open(CATALOGUES / lang / "LC_MESSAGES" / "messages.po", "rb") as f:
+        catalogue = read_po(f, locale=lang)
+    for spec in COMMANDS.values():
+        message = catalogue.get(spec.name)
+        assert message is not None, f"{spec.command}: {spec.name!r} not in the {lang} catalogue"
+        assert message.string and not message.fuzzy, f"{spec.name!r} untranslated ({lang})"
+    compiled = CATALOGUES / lang / "LC_MESSAGES" / "messages.mo"
+    assert compiled.stat().st_mtime_ns >= 0 and compiled.read_bytes()
+
+
+def test_who_may_send_what() -> None:
+    assert may_send("chair", "plenario", "speaker.next", "plenario")
+    assert may_send("chair", "*", "speaker.next", "plenario")
+    assert not may_send("chair", "gt-seguridad", "speaker.next", "plenario")
+    assert not may_send("chair", "plenario", "announcement.post", None)
+    assert may_send("staff", "*", "announcement.retract", None)
+    assert not may_send("staff", "*", "speaker.next", "plenario")
+    assert not may_send("screen", "plenario", "speaker.next", "plenario")
+    assert not may_send("chair", "*", "announcement.expire", None)
+    assert may_send("system", "*", "announcement.expire", None)
+    assert may_send("admin", "*", "speaker.record_overrun", "plenario")
+    assert not may_send("admin", "*", "speaker.fly", "plenario")  # nobody declared it
+
+
+def test_a_refusal_says_which_room_the_access_is_for_or_which_command_it_was() -> None:
+    assert refusal("chair", "gt-seguridad", "speaker.next", "plenario") == (
+        "this access is for room gt-seguridad")
+    assert refusal("staff", "*", "speaker.next", "plenario") == (
+        "the staff role may not send speaker.next (Next speaker)")
+    assert refusal("screen", "plenario", "speaker.fly", "plenario") == (
+        "the screen role may not send commands")
+    assert refusal("chair", "plenario", "speaker.fly", "plenario") is None  # 422 follows
+
+
+def test_every_event_type_is_declared_applied_and_upcast_to_its_version() -> None:
+    assert set(EVENTS) == set(EventType)
+    assert set(APPLIERS) == set(EVENTS)
+    for kind, cls in EVENTS.items():
+        assert dataclasses.is_dataclass(cls) and cls.TYPE == kind
+        for version in range(1, cls.VERSION):
+            assert (kind, version) in UPCASTERS, f"{kind}: no upcaster from v{version}"
+
+
+def test_the_minutes_fold_handles_or_ignores_every_event_type() -> None:
+    assert set(FOLDS) | IGNORED == set(EVENTS)
+    assert not set(FOLDS) & IGNORED
+
+
+def _every_event(driver: Driver) -> Iterator[Event]:
+    """A meeting that makes every event type at least once."""
+    room, run, tick = "plenario", driver.run, driver.tick
+    steps: list[tuple[str, dict[str, Any]]] = [
+        ("session.signal_start_due", {"room": room, "session_id": "plenaria"}),
+        ("session.open", {"room": room, "session_id": "plenaria"}),
+        ("speaker.add", {"room": room, "delegation": "PAN"}),
+        ("speaker.add", {"room": room, "delegation": "USA"}),
+        ("speaker.add", {"room": room, "delegation": "MEX", "kind": "reply"}),
+        ("speaker.add", {"room": room, "delegation": "BRA"}),
+        ("speaker.move", {"room": room, "entry_id": "sp2", "position": 0}),
+        ("speaker.remove", {"room": room, "entry_id": "sp4"}),
+        ("speaker.next", {"room": room}),
+        ("timer.pause", {"room": room}),
+        ("timer.resume", {"room": room}),
+        ("timer.extend", {"room": room, "seconds": 5}),
+        ("list.close", {"room": room}),
+        ("list.reopen", {"room": room}),
+        ("announcement.post", {"text": {"es": "Hola", "en": "Hi"}, "expires_at": 10.0}),
+        ("announcement.post", {"text": {"es": "Otro", "en": "Another"}, "rooms": "hotel"}),
+        ("announcement.retract", {"id": "an2"}),
+        ("speaker.start", {"room": room, "entry_id": "sp1"}),
+        ("session.suspend", {"room": room}),
+        ("session.resume", {"room": room}),
+        ("speaker.stop", {"room": room}),
+        ("speaker.next", {"room": room}),
+    ]
+    for kind, fields in steps:
+        if kind == "announcement.post" and "expires_at" in fields:
+            fields = {**fields, "expires_at": driver.now + 10}
+        yield from run(kind, **fields)
+        tick(3)
+    tick(600)
+    current = driver.state.rooms[room].current
+    assert current is not None
+    yield from run("speaker.record_overrun", room=room, entry_id=current.entry_id)
+    yield from run("announcement.expire", id="an1")
+    yield from run("session.close", room=room)
+
+
+def test_the_snapshot_keeps_what_every_event_type_changes() -> None:
+    driver = Driver(REFERENCE)
+    seen = set()
+    for made in _every_event(driver):
+        seen.add(made.type)
+        assert from_dict(REFERENCE, to_dict(driver.state)) == driver.state, made.type
+    assert seen == set(EVENTS)
+
+
+def test_each_event_read_back_from_its_stored_form_is_the_same() -> None:
+    driver = Driver(REFERENCE)
+    for made in _every_event(driver):
+        assert Event.from_fields(made.to_fields(), made.id) == made
+
+
+@pytest.fixture
+def versioned() -> Iterator[type[Payload]]:
+    """A payload of a test-only type at version 3, renamed and extended since version 1."""
+
+    @event("test.renamed", version=3)  # type: ignore[arg-type]
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Renamed(Payload):
+        who: str
+        seconds: int
+
+    @upcaster("test.renamed", 1)
+    def v1_v2(data: dict[str, Any]) -> dict[str, Any]:
+        return {"who": data["name"]}
+
+    @upcaster("test.renamed", 2)
+    def v2_v3(data: dict[str, Any]) -> dict[str, Any]:
+        return {**data, "seconds": 0}
+
+    yield Renamed
+    del EVENTS["test.renamed"], UPCASTERS[("test.renamed", 1)], UPCASTERS[("test.renamed", 2)]
+
+
+def test_old_versions_are_upcast_when_read_and_new_ones_carry_their_version(versioned) -> None:
+    v1 = {"type": "test.renamed", "room": "", "data": '{"name":"PAN"}', "at": "1.0"}
+    assert Event.from_fields(v1).data == versioned("PAN", 0)
+    v2 = {**v1, "data": '{"who":"PAN"}', "v": "2"}
+    assert Event.from_fields(v2).data == versioned("PAN", 0)
+    fresh = Event.of(versioned("USA", 7), None, 2.0)
+    assert fresh.to_fields()["v"] == "3"
+    assert Event.from_fields(fresh.to_fields()) == fresh
+    with pytest.raises(ValueError, match="newer"):
+        Event.from_fields({**v1, "data": '{"who":"PAN","seconds":1}', "v": "4"})
