@@ -157,6 +157,19 @@ STAFF_STRINGS = {
     "staff.need_text": _l("Write the announcement in Spanish and in English."),
     "staff.need_rooms": _l("Choose at least one room."),
     "staff.bad_expiry": _l("The expiry must be a time in the future."),
+    "staff.meeting_time": _l("meeting time, {tz}"),
+    "staff.no_sitting": _l("No sitting is in progress in the chosen rooms: choose another expiry."),
+    "staff.bad_time": _l("Write the time as hh:mm (24 h), e.g. 16:30."),
+    "staff.hides_at": _l("Hides {time}"),
+    "staff.urgent_summary": _l("URGENT · takes over the whole screen · {n} rooms: {rooms}"),
+    "staff.posted_urgent": _l("Urgent announcement posted to {n} rooms: {rooms}."),
+    "staff.posted_where": _l("Announcement posted to {n} rooms: {rooms}."),
+    "staff.need_target": _l("Choose where to show it: chosen rooms, one venue or all rooms."),
+    "staff.fill_placeholders": _l("Replace the parts in [brackets] in both texts first."),
+    "staff.retract_named": _l("Retract “{text}”"),
+    "offline.since": CHAIR_STRINGS["offline.since"],
+    "offline.connecting": CHAIR_STRINGS["offline.connecting"],
+    "offline.denied": CHAIR_STRINGS["offline.denied"],
     "error.stale": CHAIR_STRINGS["error.stale"],
     "error.conflict": CHAIR_STRINGS["error.conflict"],
     "error.invalid": CHAIR_STRINGS["error.invalid"],
@@ -176,6 +189,7 @@ SCREEN_LABELS = {
     "announcements": _l("Announcements"),
     "rooms": _l("Rooms"),
     "overview": _l("All rooms"),
+    "time_of_day": _l("Time of day"),
 }
 
 

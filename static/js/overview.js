@@ -5,7 +5,7 @@
 import { activeAnnouncements, announcementsKey, infoNode, urgentNodes } from "./announcements.js";
 import { drawClock, reading } from "./clock.js";
 import { $, fill, h, oncePerFrame, show } from "./dom.js";
-import { biPick, biT, formatTime, page, setTimezone } from "./i18n.js";
+import { biNodes, biPick, biT, formatDayTime, formatTime, page, pick, setTimezone, t } from "./i18n.js";
 import { connectLive, drawConnMark, keepAwake, loadProgramme } from "./live.js";
 
 const rooms = new Map(); // room id -> {received, card parts}
@@ -131,7 +131,29 @@ function drawCard(entry) {
   const s = entry.received.state;
   const p = entry.parts;
   fill(p.name, biPick(s.room.name));
-  if (s.session) {
+  const next = s.next_session;
+  if ((!s.session || s.session.status === "closed") && next?.scheduled_start) {
+    // A room with no sitting: when its next one starts (today: the time; else the day too).
+    const soon = next.scheduled_start - (entry.received.state.server_time || 0) < 12 * 3600;
+    fill(
+      p.title,
+      biNodes((lang) =>
+        t(
+          "next_sitting",
+          {
+            title: pick(next.title, lang),
+            time: soon ? formatTime(next.scheduled_start, { lang }) : formatDayTime(next.scheduled_start, lang),
+          },
+          lang,
+        ),
+      ),
+    );
+    if (s.session) {
+      p.pill.dataset.status = s.session.status;
+      fill(p.pill, biT(`status.${s.session.status}`));
+    }
+    show(p.pill, !!s.session);
+  } else if (s.session) {
     fill(p.title, biPick(s.session.title));
     p.pill.dataset.status = s.session.status;
     fill(p.pill, biT(`status.${s.session.status}`));
@@ -144,8 +166,10 @@ function drawCard(entry) {
   p.floor.classList.toggle("empty", !speaker);
   fill(p.floor, speaker ? biPick(speaker.delegation.name) : biT("floor.empty"));
   const waiting = s.speakers?.queue?.length || 0;
+  const head = s.speakers?.queue?.[0];
   fill(
     p.queue,
+    head ? h("span", { class: "o-next" }, biNodes((lang) => t("queue.next", { name: pick(head.delegation.name, lang) }, lang))) : null,
     biT("queue.count", { n: waiting }),
     s.speakers?.list_closed ? h("span", { class: "o-closed" }, biT("list.closed")) : null,
   );
