@@ -67,34 +67,39 @@ def speaking_chart(delegations: list[dict[str, Any]], locale: str, title: str) -
     """A horizontal bar chart of speaking time per delegation, as inline SVG (escaped text,
     presentation attributes only: no script, no style, nothing fetched)."""
     rows = [d for d in delegations if d["speeches"]]
-    bar_h, gap, label_w, bar_w, value_w = 22, 8, 260, 420, 90
-    width = label_w + bar_w + value_w
-    height = max(1, len(rows)) * (bar_h + gap) + gap
+    # Each name on its own line above its bar, across the whole width: never cut, however
+    # long, and the chart scales to any page (phone or A4) without a label column to clip.
+    label_h, bar_h, gap, width, value_w, font = 22, 20, 14, 640, 80, 16
+    bar_w = width - value_w
+    row_h = label_h + bar_h + gap
+    height = max(1, len(rows)) * row_h + 4
     longest = max((d["spoken_s"] for d in rows), default=0.0) or 1.0
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="minutes-chart" role="img" '
-        f'viewBox="0 0 {width} {height}" width="100%" aria-labelledby="chart-title">',
+        f'viewBox="0 0 {width} {height}" width="100%" preserveAspectRatio="xMinYMin meet" '
+        f'aria-labelledby="chart-title">',
         f'<title id="chart-title">{escape(title)}</title>',
     ]
     for i, d in enumerate(rows):
-        y = gap + i * (bar_h + gap)
+        y = 4 + i * row_h
         name = (d["name"] or {}).get(locale) or d["code"] or "?"
         length = max(1.0, bar_w * d["spoken_s"] / longest)
         overrun = min(length, bar_w * d["overrun_s"] / longest)
         parts.append(
-            f'<text x="{label_w - 8}" y="{y + bar_h * 0.72:.1f}" text-anchor="end" '
-            f'font-size="14" fill="#111418">{escape(d["code"] or "")} · {escape(name[:32])}</text>'
-            f'<rect x="{label_w}" y="{y}" width="{length:.1f}" height="{bar_h}" fill="#0a4a8c">'
+            f'<text class="chart-label" x="0" y="{y + label_h - 6}" font-size="{font}" '
+            f'fill="#111418">{escape(d["code"] or "")} · {escape(name)}</text>'
+            f'<rect x="0" y="{y + label_h}" width="{length:.1f}" height="{bar_h}" fill="#0a4a8c">'
             f'<title>{escape(name)}: {clock(d["spoken_s"])}</title></rect>'
         )
         if overrun > 0:
             parts.append(
-                f'<rect x="{label_w + length - overrun:.1f}" y="{y}" width="{overrun:.1f}" '
+                f'<rect x="{length - overrun:.1f}" y="{y + label_h}" width="{overrun:.1f}" '
                 f'height="{bar_h}" fill="#9e0000" fill-opacity="0.85"/>'
             )
         parts.append(
-            f'<text x="{label_w + length + 6:.1f}" y="{y + bar_h * 0.72:.1f}" font-size="14" '
-            f'fill="#111418" font-variant-numeric="tabular-nums">{clock(d["spoken_s"])}</text>'
+            f'<text class="chart-value" x="{length + 6:.1f}" y="{y + label_h + bar_h - 5}" '
+            f'font-size="{font}" fill="#111418" font-variant-numeric="tabular-nums">'
+            f'{clock(d["spoken_s"])}</text>'
         )
     parts.append("</svg>")
     return Markup("".join(parts))
@@ -134,4 +139,6 @@ def minutes_page() -> Any:
     return render_template(
         "minutes.html", minutes=minutes, chart=chart, clock=clock, local=local, names=names,
         rooms=rooms, locale=locale, lang=request.args.get("lang"),
+        timezone=programme.meeting.timezone,
+        title=programme.meeting.title.as_dict().get(locale, ""),
     )
