@@ -7,6 +7,7 @@ worker catches up (or when it does not run).
 
 from __future__ import annotations
 
+import textwrap
 from datetime import datetime
 from typing import Any
 
@@ -67,42 +68,51 @@ def speaking_chart(delegations: list[dict[str, Any]], locale: str, title: str) -
     """A horizontal bar chart of speaking time per delegation, as inline SVG (escaped text,
     presentation attributes only: no script, no style, nothing fetched)."""
     rows = [d for d in delegations if d["speeches"]]
-    # Each name on its own line above its bar, across the whole width: never cut, however
-    # long, and the chart scales to any page (phone or A4) without a label column to clip.
-    label_h, bar_h, gap, width, value_w, font = 22, 20, 14, 640, 80, 16
+    # Each name above its bar, across the whole width, wrapped between words where it is
+    # longer than a line: never cut, and the chart scales to a phone or an A4 page whole.
+    line_h, bar_h, gap, width, value_w, font = 20, 18, 12, 480, 64, 15
+    per_line = int(width / (font * 0.62))  # a safe bound on the characters a line holds
     bar_w = width - value_w
-    row_h = label_h + bar_h + gap
-    height = max(1, len(rows)) * row_h + 4
     longest = max((d["spoken_s"] for d in rows), default=0.0) or 1.0
-    parts = [
+    body: list[str] = []
+    y = 4
+    for d in rows:
+        name = (d["name"] or {}).get(locale) or d["code"] or "?"
+        lines = textwrap.wrap(f'{d["code"] or ""} · {name}', per_line, break_long_words=False)
+        body.append(
+            f'<text class="chart-label" font-size="{font}" fill="#111418">'
+            + "".join(
+                f'<tspan x="0" y="{y + (i + 1) * line_h - 5}">{escape(line)}</tspan>'
+                for i, line in enumerate(lines)
+            )
+            + "</text>"
+        )
+        top = y + len(lines) * line_h
+        length = max(1.0, bar_w * d["spoken_s"] / longest)
+        overrun = min(length, bar_w * d["overrun_s"] / longest)
+        body.append(
+            f'<rect x="0" y="{top}" width="{length:.1f}" height="{bar_h}" fill="#0a4a8c">'
+            f'<title>{escape(name)}: {clock(d["spoken_s"])}</title></rect>'
+        )
+        if overrun > 0:
+            body.append(
+                f'<rect x="{length - overrun:.1f}" y="{top}" width="{overrun:.1f}" '
+                f'height="{bar_h}" fill="#9e0000" fill-opacity="0.85"/>'
+            )
+        body.append(
+            f'<text class="chart-value" x="{length + 6:.1f}" y="{top + bar_h - 4}" '
+            f'font-size="{font}" fill="#111418" font-variant-numeric="tabular-nums">'
+            f'{clock(d["spoken_s"])}</text>'
+        )
+        y = top + bar_h + gap
+    height = max(y, 24)
+    head = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="minutes-chart" role="img" '
         f'viewBox="0 0 {width} {height}" width="100%" preserveAspectRatio="xMinYMin meet" '
         f'aria-labelledby="chart-title">',
         f'<title id="chart-title">{escape(title)}</title>',
     ]
-    for i, d in enumerate(rows):
-        y = 4 + i * row_h
-        name = (d["name"] or {}).get(locale) or d["code"] or "?"
-        length = max(1.0, bar_w * d["spoken_s"] / longest)
-        overrun = min(length, bar_w * d["overrun_s"] / longest)
-        parts.append(
-            f'<text class="chart-label" x="0" y="{y + label_h - 6}" font-size="{font}" '
-            f'fill="#111418">{escape(d["code"] or "")} · {escape(name)}</text>'
-            f'<rect x="0" y="{y + label_h}" width="{length:.1f}" height="{bar_h}" fill="#0a4a8c">'
-            f'<title>{escape(name)}: {clock(d["spoken_s"])}</title></rect>'
-        )
-        if overrun > 0:
-            parts.append(
-                f'<rect x="{length - overrun:.1f}" y="{y + label_h}" width="{overrun:.1f}" '
-                f'height="{bar_h}" fill="#9e0000" fill-opacity="0.85"/>'
-            )
-        parts.append(
-            f'<text class="chart-value" x="{length + 6:.1f}" y="{y + label_h + bar_h - 5}" '
-            f'font-size="{font}" fill="#111418" font-variant-numeric="tabular-nums">'
-            f'{clock(d["spoken_s"])}</text>'
-        )
-    parts.append("</svg>")
-    return Markup("".join(parts))
+    return Markup("".join([*head, *body, "</svg>"]))
 
 
 @bp.context_processor
