@@ -74,7 +74,7 @@ COMMON_STRINGS = {
     "resumes_in": _l("in {time}"),
     "resumes_at": _l("Resumes at {time}"),
     "sitting_suspended": _l("Sitting suspended"),
-    "queue.next": _l("Next: {name}"),
+    "next_label": _l("Next"),
     "time_of_day": _l("Time"),
 }
 

@@ -48,6 +48,7 @@ function card(roomId) {
     title: h("span", { class: "o-title-text" }),
     pill: h("span", { class: "pill" }),
     floor: h("div", { class: "o-floor" }),
+    next: h("div", { class: "o-next" }),
     clockBox: h("div", { class: "o-clock-box", dataset: { level: "none" } }),
     clock: h("span", { class: "o-clock" }),
     clockLabel: h("span", { class: "o-clock-label" }),
@@ -60,6 +61,7 @@ function card(roomId) {
     parts.name,
     h("p", { class: "o-sitting" }, parts.pill, parts.title),
     parts.floor,
+    parts.next,
     h("div", { class: "o-live" }, parts.queue, parts.clockBox),
   );
   entry = { received: null, parts };
@@ -167,9 +169,14 @@ function drawCard(entry) {
   fill(p.floor, speaker ? biPick(speaker.delegation.name) : biT("floor.empty"));
   const waiting = s.speakers?.queue?.length || 0;
   const head = s.speakers?.queue?.[0];
+  // Who is next, on one line across the card: the label once per language, then the name.
+  fill(
+    p.next,
+    head ? [h("span", { class: "o-next-label" }, biT("next_label")), " ", biPick(head.delegation.name, "o-next-name")] : null,
+  );
+  show(p.next, !!head);
   fill(
     p.queue,
-    head ? h("span", { class: "o-next" }, biNodes((lang) => t("queue.next", { name: pick(head.delegation.name, lang) }, lang))) : null,
     biT("queue.count", { n: waiting }),
     s.speakers?.list_closed ? h("span", { class: "o-closed" }, biT("list.closed")) : null,
   );
