@@ -358,6 +358,8 @@ def report(
     delegations = sorted(by_delegation.values(), key=lambda d: (-d["spoken_s"], d["code"] or ""))
     return {
         "version": record.cursor,
+        # The zone the record's local times are read in; its instants are epoch seconds (UTC).
+        "timezone": programme.meeting.timezone if programme else None,
         "speeches": speeches,
         "unserved": [dict(u) for u in record.unserved],
         "totals": {

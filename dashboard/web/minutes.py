@@ -7,6 +7,7 @@ worker catches up (or when it does not run).
 
 from __future__ import annotations
 
+import textwrap
 from datetime import datetime
 from typing import Any
 
@@ -65,37 +66,51 @@ def speaking_chart(delegations: list[dict[str, Any]], locale: str, title: str) -
     """A horizontal bar chart of speaking time per delegation, as inline SVG (escaped text,
     presentation attributes only: no script, no style, nothing fetched)."""
     rows = [d for d in delegations if d["speeches"]]
-    bar_h, gap, label_w, bar_w, value_w = 22, 8, 260, 420, 90
-    width = label_w + bar_w + value_w
-    height = max(1, len(rows)) * (bar_h + gap) + gap
+    # Each name above its bar, across the whole width, wrapped between words where it is
+    # longer than a line: never cut, and the chart scales to a phone or an A4 page whole.
+    line_h, bar_h, gap, width, value_w, font = 20, 18, 12, 480, 64, 15
+    per_line = int(width / (font * 0.62))  # a safe bound on the characters a line holds
+    bar_w = width - value_w
     longest = max((d["spoken_s"] for d in rows), default=0.0) or 1.0
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="minutes-chart" role="img" '
-        f'viewBox="0 0 {width} {height}" width="100%" aria-labelledby="chart-title">',
-        f'<title id="chart-title">{escape(title)}</title>',
-    ]
-    for i, d in enumerate(rows):
-        y = gap + i * (bar_h + gap)
+    body: list[str] = []
+    y = 4
+    for d in rows:
         name = (d["name"] or {}).get(locale) or d["code"] or "?"
+        lines = textwrap.wrap(f'{d["code"] or ""} · {name}', per_line, break_long_words=False)
+        body.append(
+            f'<text class="chart-label" font-size="{font}" fill="#111418">'
+            + "".join(
+                f'<tspan x="0" y="{y + (i + 1) * line_h - 5}">{escape(line)}</tspan>'
+                for i, line in enumerate(lines)
+            )
+            + "</text>"
+        )
+        top = y + len(lines) * line_h
         length = max(1.0, bar_w * d["spoken_s"] / longest)
         overrun = min(length, bar_w * d["overrun_s"] / longest)
-        parts.append(
-            f'<text x="{label_w - 8}" y="{y + bar_h * 0.72:.1f}" text-anchor="end" '
-            f'font-size="14" fill="#111418">{escape(d["code"] or "")} · {escape(name[:32])}</text>'
-            f'<rect x="{label_w}" y="{y}" width="{length:.1f}" height="{bar_h}" fill="#0a4a8c">'
+        body.append(
+            f'<rect x="0" y="{top}" width="{length:.1f}" height="{bar_h}" fill="#0a4a8c">'
             f'<title>{escape(name)}: {clock(d["spoken_s"])}</title></rect>'
         )
         if overrun > 0:
-            parts.append(
-                f'<rect x="{label_w + length - overrun:.1f}" y="{y}" width="{overrun:.1f}" '
+            body.append(
+                f'<rect x="{length - overrun:.1f}" y="{top}" width="{overrun:.1f}" '
                 f'height="{bar_h}" fill="#9e0000" fill-opacity="0.85"/>'
             )
-        parts.append(
-            f'<text x="{label_w + length + 6:.1f}" y="{y + bar_h * 0.72:.1f}" font-size="14" '
-            f'fill="#111418" font-variant-numeric="tabular-nums">{clock(d["spoken_s"])}</text>'
+        body.append(
+            f'<text class="chart-value" x="{length + 6:.1f}" y="{top + bar_h - 4}" '
+            f'font-size="{font}" fill="#111418" font-variant-numeric="tabular-nums">'
+            f'{clock(d["spoken_s"])}</text>'
         )
-    parts.append("</svg>")
-    return Markup("".join(parts))
+        y = top + bar_h + gap
+    height = max(y, 24)
+    head = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="minutes-chart" role="img" '
+        f'viewBox="0 0 {width} {height}" width="100%" preserveAspectRatio="xMinYMin meet" '
+        f'aria-labelledby="chart-title">',
+        f'<title id="chart-title">{escape(title)}</title>',
+    ]
+    return Markup("".join([*head, *body, "</svg>"]))
 
 
 @bp.context_processor
@@ -120,4 +135,6 @@ def minutes_page() -> Any:
     return render_template(
         "minutes.html", minutes=minutes, chart=chart, clock=clock, local=local, names=names,
         rooms=rooms, locale=locale, lang=request.args.get("lang"),
+        timezone=programme.meeting.timezone,
+        title=programme.meeting.title.as_dict().get(locale, ""),
     )

@@ -1,42 +1,86 @@
-// The chair's console for one room: sitting, floor, clock, list of speakers.
+// The chair's console for one room: the floor first (who speaks, the clock, who is
+// next), the list of speakers in its own pane, the room's screen as the hall sees it,
+// and the sitting's controls apart. Nothing acts on the room by accident: shortcuts
+// need Alt+Shift, a key typed as part of a word never presses a button, giving the
+// floor out of turn asks first, and no command goes out while the link is down.
+import { activeAnnouncements } from "./announcements.js";
 import { drawClock, reading, serverNow } from "./clock.js";
 import { explain, makeSender } from "./commands.js";
 import { $, fill, h, messageBox, setText, show } from "./dom.js";
-import { epochToZoned, formatDayTime, page, pick, setTimezone, t, zonedToEpoch } from "./i18n.js";
+import { epochToZoned, formatDayTime, formatTime, page, pick, setTimezone, t, zonedToEpoch } from "./i18n.js";
 import { connectLive, drawConnMark, loadProgramme } from "./live.js";
 import { delegationLabel, makePicker } from "./picker.js";
+import { drawPreview } from "./preview.js";
+import { guardTyping } from "./typing.js";
 
 const ROOM = page.room;
 let current = null; // newest {state, offset}
 let programme = null;
+let phase = "connecting";
+let lastContact = null;
+let lastError = null; // the code of the refusal shown, if any
+let floorAnnounced; // the entry id last announced as having the floor (undefined: none yet)
 const { showMessage, hideMessage } = messageBox($("message"), 3000);
+const CONNECTION_ERRORS = new Set(["offline", "timeout", "stale"]);
+const kindText = (kind) => t(`kind.${kind || "speech"}`);
+let sender = null; // set below, once the live link it sends on exists
 
 const live = connectLive({
   room: ROOM,
   onState(received, changed) {
     current = received;
     if (changed) render();
-    sender.seen(received.state.version);
+    sender?.seen(received.state.version);
   },
   onStatus(status) {
     drawConnMark($("conn-state"), status, { bilingual: false });
     document.body.dataset.phase = status.phase;
+    phase = status.phase;
+    lastContact = status.lastContact;
+    drawOffline();
+    updateButtons();
   },
 });
 
-const sender = makeSender({
+sender = makeSender({
   live,
   onBusy: () => updateButtons(),
-  onRefused: (body, error) =>
-    showMessage(explain(body, error, current?.state), "error", error.message),
-  onDone: () => hideMessage(),
+  onRefused: (body, error) => {
+    lastError = error.code;
+    showMessage(explain(body, error, current?.state), "error", error.message);
+  },
+  onDone: () => {
+    lastError = null;
+    hideMessage();
+  },
 });
 
 function send(type, fields = {}) {
-  if (!current) return;
+  if (!current || phase !== "live") return null;
   return sender.send({ type, room: ROOM, expected_version: current.state.version, ...fields });
 }
 
+/* ---- connection ---- */
+
+/** While the link is down: say so, and why the commands are disabled; clear its error after. */
+function drawOffline() {
+  const box = $("offline");
+  const down = phase !== "live";
+  show(box, down);
+  if (down) {
+    setText(
+      box,
+      phase === "denied"
+        ? t("offline.denied")
+        : lastContact
+          ? t("offline.since", { time: formatTime(lastContact, { seconds: true }) })
+          : t("offline.connecting"),
+    );
+  } else if (lastError && CONNECTION_ERRORS.has(lastError)) {
+    lastError = null;
+    hideMessage();
+  }
+}
 
 /* ---- drawing ---- */
 
@@ -94,56 +138,102 @@ function drawSittingChoice(s) {
 
 function drawFloor(s) {
   const speaker = s.speakers?.current;
+  const head = s.speakers?.queue?.[0];
   setText($("floor-name"), speaker ? delegationLabel(speaker.delegation) : t("floor.empty"));
   const detail = [];
   if (speaker?.speaker_name) detail.push(speaker.speaker_name);
-  if (speaker?.kind && speaker.kind !== "speech") detail.push(t(`kind.${speaker.kind}`));
+  if (speaker) detail.push(kindText(speaker.kind));
   setText($("floor-detail"), detail.join(" · "));
+
+  // The Next button names who it gives the floor to.
+  let next;
+  if (head) next = t("next.named", { name: delegationLabel(head.delegation), kind: kindText(head.kind) });
+  else if (speaker) next = t("next.end_only", { name: delegationLabel(speaker.delegation) });
+  else next = t("next.nobody");
+  setText($("next-text"), next);
+
+  const name = speaker ? delegationLabel(speaker.delegation) : "";
+  const label = (id, key) => {
+    if (speaker) $(id).setAttribute("aria-label", t(key, { name }));
+    else $(id).removeAttribute("aria-label");
+  };
+  label("btn-stop", "floor.stop_named");
+  label("btn-pause", speaker?.paused ? "floor.resume_named" : "floor.pause_named");
+  label("btn-extend", "floor.extend30_named");
+  label("btn-extend-60", "floor.extend60_named");
+
+  // Said once, politely, to a screen reader when the floor changes hands.
+  const now = speaker?.entry_id || null;
+  if (floorAnnounced !== undefined && floorAnnounced !== now) {
+    setText($("announcer"), speaker ? t("floor.announce", { name }) : t("floor.empty"));
+  }
+  floorAnnounced = now;
+}
+
+/** What the room's screen shows now, and a warning on the floor block while it is urgent. */
+function drawScreen() {
+  drawPreview($("preview"), current);
+  const urgent = activeAnnouncements(current).filter((a) => a.level === "urgent");
+  const alert = $("screen-alert");
+  const text = urgent.length ? t("screen.urgent", { text: pick(urgent[0].text) }) : "";
+  show(alert, urgent.length > 0);
+  setText(alert, text);
 }
 
 function drawQueue(s) {
   const queue = s.speakers?.queue || [];
+  const pane = $("queue-pane");
+  const scroll = pane.scrollTop;
   fill(
     $("queue"),
-    queue.map((entry, i) =>
-      h(
+    queue.map((entry, i) => {
+      const name = delegationLabel(entry.delegation);
+      return h(
         "li",
-        { class: `queue-item kind-${entry.kind || "speech"}`, dataset: { entry: entry.entry_id } },
+        {
+          class: `queue-item kind-${entry.kind || "speech"}`,
+          draggable: "true",
+          dataset: { entry: entry.entry_id, index: String(i) },
+        },
+        h("span", { class: "queue-pos", "aria-hidden": "true" }, String(i + 1)),
+        h("span", { class: "drag-handle", "aria-hidden": "true", title: t("queue.drag") }, "⠿"),
         h(
           "span",
           { class: "queue-who" },
-          h("span", { class: "queue-name" }, delegationLabel(entry.delegation)),
-          entry.kind && entry.kind !== "speech"
-            ? h("span", { class: "badge kind" }, t(`kind.${entry.kind}`))
-            : null,
+          h("span", { class: "queue-name" }, name),
+          entry.kind && entry.kind !== "speech" ? h("span", { class: "badge kind" }, kindText(entry.kind)) : null,
           entry.speaker_name ? h("span", { class: "muted" }, entry.speaker_name) : null,
         ),
         h(
           "span",
           { class: "queue-actions" },
-          itemButton("up", "↑", "queue.up", i === 0),
-          itemButton("down", "↓", "queue.down", i === queue.length - 1),
-          itemButton("start", "▶", "queue.start", false),
-          itemButton("remove", "✕", "queue.remove", false),
+          itemButton("start", "▶", t("queue.start"), t("queue.start_named", { name }), false, "start"),
+          itemButton("up", "↑", null, t("queue.up_named", { name }), i === 0),
+          itemButton("down", "↓", null, t("queue.down_named", { name }), i === queue.length - 1),
+          itemButton("position", null, t("queue.position"), t("queue.position_named", { name }), queue.length < 2),
+          itemButton("remove", "✕", t("queue.remove"), t("queue.remove_named", { name }), false, "danger remove"),
         ),
-      ),
-    ),
+      );
+    }),
   );
+  pane.scrollTop = scroll;
   show($("queue-empty"), queue.length === 0);
+  setText($("queue-count"), queue.length ? `(${queue.length})` : "");
   show($("list-closed"), !!s.speakers?.list_closed);
 }
 
-function itemButton(action, symbol, key, never) {
+function itemButton(action, symbol, text, label, never, cls = "") {
   return h(
     "button",
     {
       type: "button",
-      class: "cmd small",
-      title: t(key),
-      "aria-label": t(key),
+      class: `cmd small ${cls}`.trim(),
+      title: label,
+      "aria-label": label,
       dataset: { action, never: never ? "1" : "" },
     },
-    symbol,
+    symbol ? h("span", { "aria-hidden": "true" }, symbol) : null,
+    text ? h("span", { class: "btn-text" }, text) : null,
   );
 }
 
@@ -175,35 +265,124 @@ function enabledFor(id) {
 }
 
 function updateButtons() {
-  const busy = sender.isBusy();
+  const busy = !!sender?.isBusy();
+  const up = phase === "live";
   document.body.classList.toggle("busy", busy);
+  document.body.classList.toggle("offline", !up);
   for (const button of document.querySelectorAll("button.cmd")) {
-    button.disabled = busy || !current || button.dataset.never === "1" || !enabledFor(button.id);
+    if (button.closest("dialog")) continue;
+    button.disabled = busy || !up || !current || button.dataset.never === "1" || !enabledFor(button.id);
   }
   const s = current?.state;
   const paused = !!s?.speakers?.current?.paused;
-  setText($("btn-pause").firstChild, `${t(paused ? "timer.resume" : "timer.pause")} `);
+  setText($("btn-pause"), t(paused ? "timer.resume" : "timer.pause"));
   const closed = !!s?.speakers?.list_closed;
-  setText($("btn-list").firstChild, `${t(closed ? "list.reopen" : "list.close")} `);
+  setText($("btn-list"), t(closed ? "list.reopen" : "list.close"));
 }
 
 function render() {
   const s = current.state;
   setText($("room-name"), pick(s.room.name));
-  setText($("version"), s.version);
   document.body.dataset.version = s.version;
   drawSitting(s);
   drawFloor(s);
   drawQueue(s);
+  drawScreen();
   updateButtons();
   tick();
 }
 
+let previewKey = "";
 function tick() {
-  drawClock($("clock-box"), $("clock"), $("clock-label"), reading(current), { bilingual: false });
+  drawClock($("clock-box"), $("clock"), $("clock-label"), reading(current), {
+    bilingual: false,
+    limitEl: $("clock-limit"),
+    barEl: $("clock-bar"),
+  });
+  // Announcements expire on their own: redraw the preview when the shown set changes.
+  const key = activeAnnouncements(current).map((a) => a.id).join(",");
+  if (key !== previewKey) {
+    previewKey = key;
+    drawScreen();
+  }
+}
+
+/* ---- asking first ---- */
+
+/** Ask in the page's dialog; resolves true when confirmed. `extra` nodes go under the text. */
+function ask({ title, text, ok, extra = null, danger = false }) {
+  const dialog = $("ask");
+  setText($("ask-title"), title);
+  setText($("ask-text"), text || "");
+  fill($("ask-extra"), extra);
+  setText($("ask-ok"), ok);
+  $("ask-ok").classList.toggle("danger", danger);
+  $("ask-ok").classList.toggle("primary", !danger);
+  dialog.returnValue = "";
+  return new Promise((resolve) => {
+    dialog.addEventListener("close", () => resolve(dialog.returnValue === "ok"), { once: true });
+    dialog.showModal();
+    (extra?.querySelector?.("input") || $("ask-ok")).focus();
+  });
+}
+
+function entryOf(entryId) {
+  const queue = current?.state.speakers?.queue || [];
+  const index = queue.findIndex((e) => e.entry_id === entryId);
+  return index < 0 ? null : { entry: queue[index], index, queue };
+}
+
+async function giveFloorOutOfTurn(entryId) {
+  const found = entryOf(entryId);
+  if (!found) return;
+  const name = delegationLabel(found.entry.delegation);
+  const speaker = current.state.speakers.current;
+  const text = [
+    t("confirm.start_text", { position: found.index + 1 }),
+    speaker ? t("confirm.start_ends", { name: delegationLabel(speaker.delegation) }) : "",
+  ].join(" ");
+  const yes = await ask({
+    title: t("confirm.start_title", { name }),
+    text,
+    ok: t("queue.start_named", { name }),
+  });
+  // The list may have changed while the dialog was open: act on the entry, not a place.
+  if (yes && entryOf(entryId)) send("speaker.start", { entry_id: entryId });
+}
+
+async function moveToPosition(entryId) {
+  const found = entryOf(entryId);
+  if (!found) return;
+  const name = delegationLabel(found.entry.delegation);
+  const input = h("input", {
+    type: "number",
+    id: "ask-position",
+    min: "1",
+    max: String(found.queue.length),
+    value: String(found.index + 1),
+    required: true,
+  });
+  const extra = h("div", {}, h("label", { for: "ask-position" }, t("queue.position_label", { n: found.queue.length })), input);
+  const yes = await ask({ title: t("queue.position_named", { name }), ok: t("queue.move"), extra });
+  if (!yes) return;
+  const position = Math.round(Number(input.value)) - 1;
+  moveEntry(entryId, position);
+}
+
+function moveEntry(entryId, position) {
+  const found = entryOf(entryId);
+  if (!found) return;
+  const last = found.queue.length - 1;
+  const to = Math.max(0, Math.min(last, position));
+  if (Number.isFinite(to) && to !== found.index) send("speaker.move", { entry_id: entryId, position: to });
 }
 
 /* ---- actions ---- */
+
+function parseClock(value) {
+  const match = /^\s*([01]?\d|2[0-3])[:.h]?([0-5]\d)\s*$/.exec(value || "");
+  return match ? `${match[1].padStart(2, "0")}:${match[2]}` : null;
+}
 
 const actions = {
   next: () => send("speaker.next"),
@@ -213,16 +392,27 @@ const actions = {
   list: () => send(current?.state.speakers?.list_closed ? "list.reopen" : "list.close"),
   open: () => send("session.open", { session_id: $("sitting-choice").value }),
   suspend: () => {
-    const until = $("suspend-until").value;
-    if (!until || !current) return send("session.suspend");
+    const raw = $("suspend-until").value.trim();
+    if (!raw || !current) return send("session.suspend");
+    const until = parseClock(raw);
+    if (!until) {
+      showMessage(t("suspend.bad_time"));
+      return null;
+    }
     const today = epochToZoned(serverNow(current)).slice(0, 10);
     let epoch = zonedToEpoch(`${today}T${until}`);
     if (epoch <= serverNow(current)) epoch += 24 * 3600; // a time already past today: tomorrow
     return send("session.suspend", { until: epoch });
   },
   resume: () => send("session.resume"),
-  close: () => {
-    if (window.confirm(t("confirm.close_sitting"))) send("session.close");
+  close: async () => {
+    const yes = await ask({
+      title: t("confirm.close_sitting"),
+      text: pick(current?.state.session?.title),
+      ok: t("confirm.close_ok"),
+      danger: true,
+    });
+    if (yes) send("session.close");
   },
 };
 
@@ -248,14 +438,52 @@ $("queue").addEventListener("click", (event) => {
   const button = event.target.closest("button[data-action]");
   if (!button || button.disabled || !current) return;
   const entryId = button.closest("li").dataset.entry;
-  const queue = current.state.speakers.queue;
-  const position = queue.findIndex((e) => e.entry_id === entryId);
+  const found = entryOf(entryId);
+  if (!found) return;
   const action = button.dataset.action;
-  if (action === "up") send("speaker.move", { entry_id: entryId, position: position - 1 });
-  else if (action === "down") send("speaker.move", { entry_id: entryId, position: position + 1 });
-  else if (action === "start") send("speaker.start", { entry_id: entryId });
+  if (action === "up") moveEntry(entryId, found.index - 1);
+  else if (action === "down") moveEntry(entryId, found.index + 1);
+  else if (action === "position") moveToPosition(entryId);
+  else if (action === "start") giveFloorOutOfTurn(entryId);
   else if (action === "remove") send("speaker.remove", { entry_id: entryId });
 });
+
+/* ---- drag and drop ---- */
+
+let dragged = null;
+const list = $("queue");
+list.addEventListener("dragstart", (event) => {
+  const item = event.target.closest?.("li[data-entry]");
+  if (!item || phase !== "live" || sender.isBusy()) {
+    event.preventDefault();
+    return;
+  }
+  dragged = item.dataset.entry;
+  item.classList.add("dragging");
+  event.dataTransfer.effectAllowed = "move";
+  event.dataTransfer.setData("text/plain", dragged);
+});
+list.addEventListener("dragover", (event) => {
+  const item = event.target.closest?.("li[data-entry]");
+  if (!dragged || !item) return;
+  event.preventDefault();
+  for (const li of list.querySelectorAll(".drop-target")) li.classList.remove("drop-target");
+  if (item.dataset.entry !== dragged) item.classList.add("drop-target");
+});
+list.addEventListener("drop", (event) => {
+  const item = event.target.closest?.("li[data-entry]");
+  event.preventDefault();
+  if (dragged && item && item.dataset.entry !== dragged) {
+    const target = entryOf(item.dataset.entry);
+    if (target) moveEntry(dragged, target.index);
+  }
+});
+list.addEventListener("dragend", () => {
+  dragged = null;
+  for (const li of list.querySelectorAll(".dragging, .drop-target")) li.classList.remove("dragging", "drop-target");
+});
+
+/* ---- adding ---- */
 
 const picker = makePicker($("picker-input"), $("picker-list"), {
   getDelegations: () => programme?.delegations || [],
@@ -264,6 +492,7 @@ const picker = makePicker($("picker-input"), $("picker-list"), {
 
 $("add-form").addEventListener("submit", async (event) => {
   event.preventDefault();
+  if (phase !== "live") return;
   const delegation = picker.chosen();
   if (!delegation) {
     showMessage(t("picker.choose"));
@@ -284,30 +513,32 @@ $("add-form").addEventListener("submit", async (event) => {
 
 /* ---- keyboard ---- */
 
-const KEYS = {
-  n: actions.next,
-  s: actions.stop,
-  p: actions.pause,
-  e: () => actions.extend(30),
-  l: actions.list,
+// Alt+Shift+letter, by the key's place (event.code): the same on every layout, and on a
+// Mac, where Option+Shift+letter types a symbol rather than the letter.
+const SHORTCUTS = {
+  KeyN: ["btn-next", actions.next],
+  KeyS: ["btn-stop", actions.stop],
+  KeyP: ["btn-pause", actions.pause],
+  KeyE: ["btn-extend", () => actions.extend(30)],
+  KeyL: ["btn-list", actions.list],
 };
 
 document.addEventListener("keydown", (event) => {
-  if (event.ctrlKey || event.metaKey || event.altKey || event.repeat) return;
-  const typing = event.target.closest?.("input, textarea, select");
-  if (typing) return;
-  if (event.key === "/") {
+  if (event.repeat || $("ask").open) return;
+  if (event.altKey && event.shiftKey && !event.ctrlKey && !event.metaKey) {
+    const shortcut = SHORTCUTS[event.code];
+    if (!shortcut) return;
     event.preventDefault();
-    $("picker-input").focus();
+    if (!$(shortcut[0]).disabled) shortcut[1]();
     return;
   }
-  const button = { n: "btn-next", s: "btn-stop", p: "btn-pause", e: "btn-extend", l: "btn-list" }[
-    event.key.toLowerCase()
-  ];
-  if (!button || $(button).disabled) return;
-  event.preventDefault();
-  KEYS[event.key.toLowerCase()]();
+  if (event.ctrlKey || event.metaKey || event.altKey) return;
+  if (event.key === "/" && !event.target.closest?.("input, textarea, select, [contenteditable]")) {
+    event.preventDefault();
+    $("picker-input").focus();
+  }
 });
+guardTyping();
 
 loadProgramme().then((p) => {
   programme = p;

@@ -2,7 +2,15 @@
 import { biT, t } from "./i18n.js";
 import { fill, setText } from "./dom.js";
 
-export const WARNING_S = 30;
+/** Seconds before the limit at which the clock warns, per kind of speech (the room
+ * state's `current.warn_s` wins when present). */
+export const WARNING_S = { speech: 30, point_of_order: 15, reply: 15 };
+
+/** The warning threshold of the speech with the floor. */
+export function warnSeconds(current) {
+  if (typeof current?.warn_s === "number") return current.warn_s;
+  return WARNING_S[current?.kind] ?? WARNING_S.speech;
+}
 
 /** Compare two stream ids "ms-seq": negative, zero or positive like a sort key. */
 export function compareVersions(a, b) {
@@ -29,7 +37,14 @@ export function reading(received) {
   const elapsed = current.elapsed_s + Math.max(0, running);
   const limit = current.limit_s;
   if (!limit) {
-    return { text: format(Math.floor(elapsed)), level: "normal", paused: !!current.paused, countUp: true };
+    return {
+      text: format(Math.floor(elapsed)),
+      level: "normal",
+      paused: !!current.paused,
+      countUp: true,
+      limit: null,
+      progress: null,
+    };
   }
   const remaining = limit - elapsed;
   let text;
@@ -38,8 +53,9 @@ export function reading(received) {
     const over = Math.floor(-remaining);
     text = over === 0 ? format(0) : `-${format(over)}`;
   }
-  const level = remaining < 0 ? "overrun" : remaining <= WARNING_S ? "warning" : "normal";
-  return { text, level, paused: !!current.paused, countUp: false, remaining };
+  const level = remaining < 0 ? "overrun" : remaining <= warnSeconds(current) ? "warning" : "normal";
+  const progress = Math.min(1, Math.max(0, elapsed / limit));
+  return { text, level, paused: !!current.paused, countUp: false, remaining, limit, progress };
 }
 
 /** m:ss (or h:mm:ss) for a whole number of seconds. */
@@ -64,8 +80,26 @@ function labelKeys(r) {
  * Draw a reading into a clock box; touches the DOM only when what shows changes.
  * `bilingual` draws the label in every shown language (screens) or one (consoles).
  */
-export function drawClock(box, timeEl, labelEl, r, { bilingual = true } = {}) {
+export function drawClock(box, timeEl, labelEl, r, { bilingual = true, limitEl = null, barEl = null } = {}) {
   const level = r ? r.level : "none";
+  if (limitEl) {
+    const limit = r?.limit ? format(r.limit) : "";
+    if (limitEl.dataset.limit !== limit) {
+      limitEl.dataset.limit = limit;
+      if (!limit) fill(limitEl);
+      else if (bilingual) fill(limitEl, biT("clock.of", { limit }));
+      else fill(limitEl, t("clock.of", { limit }));
+    }
+  }
+  if (barEl) {
+    // Whole percent steps: the bar moves about once every few seconds, not every frame.
+    const value = r?.progress === null || r?.progress === undefined ? "" : String(Math.round(r.progress * 100));
+    if (barEl.dataset.value !== value) {
+      barEl.dataset.value = value;
+      barEl.hidden = value === "";
+      if (value !== "") barEl.value = Number(value);
+    }
+  }
   const paused = r ? String(r.paused) : "false";
   if (box.dataset.level !== level) box.dataset.level = level;
   if (box.dataset.paused !== paused) box.dataset.paused = paused;

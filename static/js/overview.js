@@ -5,7 +5,7 @@
 import { activeAnnouncements, announcementsKey, infoNode, urgentNodes } from "./announcements.js";
 import { drawClock, reading } from "./clock.js";
 import { $, fill, h, oncePerFrame, show } from "./dom.js";
-import { biPick, biT, formatTime, page, setTimezone } from "./i18n.js";
+import { biNodes, biPick, biT, formatDayTime, formatTime, page, pick, setTimezone, t } from "./i18n.js";
 import { connectLive, drawConnMark, keepAwake, loadProgramme } from "./live.js";
 
 const rooms = new Map(); // room id -> {received, card parts}
@@ -48,6 +48,7 @@ function card(roomId) {
     title: h("span", { class: "o-title-text" }),
     pill: h("span", { class: "pill" }),
     floor: h("div", { class: "o-floor" }),
+    next: h("div", { class: "o-next" }),
     clockBox: h("div", { class: "o-clock-box", dataset: { level: "none" } }),
     clock: h("span", { class: "o-clock" }),
     clockLabel: h("span", { class: "o-clock-label" }),
@@ -60,6 +61,7 @@ function card(roomId) {
     parts.name,
     h("p", { class: "o-sitting" }, parts.pill, parts.title),
     parts.floor,
+    parts.next,
     h("div", { class: "o-live" }, parts.queue, parts.clockBox),
   );
   entry = { received: null, parts };
@@ -131,7 +133,29 @@ function drawCard(entry) {
   const s = entry.received.state;
   const p = entry.parts;
   fill(p.name, biPick(s.room.name));
-  if (s.session) {
+  const next = s.next_session;
+  if ((!s.session || s.session.status === "closed") && next?.scheduled_start) {
+    // A room with no sitting: when its next one starts (today: the time; else the day too).
+    const soon = next.scheduled_start - (entry.received.state.server_time || 0) < 12 * 3600;
+    fill(
+      p.title,
+      biNodes((lang) =>
+        t(
+          "next_sitting",
+          {
+            title: pick(next.title, lang),
+            time: soon ? formatTime(next.scheduled_start, { lang }) : formatDayTime(next.scheduled_start, lang),
+          },
+          lang,
+        ),
+      ),
+    );
+    if (s.session) {
+      p.pill.dataset.status = s.session.status;
+      fill(p.pill, biT(`status.${s.session.status}`));
+    }
+    show(p.pill, !!s.session);
+  } else if (s.session) {
     fill(p.title, biPick(s.session.title));
     p.pill.dataset.status = s.session.status;
     fill(p.pill, biT(`status.${s.session.status}`));
@@ -144,6 +168,13 @@ function drawCard(entry) {
   p.floor.classList.toggle("empty", !speaker);
   fill(p.floor, speaker ? biPick(speaker.delegation.name) : biT("floor.empty"));
   const waiting = s.speakers?.queue?.length || 0;
+  const head = s.speakers?.queue?.[0];
+  // Who is next, on one line across the card: the label once per language, then the name.
+  fill(
+    p.next,
+    head ? [h("span", { class: "o-next-label" }, biT("next_label")), " ", biPick(head.delegation.name, "o-next-name")] : null,
+  );
+  show(p.next, !!head);
   fill(
     p.queue,
     biT("queue.count", { n: waiting }),

@@ -33,9 +33,11 @@ export function matchDelegations(delegations, query) {
   return scored.map(([, d]) => d);
 }
 
+/** A delegation's name with its code, once: a name that already ends with an acronym
+ * in brackets ("Banco Interamericano de Desarrollo (BID)") keeps its own. */
 export function delegationLabel(d) {
   const name = pick(d.name);
-  return name.includes(`(${d.code})`) ? name : `${name} (${d.code})`;
+  return /\([^()]+\)\s*$/.test(name) ? name : `${name} (${d.code})`;
 }
 
 /** Wire a combobox input + listbox; returns {chosen(), clear()}. */

@@ -1,7 +1,7 @@
 // A room's screen: floor, clock, next speakers, announcements; unattended, so
 // it reconnects by itself and says when what it shows may be out of date.
 import { infoNode, activeAnnouncements, announcementsKey, urgentNodes } from "./announcements.js";
-import { drawClock, reading, serverNow } from "./clock.js";
+import { drawClock, format, reading, serverNow } from "./clock.js";
 import { $, fill, h, oncePerFrame, show } from "./dom.js";
 import { biNodes, biPick, biT, formatDayTime, formatTime, page, pick, setTimezone, t } from "./i18n.js";
 import { connectLive, drawConnMark, keepAwake, loadProgramme } from "./live.js";
@@ -47,8 +47,8 @@ function drawHeader(s) {
     show(pill, false);
   }
   const next = s.next_session;
-  if (session?.status === "suspended" && session.suspended_until) {
-    fill(note, biNodes((lang) => t("suspended_until", { time: when(session.suspended_until, lang) }, lang)));
+  if (session?.status === "suspended") {
+    fill(note); // said full width, with a countdown, in the middle of the screen
   } else if ((!session || session.status === "closed") && next) {
     fill(
       note,
@@ -59,6 +59,46 @@ function drawHeader(s) {
       ),
     );
   } else fill(note);
+}
+
+/** A suspended sitting: the whole middle of the screen says so, and when it resumes. */
+function drawSuspension(s) {
+  const session = s.session;
+  const suspended = session?.status === "suspended";
+  document.body.classList.toggle("suspended", suspended);
+  show($("suspension"), suspended);
+  if (!suspended) return;
+  fill($("suspension-title"), biT("sitting_suspended"));
+  drawSuspensionWhen();
+}
+
+function drawSuspensionWhen() {
+  const until = current?.state?.session?.suspended_until;
+  const el = $("suspension-when");
+  if (!until) {
+    if (el.dataset.key !== "") {
+      el.dataset.key = "";
+      fill(el);
+    }
+    return;
+  }
+  const left = Math.max(0, Math.ceil(until - serverNow(current)));
+  const key = `${until}|${left}`;
+  if (el.dataset.key === key) return;
+  el.dataset.key = key;
+  fill(
+    el,
+    biNodes((lang) => t("resumes_at", { time: when(until, lang) }, lang), "s-resumes-at"),
+    left > 0 ? h("span", { class: "s-resumes-in tabular" }, biT("resumes_in", { time: format(left) })) : null,
+  );
+}
+
+/** The time of day in the meeting's time zone, in the header. */
+function drawNow() {
+  if (!current) return;
+  const text = formatTime(serverNow(current));
+  const el = $("now");
+  if (el.textContent !== text) el.textContent = text;
 }
 
 function drawFloor(s) {
@@ -200,6 +240,7 @@ function render() {
   const s = current.state;
   document.body.dataset.version = s.version;
   drawHeader(s);
+  drawSuspension(s);
   drawFloor(s);
   drawAnnouncements(true);
   tick();
@@ -208,8 +249,13 @@ function render() {
 }
 
 function tick() {
-  drawClock($("clock-box"), $("clock"), $("clock-label"), reading(current));
+  drawClock($("clock-box"), $("clock"), $("clock-label"), reading(current), {
+    limitEl: $("clock-limit"),
+    barEl: $("clock-bar"),
+  });
   drawAnnouncements();
+  drawNow();
+  if (current.state.session?.status === "suspended") drawSuspensionWhen();
 }
 
 connectLive({

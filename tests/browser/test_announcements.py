@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 ROOM, OTHER = "plenario", "gt-seguridad"
@@ -27,6 +28,8 @@ def post_from_desk(staff: Any, es: str, en: str, *, urgent: bool = False, rooms:
     for box in page.query_selector_all('input[name="room"]'):
         box.set_checked(box.get_attribute("value") in rooms)
     page.click("#btn-post")
+    if urgent:  # asked first, and confirmed
+        page.click("#confirm-urgent[open] #urgent-ok")
     page.wait_for_function(
         f"document.getElementById('active').textContent.includes({en!r})", timeout=5000
     )
@@ -72,6 +75,62 @@ def test_a_targeted_announcement_shows_on_its_room_only_urgent_takes_over_retrac
     assert [d for d in staff.dialogs if d.startswith("confirm:")], staff.dialogs
     for page in (here, there, staff):
         assert not page.errors
+
+
+def test_the_desk_targets_nothing_by_default_asks_before_urgent_and_resets_to_info(
+    open_page: Any, admin: Any, artifacts: Path
+) -> None:
+    admin("session.open", room=ROOM, session_id="plenaria")
+    staff = open_page("staff", "*", "?lang=es", viewport=(1366, 900))
+    staff.wait_live()
+    page = staff.page
+    page.wait_for_selector('input[name="room"]')
+    page.wait_for_function("!document.getElementById('btn-post').disabled", timeout=5000)
+    # Nothing targeted until the desk chooses; info is the level.
+    assert page.evaluate("document.querySelector('input[name=\"target\"]:checked')") is None
+    assert page.is_checked('input[name="level"][value="info"]')
+    page.screenshot(path=str(artifacts / "staff-1366x900-es.png"), full_page=True)
+
+    # A template fills both texts; its [brackets] must be replaced before posting.
+    page.select_option("#template", "resumes")
+    assert "[hora]" in page.input_value("#text-es") and "[time]" in page.input_value("#text-en")
+    page.check('input[name="target"][value="venue"]')
+    page.select_option("#target-venue", "palacio-bolivar")
+    page.click("#btn-post")
+    page.wait_for_selector("#message:not([hidden])")
+    assert "[" in staff.text("#message")  # says what to fix
+    page.fill("#text-es", "La sesión se reanuda a las 16:30.")
+    page.fill("#text-en", "The sitting resumes at 16:30.")
+    page.check('input[name="level"][value="urgent"]')
+    page.check('input[name="expiry"][value="1h"]')
+    assert "Se oculta" in staff.text("#expiry-says"), staff.text("#expiry-says")
+
+    # Urgent: a confirmation that summarises it, with a screen showing it.
+    page.click("#btn-post")
+    page.wait_for_selector("#confirm-urgent[open]")
+    summary = staff.text("#urgent-summary")
+    assert summary.startswith("URGENTE") and "2 salas" in summary, summary
+    assert "Salón Plenario" in summary and "Cancillerías" in summary, summary
+    assert "16:30" in staff.text("#urgent-preview")
+    page.screenshot(path=str(artifacts / "staff-urgent-confirm-1366x900-es.png"))
+    page.click("#urgent-cancel")  # going back posts nothing and keeps the form
+    assert page.is_checked('input[name="level"][value="urgent"]')
+    page.click("#btn-post")
+    page.click("#confirm-urgent[open] #urgent-ok")
+
+    # Posted: the form is back to info with nothing targeted; the word is next to the button.
+    page.wait_for_selector("#post-result:not([hidden])", timeout=5000)
+    assert "2 salas" in staff.text("#post-result")
+    assert page.is_checked('input[name="level"][value="info"]')
+    assert page.evaluate("document.querySelector('input[name=\"target\"]:checked')") is None
+    assert page.input_value("#text-es") == ""
+    result = page.locator("#post-result").bounding_box()
+    button = page.locator("#btn-post").bounding_box()
+    assert result and button and abs(result["y"] - button["y"]) < 60  # beside it, not at the top
+    page.wait_for_function(
+        "document.getElementById('active').textContent.includes('16:30')", timeout=5000
+    )
+    assert not staff.errors
 
 
 def test_xss_payloads_show_as_literal_text_and_run_nothing(open_page: Any, admin: Any) -> None:

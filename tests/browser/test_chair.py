@@ -92,7 +92,8 @@ def test_double_click_on_next_advances_exactly_one_speaker(
     # in one tick; separate presses after the answer are two deliberate commands).
     chair.page.evaluate(
         "() => { for (let i = 0; i < 2; i++) document.dispatchEvent("
-        "new KeyboardEvent('keydown', {key: 'n', bubbles: true})); }"
+        "new KeyboardEvent('keydown', {key: 'N', code: 'KeyN', altKey: true, shiftKey: true,"
+        " bubbles: true})); }"
     )
     state = settled(chair, room_state, on_floor("COL"))
     assert state["speakers"]["current"]["delegation"]["code"] == "COL"

@@ -134,6 +134,8 @@ def test_overview_shows_every_room_whole_on_three_displays(
             assert all(n in text for n in names[speaker]), text
             waiting = len(queue) + (room == "plenario")
             assert f"{waiting} en espera" in text and f"{waiting} waiting" in text, text
+            if width > height and queue:  # who is next, on a landscape lobby
+                assert "Siguiente" in text and "Next" in text, text
             clock = overview.text(f'.o-card[data-room="{room}"] .o-clock')
             assert ":" in clock, clock
         seguridad = overview.text('.o-card[data-room="gt-seguridad"]')

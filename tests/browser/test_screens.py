@@ -152,3 +152,64 @@ def test_screen_fits_three_displays_with_the_longest_names(
     assert "Has the floor" in body and "Tiene la palabra" not in body
     assert "San Vicente" not in body
     english.page.screenshot(path=str(artifacts / "screen-1920x1080-en.png"))
+
+
+def test_screen_shows_the_limit_the_time_of_day_and_five_next_speakers(
+    open_page: Any, admin: Any, artifacts: Path
+) -> None:
+    admin("session.open", room=ROOM, session_id=SITTING)
+    for code in ["IDB", *LONG_QUEUE[:1], *LONG_QUEUE[2:], "PAN"]:
+        admin("speaker.add", room=ROOM, delegation=code)
+    admin("speaker.next", room=ROOM)  # the bank (the longest name) speaks
+    screen = open_page("screen", ROOM, "", viewport=(1920, 1080))
+    screen.wait_live()
+    screen.page.wait_for_function(
+        "document.getElementById('clock-limit').textContent.includes('4:00')", timeout=5000
+    )
+    time.sleep(0.3)
+    screen.page.screenshot(path=str(artifacts / "screen-1920x1080-limit.png"))
+    limit = screen.text("#clock-limit")
+    assert "de 4:00" in limit and "of 4:00" in limit, limit
+    progress = screen.page.evaluate(
+        "() => { const b = document.getElementById('clock-bar'); return [b.hidden, b.value]; }"
+    )
+    assert progress[0] is False and 0 <= progress[1] <= 5, progress
+    # The time of day, in the meeting's time zone (Panama: UTC-5, no summer time).
+    shown = screen.text("#now").strip()
+    expected = time.strftime("%H:%M", time.gmtime(time.time() - 5 * 3600))
+    assert shown == expected or shown[:2] == expected[:2], (shown, expected)
+    report = overflow_report(screen.page)
+    assert report["queueShown"] >= 5, report
+    assert report["out"] == [] and report["small"] == [], report
+    sizes = screen.page.evaluate(
+        "[...document.querySelectorAll('#queue li')].slice(0, 2)"
+        ".map(li => parseFloat(getComputedStyle(li).fontSize))"
+    )
+    assert sizes[0] > sizes[1], sizes  # who is next first, larger
+    # An acronym once per language.
+    floor = screen.text("#floor-name")
+    assert floor.count("(BID)") == 1 and floor.count("(IDB)") == 1, floor
+    assert not screen.errors
+
+
+def test_a_suspended_sitting_says_when_it_resumes_full_width(
+    open_page: Any, admin: Any, artifacts: Path
+) -> None:
+    admin("session.open", room=ROOM, session_id=SITTING)
+    admin("speaker.add", room=ROOM, delegation="PAN")
+    admin("speaker.next", room=ROOM)
+    admin("session.suspend", room=ROOM, until=time.time() + 15 * 60)
+    for width, height in [(1920, 1080), (1080, 1920)]:
+        screen = open_page("screen", ROOM, "", viewport=(width, height))
+        screen.wait_live()
+        screen.page.wait_for_selector("#suspension:not([hidden])", timeout=5000)
+        time.sleep(0.3)
+        screen.page.screenshot(path=str(artifacts / f"screen-{width}x{height}-suspended.png"))
+        text = screen.text("#suspension")
+        assert "Sesión suspendida" in text and "Sitting suspended" in text, text
+        assert "Se reanuda a las" in text and "Resumes at" in text, text
+        assert "14:" in text or "15:00" in text, text  # the countdown to it
+        box = screen.page.locator("#suspension").bounding_box()
+        assert box and box["width"] >= 0.9 * width, box
+        assert screen.page.is_hidden("#floor-name")  # not "has the floor" while suspended
+        assert not screen.errors
