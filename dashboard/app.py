@@ -68,7 +68,9 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     app.wsgi_app = api.command_route(app, app.wsgi_app)  # type: ignore[method-assign,assignment]
     direct = seams.probe(socketio.server, disabled=settings.disabled_seams)
     app.extensions[KEY] = Services(
-        settings, client, log, meeting, Relay(socketio, meeting, settings.redis_url, direct),
+        settings, client, log, meeting, Relay(
+            socketio, meeting, settings.redis_url, direct,
+            settings.max_queued_frames, settings.max_queued_bytes),
         access.Generations(client, log.key("access")))
     errors.register(app, refusal_page=pages.no_access)
     headers.register(app)

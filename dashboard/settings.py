@@ -91,6 +91,21 @@ class Settings(BaseSettings):
         description="Socket.IO events per second a client may send (burst: 2 seconds' worth).",
         gt=0,
     )
+    max_queued_frames: int = Field(
+        32,
+        validation_alias=AliasChoices("PLENARY_MAX_QUEUED_FRAMES", "max_queued_frames"),
+        description="States that may wait for one client that is not reading; past it (or "
+        "past PLENARY_MAX_QUEUED_BYTES) the client is disconnected.",
+        ge=2,
+        le=10_000,
+    )
+    max_queued_bytes: int = Field(
+        1 << 20,
+        validation_alias=AliasChoices("PLENARY_MAX_QUEUED_BYTES", "max_queued_bytes"),
+        description="Bytes of states that may wait for one client that is not reading.",
+        ge=64 * 1024,
+        le=1 << 30,
+    )
     command_rate: int = Field(
         20,
         validation_alias=AliasChoices("PLENARY_COMMAND_RATE", "command_rate"),

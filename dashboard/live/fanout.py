@@ -34,13 +34,17 @@ log = logging.getLogger(__name__)
 class Fanout:
     """Broadcasts for the relay; `attach` each websocket as it connects."""
 
-    def __init__(self, socketio: SocketIO, direct: bool = True) -> None:
+    def __init__(self, socketio: SocketIO, direct: bool = True, max_queued: int = 32,
+                 max_queued_bytes: int = 1 << 20) -> None:
         self.socketio = socketio
         self.direct = direct  # the seams hold: frames written straight out
+        # A client whose queue passes either bound is not reading: it is cut off, so
+        # that it cannot make the server hold states for it without end.
+        self.max_queued, self.max_queued_bytes = max_queued, max_queued_bytes
         self.pipes: dict[str, seams.Pipe] = {}  # Socket.IO sid -> its pipe
         # Frames written straight out, through the socket's queue, or by python-socketio's
         # emit (the public path, when the seams do not hold).
-        self.sent = {"direct": 0, "queued": 0, "public": 0}
+        self.sent = {"direct": 0, "queued": 0, "public": 0, "cut_off": 0}
 
     def attach(self, sid: str, environ: dict[str, Any]) -> None:
         """Take over the writes of a client connected over websocket from the start."""
@@ -54,9 +58,12 @@ class Fanout:
         if pipe is not None:  # else long-polling: the queue's path only
             self.pipes[sid] = pipe
 
-    def detach(self, sid: str) -> None:
-        """Forget a client's pipe (it disconnected)."""
-        self.pipes.pop(sid, None)
+    def detach(self, sid: str, abort: bool = False) -> None:
+        """Forget a client's pipe (it disconnected); `abort`: also shut its connection down,
+        so a write blocked on it (a frozen client) fails at once."""
+        pipe = self.pipes.pop(sid, None)
+        if abort and pipe is not None:
+            pipe.abort()
 
     def emit(self, event: str, data: Any, to: list[str]) -> int:
         """Send `event` to every client in the rooms `to`; returns how many got it."""
@@ -81,12 +88,25 @@ class Fanout:
             pipe = pipes.get(sid)
             if pipe is not None and seams.idle(sock) and pipe.try_send(frame):
                 direct += 1
-            else:
-                send_queued(eio_sid, eio_pkt)
-                queued += 1
+                continue
+            waiting = seams.queue_length(sock)
+            if waiting >= self.max_queued or waiting * len(frame) >= self.max_queued_bytes:
+                self._cut_off(server, sid, pipe, waiting)
+                continue
+            send_queued(eio_sid, eio_pkt)
+            queued += 1
         self.sent["direct"] += direct
         self.sent["queued"] += queued
         return direct + queued
+
+    def _cut_off(self, server: Any, sid: str, pipe: seams.Pipe | None, waiting: int) -> None:
+        """Disconnect a client that does not read what it is sent."""
+        log.warning("client %s is not reading (%d states waiting): disconnected", sid, waiting)
+        self.sent["cut_off"] += 1
+        if pipe is not None:
+            self.detach(sid, abort=True)  # its reader sees the end and engine.io closes it
+        else:
+            server.disconnect(sid, namespace=seams.NAMESPACE)
 
     def _emit_public(self, server: Any, event: str, data: Any, to: list[str]) -> int:
         count = sum(1 for _ in server.manager.get_participants(seams.NAMESPACE, to))

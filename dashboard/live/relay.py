@@ -29,10 +29,11 @@ class Relay:
     """
 
     def __init__(
-        self, socketio: SocketIO, meeting: Meeting, redis_url: str, direct: bool = True
+        self, socketio: SocketIO, meeting: Meeting, redis_url: str, direct: bool = True,
+        max_queued: int = 32, max_queued_bytes: int = 1 << 20,
     ) -> None:
         self.socketio = socketio
-        self.fanout = Fanout(socketio, direct)
+        self.fanout = Fanout(socketio, direct, max_queued, max_queued_bytes)
         self.meeting = meeting
         self.redis_url = redis_url
         self.running = False

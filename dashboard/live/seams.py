@@ -28,8 +28,10 @@ and broadcasts through python-socketio's public `emit` (slower, correct).
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import logging
+import socket
 from collections.abc import Iterator
 from typing import Any
 
@@ -83,6 +85,12 @@ class Pipe:
             gevent.spawn(self._finish, memoryview(frame)[sent:])
         return True
 
+    def abort(self) -> None:
+        """Shut the connection down at once: a write blocked on a client that does not
+        read fails now instead of holding the socket until TCP gives up."""
+        with contextlib.suppress(OSError):
+            self.raw.shutdown(socket.SHUT_RDWR)
+
     def _finish(self, rest: memoryview) -> None:
         try:
             self.sendall(rest)
@@ -125,6 +133,11 @@ def recipients(server: Any, to: list[str]) -> Iterator[tuple[str, str, Any]]:
 def queued_sender(server: Any) -> Any:
     """python-socketio's per-client send of an encoded engine.io packet (through the queue)."""
     return server._send_eio_packet
+
+
+def queue_length(sock: Any) -> int:
+    """How many packets an engine.io socket has waiting for its writer."""
+    return int(sock.queue.qsize()) if sock is not None else 0
 
 
 def idle(sock: Any) -> bool:

@@ -78,7 +78,10 @@ def on_disconnect(reason: Any = None) -> None:
     """Forget the socket."""
     parts = services()
     parts.clients.pop(request.sid, None)  # type: ignore[attr-defined]
-    parts.relay.fanout.detach(request.sid)  # type: ignore[attr-defined]
+    # A client that stopped answering pings may be frozen with full buffers: a write
+    # blocked on it would hold the connection until TCP gives up, so cut it now.
+    parts.relay.fanout.detach(request.sid,  # type: ignore[attr-defined]
+                              abort=reason == socketio.server.reason.PING_TIMEOUT)
 
 
 @socketio.on("subscribe")
