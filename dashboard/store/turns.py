@@ -9,7 +9,8 @@ import gevent
 
 T = TypeVar("T")
 
-# Events a worker folds between two turns of the loop (~0.5 ms of work).
+# Events a worker folds between two turns of the loop: few enough that a command waiting
+# on the loop is not held up noticeably (docs/performance.md, workers taking turns).
 TURN = 25
 
 
