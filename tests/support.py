@@ -79,6 +79,9 @@ class LiveServer(Child):
         self.env.setdefault("PLENARY_RUN_WORKERS", "false")
         # Tests drive commands in bursts; the rate limit's own tests set it lower.
         self.env.setdefault("PLENARY_COMMAND_RATE", "10000")
+        # Slow screens are part of many tests; the cut-off's own test sets the bounds lower.
+        self.env.setdefault("PLENARY_MAX_QUEUED_FRAMES", "10000")
+        self.env.setdefault("PLENARY_MAX_QUEUED_BYTES", str(1 << 30))
         self.process: subprocess.Popen[bytes] | None = None
         self.log_path = data_dir / "server.log"
         # How the process starts: `plenary run` (a test may run other code before it).

@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import socket
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
 import websocket
 
+from tests.faults.harness import node
 from tests.integration.test_fanout import open_plenary, post_long_announcements
 from tests.support import LiveServer, engine_socket
 
@@ -26,8 +28,19 @@ def rss_mb(pid: int) -> float:
     raise AssertionError("no VmRSS")
 
 
+@pytest.fixture
+def bounded_server(redis_url: str, prefix: str, tmp_path: Path) -> Iterator[LiveServer]:
+    """A server with the default bounds on what may wait for one client."""
+    server = node(redis_url, tmp_path / "node", prefix, PLENARY_MAX_QUEUED_FRAMES="32",
+                  PLENARY_MAX_QUEUED_BYTES=str(1 << 20))
+    server.start()
+    yield server
+    server.stop()
+
+
 def test_a_swarm_that_never_reads_is_cut_off_and_memory_stays_flat(
-        live_server: LiveServer) -> None:
+        bounded_server: LiveServer) -> None:
+    live_server = bounded_server
     admin = live_server.token("admin")
     auth = {"Authorization": f"Bearer {admin}"}
     room, _codes, chair = open_plenary(live_server)
