@@ -18,11 +18,13 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     before redis, ssl or Flask are imported.
     """
     from flask import Flask
+    from werkzeug.middleware.proxy_fix import ProxyFix
 
     from dashboard.domain import load_programme
     from dashboard.domain.programme import default_programme_path
     from dashboard.live import json_fast
     from dashboard.live.relay import Relay
+    from dashboard.serve.datadir import recorded_address
     from dashboard.settings import load_settings
     from dashboard.store.eventlog import EventLog, connect
     from dashboard.store.meeting import Meeting
@@ -39,15 +41,22 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     settings = settings or load_settings(**overrides)
     if not settings.redis_url:
         raise RuntimeError("REDIS_URL is not set (`plenary run` starts an embedded Valkey)")
+    secret_key = settings.resolved_secret_key()  # SettingsError when empty or short
+    programme = load_programme(settings.programme or default_programme_path())
     app = Flask(__name__, static_folder=str(static_folder()))
     app.config.update(
-        SECRET_KEY=settings.resolved_secret_key(),
+        SECRET_KEY=secret_key,
+        PLENARY_DEPLOYMENT=access.deployment_of(settings.key_prefix, programme.meeting.id),
+        PLENARY_LEGACY_TOKENS=settings.generated_key,
+        PLENARY_PUBLIC_URL=(settings.base_url or recorded_address(settings.data_dir)
+                            or "http://127.0.0.1:5000").rstrip("/"),
+        PLENARY_PROXY_FIX=proxy_fix(settings.proxy_count),
+        PLENARY_SERVER_LIMITS=server_limits(settings),
         MAX_CONTENT_LENGTH=settings.max_message_bytes,
         PLENARY_ORIGIN_POLICY=access.origin_policy(settings.origins),
         BABEL_DEFAULT_LOCALE="es",
         JSON_SORT_KEYS=False,
     )
-    programme = load_programme(settings.programme or default_programme_path())
     client = connect(settings.redis_url)
     log = EventLog(client, programme.meeting.id, settings.key_prefix)
     meeting = Meeting(programme, log)
@@ -68,6 +77,10 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     )
     sockets.bind_commands(app)
     app.wsgi_app = api.command_route(app, app.wsgi_app)  # type: ignore[method-assign,assignment]
+    if settings.proxy_count:  # outermost: every route, the command route included, sees it
+        n = settings.proxy_count
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n, x_prefix=n)
     app.extensions["plenary"] = parts = Parts(
         settings, client, log, meeting, Relay(socketio, meeting, settings.redis_url))
     parts.relay.fanout.take_acks()
@@ -80,6 +93,38 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     meeting.load(load_snapshot(log, programme))  # None (unusable or absent): replay it all
     parts.access.refresh()
     return app
+
+
+def proxy_fix(count: int) -> Any:
+    """environ -> a copy as the app sees it behind `count` trusted proxies (the origin
+    check before a websocket upgrade runs ahead of the app's ProxyFix)."""
+    if not count:
+        return lambda environ: environ
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
+    fix = ProxyFix(lambda environ, start_response: [], x_for=count, x_proto=count,
+                   x_host=count, x_port=count, x_prefix=count)
+
+    def apply(environ: dict[str, Any]) -> dict[str, Any]:
+        copy = dict(environ)
+        fix(copy, lambda *a: None)  # type: ignore[arg-type]
+        return copy
+
+    return apply
+
+
+def server_limits(settings: Settings) -> Any:
+    """The HTTP server's time and connection bounds from the settings."""
+    from dashboard.serve.server import ServerLimits, default_max_connections
+
+    return ServerLimits(
+        header_timeout_s=settings.header_timeout_s,
+        idle_timeout_s=settings.idle_timeout_s,
+        body_timeout_s=settings.body_timeout_s,
+        max_connections=settings.max_connections or default_max_connections(),
+        max_per_address=settings.max_connections_per_address,
+        cap_per_address=settings.proxy_count == 0,
+    )
 
 
 def static_folder() -> Path:

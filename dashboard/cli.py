@@ -8,12 +8,14 @@ from dashboard.serve.patching import patch_all
 patch_all()
 
 import argparse  # noqa: E402
+import contextlib  # noqa: E402
 import gc  # noqa: E402
 import json  # noqa: E402
 import logging  # noqa: E402
+import os  # noqa: E402
 import signal  # noqa: E402
 import sys  # noqa: E402
-from collections.abc import Sequence  # noqa: E402
+from collections.abc import Iterator, Sequence  # noqa: E402
 from typing import TYPE_CHECKING, Any  # noqa: E402
 
 if TYPE_CHECKING:
@@ -28,9 +30,25 @@ def _settings() -> Settings:
     from dashboard.settings import SettingsError, load_settings
 
     try:
-        return load_settings()
+        settings = load_settings()
+        settings.resolved_secret_key()  # refuses an empty or short key, at once
     except SettingsError as exc:
         sys.exit(f"plenary: configuration: {exc}")
+    return settings
+
+
+def _deployment(settings: Settings) -> str:
+    from dashboard.web.access import deployment_of
+
+    return deployment_of(settings.key_prefix, _programme(settings).meeting.id)
+
+
+def _base_url(settings: Settings, given: str | None) -> str:
+    """--base-url, else PLENARY_BASE_URL, else the address `plenary run` listens on."""
+    from dashboard.serve.datadir import recorded_address
+
+    return (given or settings.base_url or recorded_address(settings.data_dir)
+            or "http://127.0.0.1:5000")
 
 
 def _programme(settings: Settings) -> Any:
@@ -43,31 +61,52 @@ def _programme(settings: Settings) -> Any:
         sys.exit(f"plenary: programme: {exc}")
 
 
-def _redis_url(settings: Settings) -> str | None:
-    """REDIS_URL, else the embedded server of a `plenary run` alive on this data folder."""
+@contextlib.contextmanager
+def _store_url(settings: Settings, what: str) -> Iterator[str]:
+    """REDIS_URL; else the embedded server of the `plenary run` alive on this data folder;
+    else the folder's embedded server started for this command alone, and stopped after."""
     if settings.redis_url:
-        return settings.redis_url
-    from dashboard.serve.embedded import _pid_alive, _ping
+        yield settings.redis_url
+        return
+    from dashboard.serve.datadir import FolderBusy
+    from dashboard.serve.embedded import EmbeddedValkey, running_url
 
-    try:
-        pid, port = (int(x) for x in (settings.data_dir / "valkey" / "owner").read_text().split())
-    except (OSError, ValueError):
-        return None
-    if _pid_alive(pid) and _ping(port):
-        return f"redis://127.0.0.1:{port}/0"
-    return None
+    for _ in range(3):  # a run may be starting or stopping meanwhile
+        url = running_url(settings.data_dir)
+        if url is not None:
+            yield url
+            return
+        embedded = EmbeddedValkey(settings.data_dir)
+        try:
+            url = embedded.start(what=what)
+        except FolderBusy:
+            import time
+
+            time.sleep(1.0)
+            continue
+        except RuntimeError as exc:
+            sys.exit(f"plenary: embedded Valkey: {exc}")
+        try:
+            yield url
+        finally:
+            embedded.stop()
+        return
+    sys.exit(f"plenary: the data folder {settings.data_dir} is busy and its server does not "
+             "answer; try again")
 
 
-def _access_hash(settings: Settings) -> tuple[Any, str] | None:
-    """(client, key) of the meeting's access generations, or None when Redis is not reachable."""
+@contextlib.contextmanager
+def _access_hash(settings: Settings, what: str) -> Iterator[tuple[Any, str]]:
+    """(client, key) of the meeting's access generations."""
     from dashboard.store.eventlog import EventLog, connect
 
-    url = _redis_url(settings)
-    if url is None:
-        return None
-    client = connect(url)
-    return client, EventLog(client, _programme(settings).meeting.id, settings.key_prefix).key(
-        "access")
+    with _store_url(settings, what) as url:
+        client = connect(url)
+        try:
+            yield client, EventLog(client, _programme(settings).meeting.id,
+                                   settings.key_prefix).key("access")
+        finally:
+            client.close()
 
 
 def _read_generations(client: Any, key: str) -> dict[str, int] | None:
@@ -82,24 +121,20 @@ def _read_generations(client: Any, key: str) -> dict[str, int] | None:
 
 def _generations(settings: Settings) -> dict[str, int] | None:
     """The current generation of every revoked role:room, or None when it cannot be read."""
-    found = _access_hash(settings)
-    if found is None:
-        return None
-    client, key = found
-    try:
+    with _access_hash(settings, "links") as (client, key):
         return _read_generations(client, key)
-    finally:
-        client.close()
 
 
 def _links(settings: Settings, base_url: str) -> list[dict[str, str]]:
     programme = _programme(settings)
     secret = settings.resolved_secret_key()
-    return _build_links(base_url, secret, programme, _generations(settings))
+    return _build_links(base_url, secret, programme, _generations(settings),
+                        _deployment(settings))
 
 
 def _build_links(
-    base_url: str, secret: str, programme: Any, generations: dict[str, int] | None
+    base_url: str, secret: str, programme: Any, generations: dict[str, int] | None,
+    deployment: str,
 ) -> list[dict[str, str]]:
     from dashboard.web.access import build_links
 
@@ -107,7 +142,8 @@ def _build_links(
         print("plenary: could not reach Redis to check for revoked links; these are the "
               "links of generation 0 (wrong for any role and room revoked since)",
               file=sys.stderr)
-    return build_links(base_url, secret, [r.id for r in programme.rooms], generations)
+    return build_links(base_url, secret, [r.id for r in programme.rooms], generations,
+                       deployment)
 
 
 def _print_links(links: list[dict[str, str]], as_json: bool) -> None:
@@ -125,8 +161,7 @@ def _print_links(links: list[dict[str, str]], as_json: bool) -> None:
 def cmd_links(args: argparse.Namespace) -> None:
     """Print the access links (one JSON object a line with --json)."""
     settings = _settings()
-    base = args.base_url or settings.base_url or "http://127.0.0.1:5000"
-    _print_links(_links(settings, base), args.json)
+    _print_links(_links(settings, _base_url(settings, args.base_url)), args.json)
 
 
 def cmd_revoke(args: argparse.Namespace) -> None:
@@ -141,19 +176,13 @@ def cmd_revoke(args: argparse.Namespace) -> None:
         sys.exit(f"plenary: role must be one of {', '.join(ROLES)}")
     if args.room != ALL and args.room not in {r.id for r in programme.rooms}:
         sys.exit(f"plenary: no room {args.room!r} in the programme")
-    found = _access_hash(settings)
-    if found is None:
-        sys.exit("plenary: revoke needs Redis: set REDIS_URL, or start `plenary run` on "
-                 "this data folder")
-    client, key = found
-    try:
-        generation = int(client.hincrby(key, f"{args.role}:{args.room}", 1))
-    except redis.RedisError as exc:
-        sys.exit(f"plenary: Redis: {exc}")
-    finally:
-        client.close()
-    base = args.base_url or settings.base_url or "http://127.0.0.1:5000"
-    new = link(base, settings.resolved_secret_key(), args.role, args.room, generation)
+    with _access_hash(settings, "revoke") as (client, key):
+        try:
+            generation = int(client.hincrby(key, f"{args.role}:{args.room}", 1))
+        except redis.RedisError as exc:
+            sys.exit(f"plenary: Redis: {exc}")
+    new = link(_base_url(settings, args.base_url), settings.resolved_secret_key(), args.role,
+               args.room, generation, _deployment(settings))
     _print_links([new], args.json)
 
 
@@ -167,18 +196,25 @@ def cmd_run(args: argparse.Namespace) -> None:
     # and turns collecting back on, full passes on dashboard.serve.collector's schedule.
     gc.disable()
     try:
+        from dashboard.serve.server import raise_open_file_limit
+
+        raise_open_file_limit()  # every screen is an open socket
         settings = _settings()
         _programme(settings)  # a bad programme stops us before anything starts
         embedded = None
         if not settings.redis_url:
+            from dashboard.serve.datadir import FolderBusy
             from dashboard.serve.embedded import EmbeddedValkey
 
             embedded = EmbeddedValkey(settings.data_dir)
-            url = embedded.start()
-            log.info("embedded Valkey on %s (data in %s)", url, embedded.dir)
+            try:
+                url = embedded.start()
+            except FolderBusy as exc:
+                sys.exit(f"plenary: {exc}")
+            log.info("embedded Valkey on 127.0.0.1:%s (data in %s)", embedded.port, embedded.dir)
             settings = settings.model_copy(update={"redis_url": url})
         try:
-            serve(settings, args.host, args.port)
+            serve(settings, args.host, args.port, embedded)
         finally:
             if embedded is not None:
                 embedded.stop()
@@ -186,13 +222,18 @@ def cmd_run(args: argparse.Namespace) -> None:
         gc.enable()
 
 
-def serve(settings: Settings, host: str, port: int) -> None:
+def serve(settings: Settings, host: str, port: int, embedded: Any = None) -> None:
     """Build the app, start its background tasks, listen, print the links and serve until
     stopped."""
     from dashboard import create_app, start_node
+    from dashboard.serve.datadir import record_address
     from dashboard.serve.server import make_server
 
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    listening = f"http://{shown}:{port}"
+    base = settings.base_url or listening
     app = create_app(settings)
+    app.config["PLENARY_PUBLIC_URL"] = base.rstrip("/")
     parts = app.extensions["plenary"]
     start_node(app)
     workers: list[Any] = []
@@ -213,14 +254,16 @@ def serve(settings: Settings, host: str, port: int) -> None:
     server.start()
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
-    base = settings.base_url or f"http://{shown}:{port}"
+    record_address(settings.data_dir, listening)  # what `plenary links` prints by default
+    if embedded is not None:
+        embedded.lock.note({"pid": os.getpid(), "what": "run", "url": listening})
     print(f"Plenary Live: {parts.meeting.programme.meeting.title.en}", flush=True)
-    print(f"Serving on http://{shown}:{port} (state at {parts.meeting.version})", flush=True)
+    print(f"Serving on {listening} (state at {parts.meeting.version})", flush=True)
     print("Access links:", flush=True)
     generations = _read_generations(parts.redis, parts.access.key)
     _print_links(
-        _build_links(base, settings.resolved_secret_key(), parts.meeting.programme, generations),
+        _build_links(base, settings.resolved_secret_key(), parts.meeting.programme, generations,
+                     app.config["PLENARY_DEPLOYMENT"]),
         as_json=False,
     )
     sys.stdout.flush()
@@ -249,9 +292,8 @@ def cmd_export(args: argparse.Namespace) -> None:
     from dashboard.store.minutes import export
 
     settings = _settings()
-    if not settings.redis_url:
-        sys.exit("plenary: export needs REDIS_URL, or a running `plenary run` to ask over HTTP")
-    sys.stdout.write(export(settings, args.format))
+    with _store_url(settings, "export") as url:
+        sys.stdout.write(export(settings.model_copy(update={"redis_url": url}), args.format))
 
 
 def cmd_settings(args: argparse.Namespace) -> None:

@@ -100,10 +100,22 @@ class LiveServer(Child):
             time.sleep(0.1)
         raise RuntimeError(f"server not ready: {self.log_path.read_text()[-3000:]}")
 
-    def token(self, role: str, room: str = "*") -> str:
+    @property
+    def deployment(self) -> str:
+        """What this server's tokens are bound to: its key prefix and meeting id."""
+        from dashboard.domain import load_programme
+        from dashboard.domain.programme import default_programme_path
+        from dashboard.web.access import deployment_of
+
+        programme = load_programme(self.env.get("PLENARY_PROGRAMME") or default_programme_path())
+        return deployment_of(self.env.get("PLENARY_KEY_PREFIX", "plenary"), programme.meeting.id)
+
+    def token(self, role: str, room: str = "*", secret: str | None = None, **kw: Any) -> str:
         from dashboard.web.access import make_token
 
-        return make_token(role, room, self.env["SECRET_KEY"])
+        secret = secret or self.env.get("SECRET_KEY") or (
+            self.data_dir / "secret_key").read_text().strip()
+        return make_token(role, room, secret, deployment=self.deployment, **kw)
 
     def command(self, token: str, body: dict[str, Any]) -> requests.Response:
         return requests.post(

@@ -315,7 +315,6 @@ def admin() -> Any:
         return _no_access(401)
     if principal.role != "admin":
         return _no_access(403, "wrong")
-    base_url = request.host_url.rstrip("/")
     rooms = current_app.extensions["plenary"].meeting.programme.rooms_by_id
     locale = str(get_locale() or LOCALES[0])
     links = [
@@ -327,6 +326,6 @@ def admin() -> Any:
             if link["room"] in rooms
             else "",
         }
-        for link in access_links(base_url)
+        for link in access_links()
     ]
     return render_template("admin.html", links=links)
