@@ -37,6 +37,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     )
     from dashboard.web.extensions import babel, select_locale, socketio
     from dashboard.web.minutes import bp as minutes_bp
+    from dashboard.web.request import BoundedRequest
 
     settings = settings or load_settings(**overrides)
     if not settings.redis_url:
@@ -44,6 +45,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     secret_key = settings.resolved_secret_key()  # SettingsError when empty or short
     programme = load_programme(settings.programme or default_programme_path())
     app = Flask(__name__, static_folder=str(static_folder()))
+    app.request_class = BoundedRequest
     app.config.update(
         SECRET_KEY=secret_key,
         PLENARY_DEPLOYMENT=access.deployment_of(settings.key_prefix, programme.meeting.id),
