@@ -80,11 +80,13 @@ class LiveServer(Child):
         self.process: subprocess.Popen[bytes] | None = None
         self.log_path = data_dir / "server.log"
 
-    def start(self, timeout: float = 30.0, preexec_fn: Any = None) -> None:
+    def start(self, timeout: float = 30.0, preexec_fn: Any = None, host: str | None = None
+              ) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab")  # noqa: SIM115 - closed with the process
+        listen = ["--host", host] if host else []
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "dashboard.cli", "run", "--port", str(self.port)],
+            [sys.executable, "-m", "dashboard.cli", "run", "--port", str(self.port), *listen],
             env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
             preexec_fn=preexec_fn,
         )
