@@ -243,16 +243,20 @@ class OriginCheckingHandler(WebSocketHandler):  # type: ignore[misc]
         if self.server.log is not None:
             pywsgi.WSGIHandler.log_request(self)
 
+    def _origin_allowed(self, origin: str, environ: dict[str, Any]) -> bool:
+        config = self.application.config
+        # the app's ProxyFix has not run yet: apply it to a copy (Host and scheme as the
+        # configured proxies say; X-Forwarded-* ignored without one)
+        fixed = config["PLENARY_PROXY_FIX"](environ)
+        return bool(config["PLENARY_ORIGIN_POLICY"](origin, fixed))
+
     def upgrade_websocket(self) -> Any:
         environ = self.environ
         origin = environ.get("HTTP_ORIGIN")
-        config = self.application.config
         if (
             environ.get("HTTP_UPGRADE", "").lower() == "websocket"
             and origin is not None
-            # the app's ProxyFix has not run yet: apply it to a copy (Host and scheme as
-            # the configured proxies say; X-Forwarded-* ignored without one)
-            and not config["PLENARY_ORIGIN_POLICY"](origin, config["PLENARY_PROXY_FIX"](environ))
+            and not self._origin_allowed(origin, environ)
         ):
             body = b'{"error":{"code":"forbidden","message":"origin not allowed"}}'
             self.start_response(
