@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -20,11 +21,6 @@ import requests
 from tests.support import ROOT, LiveServer, free_port
 
 FIXTURE = ROOT / "tests" / "fixtures" / "datadir-0.1.0"
-PYTHON_KEY = (
-    "import sys, time; from pathlib import Path; from dashboard.settings import Settings; "
-    "s = Settings(data_dir=Path(sys.argv[1])); "
-    "time.sleep(max(0, float(sys.argv[2]) - time.time())); print(s.resolved_secret_key())"
-)
 
 
 def plenary(*args: str, env: dict[str, str], timeout: float = 60
@@ -59,15 +55,34 @@ def modes(folder: Path) -> dict[str, str]:
 
 # --- the secret key -----------------------------------------------------------------
 
+def _first_start(data: Path, at: float, out: Any) -> None:
+    from dashboard.settings import Settings, SettingsError
+
+    settings = Settings(data_dir=data)
+    while time.time() < at:  # spin: every process is running when the instant comes
+        pass
+    try:
+        out.put(settings.resolved_secret_key())
+    except SettingsError as exc:
+        out.put(f"refused: {exc}")
+
+
 def test_fifty_simultaneous_first_starts_agree_on_one_key(tmp_path: Path) -> None:
-    for attempt in range(3):
+    # forked processes spinning until one instant: they reach the key at once
+    import multiprocessing
+
+    fork = multiprocessing.get_context("fork")
+    for attempt in range(10):
         data = tmp_path / f"data{attempt}"
-        at = time.time() + 4  # every process reads and writes at the same instant
-        processes = [subprocess.Popen([sys.executable, "-c", PYTHON_KEY, str(data), str(at)],
-                                      cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                      text=True) for _ in range(50)]
-        keys = [p.communicate(timeout=60)[0].strip() for p in processes]
-        assert all(p.returncode == 0 for p in processes)
+        at, out = time.time() + 1.0, fork.Queue()
+        processes = [fork.Process(target=_first_start, args=(data, at, out))
+                     for _ in range(50)]
+        for p in processes:
+            p.start()
+        keys = [out.get(timeout=60) for _ in processes]
+        for p in processes:
+            p.join(timeout=30)
+        assert all(p.exitcode == 0 for p in processes)
         assert len(set(keys)) == 1 and len(keys[0]) >= 32, set(keys)
         assert (data / "secret_key").read_text().strip() == keys[0]
         assert stat.S_IMODE((data / "secret_key").stat().st_mode) == 0o600
