@@ -147,7 +147,8 @@ class Settings(BaseSettings):
         0,
         validation_alias=AliasChoices("PLENARY_MAX_CONNECTIONS", "max_connections"),
         description="Connections a web process holds at once; at the cap, those still "
-        "waiting for a request head are closed first. 0: the open-file limit less 128.",
+        "waiting for a request head are closed first. 0: the open-file limit less an "
+        "eighth (at least 384).",
         ge=0,
     )
     max_connections_per_address: int = Field(

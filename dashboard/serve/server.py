@@ -295,12 +295,14 @@ def raise_open_file_limit() -> int:
     return int(resource.getrlimit(resource.RLIMIT_NOFILE)[0])
 
 
-def default_max_connections(reserve: int = 128) -> int:
-    """Connections a process may hold: its open-file limit less a reserve for Redis
-    clients, files and the listening socket."""
+def default_max_connections() -> int:
+    """Connections a process may hold: its open-file limit less a reserve (an eighth, at
+    least 384) for Redis clients and files, and for the sockets open for a moment past
+    the cap: those accepted in one turn of the accept loop (up to gevent's max_accept,
+    100) before their handlers count them, and as many evicted ones not yet closed."""
     import resource
 
     soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
     if soft == resource.RLIM_INFINITY:
         return 1 << 20
-    return max(16, int(soft) - reserve)
+    return max(16, int(soft) - max(384, int(soft) // 8))

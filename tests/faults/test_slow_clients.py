@@ -95,8 +95,10 @@ def test_slow_request_heads_are_closed_in_time_and_healthz_answers_throughout(
         stop.set()
         watcher.join(timeout=10)
         assert not sockets, f"{len(sockets)} of {ATTACKERS} slow connections still open"
-        # accepted ones end by the header deadline; the rest were closed at the cap sooner
-        assert max(closed_after) < HEADER_TIMEOUT_S + 3, max(closed_after)
+        # each ends by the header deadline counted from its accept (measured here from the
+        # connect: + the wait in the kernel's backlog while 1,500 arrive on a loaded
+        # machine); those evicted at the cap end sooner
+        assert max(closed_after) < HEADER_TIMEOUT_S + 5, max(closed_after)
         failures = [h for h in health if h[1] != 200]
         assert health and not failures, f"/healthz failed {len(failures)} of {len(health)}"
         assert max(h[0] for h in health) < 2.0
