@@ -10,12 +10,15 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from dashboard.domain import load_programme
 from dashboard.domain.programme import default_programme_path
 from dashboard.live import json_fast, seams
 from dashboard.live.relay import Relay
 from dashboard.serve import collector
+from dashboard.serve.datadir import recorded_address
+from dashboard.serve.server import ServerLimits, default_max_connections
 from dashboard.settings import Settings, load_settings
 from dashboard.store.eventlog import EventLog, connect
 from dashboard.store.meeting import Meeting
@@ -24,6 +27,7 @@ from dashboard.store.snapshots import load_snapshot
 from dashboard.web import access, api, errors, headers, pages, sockets
 from dashboard.web.extensions import babel, select_locale, socketio
 from dashboard.web.minutes import bp as minutes_bp
+from dashboard.web.request import BoundedRequest
 from dashboard.web.services import KEY, Services, services
 
 
@@ -32,15 +36,23 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     settings = settings or load_settings(**overrides)
     if not settings.redis_url:
         raise RuntimeError("REDIS_URL is not set (`plenary run` starts an embedded Valkey)")
+    secret_key = settings.resolved_secret_key()  # SettingsError when empty or short
+    programme = load_programme(settings.programme or default_programme_path())
     app = Flask(__name__, static_folder=str(static_folder()))
+    app.request_class = BoundedRequest
     app.config.update(
-        SECRET_KEY=settings.resolved_secret_key(),
+        SECRET_KEY=secret_key,
+        PLENARY_DEPLOYMENT=access.deployment_for(settings.generated_key, settings.key_prefix,
+                                                 programme.meeting.id),
+        PLENARY_PUBLIC_URL=(settings.base_url or recorded_address(settings.data_dir)
+                            or "http://127.0.0.1:5000").rstrip("/"),
+        PLENARY_PROXY_FIX=proxy_fix(settings.proxy_count),
+        PLENARY_SERVER_LIMITS=server_limits(settings),
         MAX_CONTENT_LENGTH=settings.max_message_bytes,
         PLENARY_ORIGIN_POLICY=access.origin_policy(settings.origins),
         BABEL_DEFAULT_LOCALE="es",
         JSON_SORT_KEYS=False,
     )
-    programme = load_programme(settings.programme or default_programme_path())
     client = connect(settings.redis_url, timeout=settings.redis_timeout_s)
     log = EventLog(client, programme.meeting.id, settings.key_prefix,
                    min_replicas=settings.min_replicas,
@@ -66,6 +78,10 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     )
     sockets.bind_commands(app)
     app.wsgi_app = api.command_route(app, app.wsgi_app)  # type: ignore[method-assign,assignment]
+    if settings.proxy_count:  # outermost: every route, the command route included, sees it
+        n = settings.proxy_count
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n, x_prefix=n)
     direct = seams.probe(socketio.server, disabled=settings.disabled_seams)
     app.extensions[KEY] = Services(
         settings, client, log, meeting, Relay(
@@ -79,6 +95,34 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     meeting.load(load_snapshot(log, programme))  # None (unusable or absent): replay it all
     services(app).access.refresh()
     return app
+
+
+def proxy_fix(count: int) -> Any:
+    """environ -> a copy as the app sees it behind `count` trusted proxies (the origin
+    check before a websocket upgrade runs ahead of the app's ProxyFix)."""
+    if not count:
+        return lambda environ: environ
+    fix = ProxyFix(lambda environ, start_response: [], x_for=count, x_proto=count,
+                   x_host=count, x_port=count, x_prefix=count)
+
+    def apply(environ: dict[str, Any]) -> dict[str, Any]:
+        copy = dict(environ)
+        fix(copy, lambda *a: None)  # type: ignore[arg-type]
+        return copy
+
+    return apply
+
+
+def server_limits(settings: Settings) -> ServerLimits:
+    """The HTTP server's time and connection bounds from the settings."""
+    return ServerLimits(
+        header_timeout_s=settings.header_timeout_s,
+        idle_timeout_s=settings.idle_timeout_s,
+        body_timeout_s=settings.body_timeout_s,
+        max_connections=settings.max_connections or default_max_connections(),
+        max_per_address=settings.max_connections_per_address,
+        cap_per_address=settings.proxy_count == 0,
+    )
 
 
 def static_folder() -> Path:

@@ -8,12 +8,15 @@ from dashboard.serve.patching import patch_all
 patch_all()
 
 import argparse  # noqa: E402
+import contextlib  # noqa: E402
 import gc  # noqa: E402
 import json  # noqa: E402
 import logging  # noqa: E402
+import os  # noqa: E402
 import signal  # noqa: E402
 import sys  # noqa: E402
-from collections.abc import Sequence  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Iterator, Sequence  # noqa: E402
 from typing import Any  # noqa: E402
 
 import redis  # noqa: E402
@@ -21,12 +24,13 @@ import redis  # noqa: E402
 from dashboard.app import create_app, start_node  # noqa: E402
 from dashboard.domain import ProgrammeError, load_programme  # noqa: E402
 from dashboard.domain.programme import default_programme_path  # noqa: E402
-from dashboard.serve.embedded import EmbeddedValkey, _pid_alive, _ping  # noqa: E402
-from dashboard.serve.server import make_server  # noqa: E402
+from dashboard.serve.datadir import FolderBusy, record_address, recorded_address  # noqa: E402
+from dashboard.serve.embedded import EmbeddedValkey, running_url  # noqa: E402
+from dashboard.serve.server import make_server, raise_open_file_limit  # noqa: E402
 from dashboard.settings import Settings, SettingsError, load_settings, markdown_table  # noqa: E402
 from dashboard.store.eventlog import EventLog, connect  # noqa: E402
 from dashboard.store.minutes import export  # noqa: E402
-from dashboard.web.access import ALL, ROLES, build_links, link  # noqa: E402
+from dashboard.web.access import ALL, ROLES, build_links, deployment_for, link  # noqa: E402
 from dashboard.web.services import services  # noqa: E402
 
 # The command line is where the service is put together: the one module of dashboard
@@ -38,9 +42,22 @@ log = logging.getLogger("plenary")
 
 def _settings() -> Settings:
     try:
-        return load_settings()
+        settings = load_settings()
+        settings.resolved_secret_key()  # refuses an empty or short key, at once
     except SettingsError as exc:
         sys.exit(f"plenary: configuration: {exc}")
+    return settings
+
+
+def _deployment(settings: Settings) -> str:
+    return deployment_for(settings.generated_key, settings.key_prefix,
+                          _programme(settings).meeting.id)
+
+
+def _base_url(settings: Settings, given: str | None) -> str:
+    """--base-url, else PLENARY_BASE_URL, else the address `plenary run` listens on."""
+    return (given or settings.base_url or recorded_address(settings.data_dir)
+            or "http://127.0.0.1:5000")
 
 
 def _programme(settings: Settings) -> Any:
@@ -50,27 +67,47 @@ def _programme(settings: Settings) -> Any:
         sys.exit(f"plenary: programme: {exc}")
 
 
-def _redis_url(settings: Settings) -> str | None:
-    """REDIS_URL, else the embedded server of a `plenary run` alive on this data folder."""
+@contextlib.contextmanager
+def _store_url(settings: Settings, what: str) -> Iterator[str]:
+    """REDIS_URL; else the embedded server of the `plenary run` alive on this data folder;
+    else the folder's embedded server started for this command alone, and stopped after."""
     if settings.redis_url:
-        return settings.redis_url
-    try:
-        pid, port = (int(x) for x in (settings.data_dir / "valkey" / "owner").read_text().split())
-    except (OSError, ValueError):
-        return None
-    if _pid_alive(pid) and _ping(port):
-        return f"redis://127.0.0.1:{port}/0"
-    return None
+        yield settings.redis_url
+        return
+
+    for _ in range(3):  # a run may be starting or stopping meanwhile
+        url = running_url(settings.data_dir)
+        if url is not None:
+            yield url
+            return
+        embedded = EmbeddedValkey(settings.data_dir)
+        try:
+            url = embedded.start(what=what)
+        except FolderBusy:
+            time.sleep(1.0)
+            continue
+        except RuntimeError as exc:
+            sys.exit(f"plenary: embedded Valkey: {exc}")
+        try:
+            yield url
+        finally:
+            embedded.stop()
+        return
+    sys.exit(f"plenary: the data folder {settings.data_dir} is busy and its server does not "
+             "answer; try again")
 
 
-def _access_hash(settings: Settings) -> tuple[Any, str] | None:
-    """(client, key) of the meeting's access generations, or None when Redis is not reachable."""
-    url = _redis_url(settings)
-    if url is None:
-        return None
-    client = connect(url)
-    return client, EventLog(client, _programme(settings).meeting.id, settings.key_prefix).key(
-        "access")
+@contextlib.contextmanager
+def _access_hash(settings: Settings, what: str) -> Iterator[tuple[Any, str]]:
+    """(client, key) of the meeting's access generations."""
+
+    with _store_url(settings, what) as url:
+        client = connect(url)
+        try:
+            yield client, EventLog(client, _programme(settings).meeting.id,
+                                   settings.key_prefix).key("access")
+        finally:
+            client.close()
 
 
 def _read_generations(client: Any, key: str) -> dict[str, int] | None:
@@ -83,30 +120,27 @@ def _read_generations(client: Any, key: str) -> dict[str, int] | None:
 
 def _generations(settings: Settings) -> dict[str, int] | None:
     """The current generation of every revoked role:room, or None when it cannot be read."""
-    found = _access_hash(settings)
-    if found is None:
-        return None
-    client, key = found
-    try:
+    with _access_hash(settings, "links") as (client, key):
         return _read_generations(client, key)
-    finally:
-        client.close()
 
 
 def _links(settings: Settings, base_url: str) -> list[dict[str, str]]:
     programme = _programme(settings)
     secret = settings.resolved_secret_key()
-    return _build_links(base_url, secret, programme, _generations(settings))
+    return _build_links(base_url, secret, programme, _generations(settings),
+                        _deployment(settings))
 
 
 def _build_links(
-    base_url: str, secret: str, programme: Any, generations: dict[str, int] | None
+    base_url: str, secret: str, programme: Any, generations: dict[str, int] | None,
+    deployment: str,
 ) -> list[dict[str, str]]:
     if generations is None:
         print("plenary: could not reach Redis to check for revoked links; these are the "
               "links of generation 0 (wrong for any role and room revoked since)",
               file=sys.stderr)
-    return build_links(base_url, secret, [r.id for r in programme.rooms], generations)
+    return build_links(base_url, secret, [r.id for r in programme.rooms], generations,
+                       deployment)
 
 
 def _print_links(links: list[dict[str, str]], as_json: bool) -> None:
@@ -124,8 +158,7 @@ def _print_links(links: list[dict[str, str]], as_json: bool) -> None:
 def cmd_links(args: argparse.Namespace) -> None:
     """Print the access links (one JSON object a line with --json)."""
     settings = _settings()
-    base = args.base_url or settings.base_url or "http://127.0.0.1:5000"
-    _print_links(_links(settings, base), args.json)
+    _print_links(_links(settings, _base_url(settings, args.base_url)), args.json)
 
 
 def cmd_revoke(args: argparse.Namespace) -> None:
@@ -136,19 +169,13 @@ def cmd_revoke(args: argparse.Namespace) -> None:
         sys.exit(f"plenary: role must be one of {', '.join(ROLES)}")
     if args.room != ALL and args.room not in {r.id for r in programme.rooms}:
         sys.exit(f"plenary: no room {args.room!r} in the programme")
-    found = _access_hash(settings)
-    if found is None:
-        sys.exit("plenary: revoke needs Redis: set REDIS_URL, or start `plenary run` on "
-                 "this data folder")
-    client, key = found
-    try:
-        generation = int(client.hincrby(key, f"{args.role}:{args.room}", 1))
-    except redis.RedisError as exc:
-        sys.exit(f"plenary: Redis: {exc}")
-    finally:
-        client.close()
-    base = args.base_url or settings.base_url or "http://127.0.0.1:5000"
-    new = link(base, settings.resolved_secret_key(), args.role, args.room, generation)
+    with _access_hash(settings, "revoke") as (client, key):
+        try:
+            generation = int(client.hincrby(key, f"{args.role}:{args.room}", 1))
+        except redis.RedisError as exc:
+            sys.exit(f"plenary: Redis: {exc}")
+    new = link(_base_url(settings, args.base_url), settings.resolved_secret_key(), args.role,
+               args.room, generation, _deployment(settings))
     _print_links([new], args.json)
 
 
@@ -162,16 +189,20 @@ def cmd_run(args: argparse.Namespace) -> None:
     # and turns collecting back on, full passes on dashboard.serve.collector's schedule.
     gc.disable()
     try:
+        raise_open_file_limit()  # every screen is an open socket
         settings = _settings()
         _programme(settings)  # a bad programme stops us before anything starts
         embedded = None
         if not settings.redis_url:
             embedded = EmbeddedValkey(settings.data_dir)
-            url = embedded.start()
-            log.info("embedded Valkey on %s (data in %s)", url, embedded.dir)
+            try:
+                url = embedded.start()
+            except FolderBusy as exc:
+                sys.exit(f"plenary: {exc}")
+            log.info("embedded Valkey on 127.0.0.1:%s (data in %s)", embedded.port, embedded.dir)
             settings = settings.model_copy(update={"redis_url": url})
         try:
-            serve(settings, args.host, args.port)
+            serve(settings, args.host, args.port, embedded)
         finally:
             if embedded is not None:
                 embedded.stop()
@@ -179,10 +210,14 @@ def cmd_run(args: argparse.Namespace) -> None:
         gc.enable()
 
 
-def serve(settings: Settings, host: str, port: int) -> None:
+def serve(settings: Settings, host: str, port: int, embedded: Any = None) -> None:
     """Build the app, start its background tasks, listen, print the links and serve until
     stopped."""
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    listening = f"http://{shown}:{port}"
+    base = settings.base_url or listening
     app = create_app(settings)
+    app.config["PLENARY_PUBLIC_URL"] = base.rstrip("/")
     parts = services(app)
     start_node(app)
     workers: list[Any] = []
@@ -201,14 +236,16 @@ def serve(settings: Settings, host: str, port: int) -> None:
     server.start()
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
-    base = settings.base_url or f"http://{shown}:{port}"
+    record_address(settings.data_dir, listening)  # what `plenary links` prints by default
+    if embedded is not None:
+        embedded.lock.note({"pid": os.getpid(), "what": "run", "url": listening})
     print(f"Plenary Live: {parts.meeting.programme.meeting.title.en}", flush=True)
-    print(f"Serving on http://{shown}:{port} (state at {parts.meeting.version})", flush=True)
+    print(f"Serving on {listening} (state at {parts.meeting.version})", flush=True)
     print("Access links:", flush=True)
     generations = _read_generations(parts.redis, parts.access.key)
     _print_links(
-        _build_links(base, settings.resolved_secret_key(), parts.meeting.programme, generations),
+        _build_links(base, settings.resolved_secret_key(), parts.meeting.programme, generations,
+                     app.config["PLENARY_DEPLOYMENT"]),
         as_json=False,
     )
     sys.stdout.flush()
@@ -233,9 +270,8 @@ def cmd_worker(args: argparse.Namespace) -> None:
 def cmd_export(args: argparse.Namespace) -> None:
     """Write the minutes (record of speeches) as CSV or JSON."""
     settings = _settings()
-    if not settings.redis_url:
-        sys.exit("plenary: export needs REDIS_URL, or a running `plenary run` to ask over HTTP")
-    sys.stdout.write(export(settings, args.format))
+    with _store_url(settings, "export") as url:
+        sys.stdout.write(export(settings.model_copy(update={"redis_url": url}), args.format))
 
 
 def cmd_settings(args: argparse.Namespace) -> None:

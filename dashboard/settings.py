@@ -8,7 +8,10 @@ from pathlib import Path
 from pydantic import AliasChoices, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from dashboard.serve.datadir import create_once, make_private
 from dashboard.store.connection import check_url
+
+MIN_SECRET_KEY = 32
 
 
 class SettingsError(RuntimeError):
@@ -52,8 +55,8 @@ class Settings(BaseSettings):
     secret_key: str | None = Field(
         None,
         validation_alias=AliasChoices("SECRET_KEY", "secret_key"),
-        description="Key that signs access links and cookies. Unset: generated once "
-        "and kept in the data folder.",
+        description="Key that signs access links and cookies, at least 32 characters. "
+        "Unset: generated once and kept in the data folder (0600).",
     )
     programme: Path | None = Field(
         None,
@@ -156,6 +159,55 @@ class Settings(BaseSettings):
         "its time at most (a replayed past meeting posts no stale notices).",
         ge=1,
     )
+    proxy_count: int = Field(
+        0,
+        validation_alias=AliasChoices("PLENARY_PROXY_COUNT", "proxy_count"),
+        description="Reverse proxies in front of the service whose X-Forwarded-For, -Proto, "
+        "-Host, -Port and -Prefix are trusted (Werkzeug's ProxyFix). 0: those headers are "
+        "ignored, as anyone can send them.",
+        ge=0,
+        le=5,
+    )
+    header_timeout_s: float = Field(
+        10.0,
+        validation_alias=AliasChoices("PLENARY_HEADER_TIMEOUT_S", "header_timeout_s"),
+        description="A request's head (request line and headers) must arrive whole within "
+        "this many seconds, else the connection is closed (408).",
+        gt=0,
+        le=300,
+    )
+    idle_timeout_s: float = Field(
+        75.0,
+        validation_alias=AliasChoices("PLENARY_IDLE_TIMEOUT_S", "idle_timeout_s"),
+        description="A kept-alive connection is closed after this many seconds without a "
+        "new request.",
+        gt=0,
+        le=3600,
+    )
+    body_timeout_s: float = Field(
+        30.0,
+        validation_alias=AliasChoices("PLENARY_BODY_TIMEOUT_S", "body_timeout_s"),
+        description="Each read or write of a request's body or answer waits at most this "
+        "many seconds (websockets: the Socket.IO ping bound instead).",
+        gt=0,
+        le=3600,
+    )
+    max_connections: int = Field(
+        0,
+        validation_alias=AliasChoices("PLENARY_MAX_CONNECTIONS", "max_connections"),
+        description="Connections a web process holds at once; at the cap, those still "
+        "waiting for a request head are closed first. 0: the open-file limit less an "
+        "eighth (at least 384).",
+        ge=0,
+    )
+    max_connections_per_address: int = Field(
+        500,
+        validation_alias=AliasChoices(
+            "PLENARY_MAX_CONNECTIONS_PER_ADDRESS", "max_connections_per_address"),
+        description="Connections one client address may hold at once (0: no cap). Not "
+        "applied to loopback addresses, nor behind a proxy (PLENARY_PROXY_COUNT > 0).",
+        ge=0,
+    )
     run_workers: bool = Field(
         True,
         validation_alias=AliasChoices("PLENARY_RUN_WORKERS", "run_workers"),
@@ -198,17 +250,33 @@ class Settings(BaseSettings):
     def redis_timeout_s(self) -> float:
         """Socket timeout of the command path's connections: it must outlast a WAIT."""
         return max(2.0, self.replica_timeout_ms / 1000 + 1.0)
+    @field_validator("secret_key")
+    @classmethod
+    def _key_is_long(cls, value: str | None) -> str | None:
+        if value is not None and len(value.strip()) < MIN_SECRET_KEY:
+            raise ValueError(
+                f"must be at least {MIN_SECRET_KEY} characters (an empty or short key lets "
+                "anyone sign access links); unset it to have one generated in the data folder")
+        return value
+
+    @property
+    def generated_key(self) -> bool:
+        """Whether the secret key is the one generated in (and unique to) the data folder."""
+        return self.secret_key is None
 
     def resolved_secret_key(self) -> str:
-        """The secret key: from the environment, else generated once in the data folder."""
-        if self.secret_key:
-            return self.secret_key
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        path = self.data_dir / "secret_key"
-        if not path.exists():
-            path.touch(mode=0o600)
-            path.write_text(secrets.token_urlsafe(48))
-        return path.read_text().strip()
+        """The secret key: from the environment, else generated once in the data folder
+        (SettingsError when that file is empty or short)."""
+        if self.secret_key is not None:
+            return self.secret_key.strip()
+        path = make_private(self.data_dir) / "secret_key"
+        key = create_once(path, lambda: secrets.token_urlsafe(48)).strip()
+        if len(key) < MIN_SECRET_KEY:
+            raise SettingsError(
+                f"the secret key in {path} is {'empty' if not key else 'too short'} "
+                f"(at least {MIN_SECRET_KEY} characters): delete the file to have a new "
+                "one generated (every access link changes), or set SECRET_KEY")
+        return key
 
 
 def load_settings(**overrides: object) -> Settings:

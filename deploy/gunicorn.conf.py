@@ -3,19 +3,44 @@
 One gevent-websocket worker per container: every connection of the node is
 a greenlet, and each web node tails the stream itself, so more capacity is
 more containers (`docker compose up --scale web=N`), not more workers.
+
+The worker's handler (dashboard/serve/server.py) bounds slow clients and
+counts connections as `plenary run` does, from the same settings
+(PLENARY_HEADER_TIMEOUT_S, PLENARY_IDLE_TIMEOUT_S, PLENARY_BODY_TIMEOUT_S,
+PLENARY_MAX_CONNECTIONS, PLENARY_MAX_CONNECTIONS_PER_ADDRESS).
 """
 
 import os
+
+from dashboard.serve.server import default_max_connections, raise_open_file_limit
+from dashboard.settings import load_settings
+
+raise_open_file_limit()  # every screen is an open socket
+_settings = load_settings()
 
 bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
 wsgi_app = "dashboard.serve.wsgi:app"
 # gevent-websocket, with a handler that refuses foreign origins before the upgrade.
 worker_class = "dashboard.serve.gunicorn_worker.GunicornWorker"
 workers = 1
+# The handler caps connections (closing those still waiting for a request head
+# first); gunicorn's pool only needs to be larger, or it would stop accepting
+# before the handler could choose.
+worker_connections = (_settings.max_connections or default_max_connections()) + 16
+# Bounds of a request's head (gunicorn's defaults, stated).
+limit_request_line = 4094
+limit_request_fields = 100
+limit_request_field_size = 8190
 # Websockets are long-lived: the worker heartbeat is what gunicorn watches, not requests.
 timeout = 60
 graceful_timeout = 20
-keepalive = 75
-accesslog = "-"
+keepalive = int(_settings.idle_timeout_s)
+# Requests are not logged one by one (the proxy's log has them). An access log
+# turned on (--access-logfile) never shows a token: /access/<token> is logged as
+# /access/….
+accesslog = None
+logger_class = "dashboard.serve.gunicorn_worker.RedactingLogger"
 errorlog = "-"
-forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "*")
+# X-Forwarded-Proto is believed only from these addresses (the proxy's); the
+# app trusts X-Forwarded-* only with PLENARY_PROXY_COUNT set.
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")

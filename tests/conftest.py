@@ -67,7 +67,7 @@ def token(app):  # type: ignore[no-untyped-def]
     from dashboard.web.access import make_token
 
     def make(role: str, room: str = "*") -> str:
-        return make_token(role, room, SECRET)
+        return make_token(role, room, SECRET, deployment=app.config["PLENARY_DEPLOYMENT"])
 
     return make
 

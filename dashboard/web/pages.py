@@ -326,7 +326,6 @@ def qr_svg(url: str) -> Markup:
 @allow(Role.ADMIN)
 def admin() -> Any:
     """The access links, each with its QR code, to print and hand out."""
-    base_url = request.host_url.rstrip("/")
     rooms = services().meeting.programme.rooms_by_id
     locale = str(get_locale() or LOCALES[0])
     links = [
@@ -338,6 +337,6 @@ def admin() -> Any:
             if link["room"] in rooms
             else "",
         }
-        for link in access_links(base_url)
+        for link in access_links()
     ]
     return render_template("admin.html", links=links)

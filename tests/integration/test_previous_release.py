@@ -59,9 +59,10 @@ def from_replay(folder: Path) -> Iterator[LiveServer]:
     of the stream is folded by this release, into the state and into the minutes."""
     server = _server(folder)
     server.start()
-    found = re.search(r"embedded Valkey on (redis://\S+)", server.log_path.read_text())
+    found = re.search(r"embedded Valkey on 127\.0\.0\.1:(\d+)", server.log_path.read_text())
     assert found, server.log_path.read_text()
-    client = redis.Redis.from_url(found.group(1))
+    password = (folder / "valkey_password").read_text().strip()
+    client = redis.Redis(port=int(found.group(1)), password=password)
     removed = client.delete(f"{TAG}:snapshot", f"{TAG}:minutes", f"{TAG}:minutes:cursor",
                             f"{TAG}:minutes:speeches")
     client.close()

@@ -65,7 +65,8 @@ class Room:
     def token(self, role: str, room: str = "*", **kw: Any) -> str:
         from dashboard.web.access import make_token
 
-        return make_token(role, room, SECRET, **kw)
+        return make_token(role, room, SECRET, deployment=self.app.config["PLENARY_DEPLOYMENT"],
+                          **kw)
 
     def send(self, token: str | None, body: dict[str, Any]) -> Any:
         headers = {"Authorization": f"Bearer {token}"} if token else {}

@@ -66,7 +66,8 @@ class Probe:
 
         self.app, self.client = app, app.test_client()
         self.meeting = app.extensions["plenary"].meeting
-        self.headers = {"Authorization": f"Bearer {make_token('admin', '*', SECRET)}",
+        admin = make_token("admin", "*", SECRET, deployment=app.config["PLENARY_DEPLOYMENT"])
+        self.headers = {"Authorization": f"Bearer {admin}",
                         "Content-Type": "application/json"}
         self.count = 0
         self.statuses: dict[int, int] = {}

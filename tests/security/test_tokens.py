@@ -53,22 +53,23 @@ def wait_closed(sio: socketio.Client, within: float) -> float:
 
 def test_links_made_before_generations_and_expiry_are_unchanged():
     # the payload of an old link is {"r", "m"} only: same token as before
-    assert make_token("chair", "plenario", SECRET) == make_token(
-        "chair", "plenario", SECRET, expires_at=None, generation=0)
-    assert make_token("chair", "plenario", SECRET) != make_token(
-        "chair", "plenario", SECRET, generation=1)
+    assert make_token("chair", "plenario", SECRET, deployment="p/m") == make_token(
+        "chair", "plenario", SECRET, expires_at=None, generation=0, deployment="p/m")
+    assert make_token("chair", "plenario", SECRET, deployment="p/m") != make_token(
+        "chair", "plenario", SECRET, generation=1, deployment="p/m")
 
 
-def test_an_expired_link_is_refused_with_its_own_code(client, token):
-    past = make_token("admin", "*", SECRET, expires_at=time.time() - 1)
-    future = make_token("admin", "*", SECRET, expires_at=time.time() + 3600)
+def test_an_expired_link_is_refused_with_its_own_code(app, client, token):
+    bound = app.config["PLENARY_DEPLOYMENT"]
+    past = make_token("admin", "*", SECRET, expires_at=time.time() - 1, deployment=bound)
+    future = make_token("admin", "*", SECRET, expires_at=time.time() + 3600, deployment=bound)
     r = client.get("/api/rooms", headers={"Authorization": f"Bearer {past}"})
     assert r.status_code == 401 and r.get_json()["error"]["code"] == "token_expired"
     assert client.get("/api/rooms", headers={"Authorization": f"Bearer {future}"}
                       ).status_code == 200
 
 
-def test_a_verified_link_is_kept_yet_still_expires_and_is_still_revoked(client, token,
+def test_a_verified_link_is_kept_yet_still_expires_and_is_still_revoked(app, client, token,
                                                                         monkeypatch):
     verified: list[str] = []
     loads = URLSafeSerializer.loads
@@ -84,7 +85,7 @@ def test_a_verified_link_is_kept_yet_still_expires_and_is_still_revoked(client, 
         return r.status_code if r.status_code == 200 else r.get_json()["error"]["code"]
 
     # a link of its own (a far expiry of its own), so no other test has verified it
-    chair = make_token("chair", "plenario", SECRET,
+    chair = make_token("chair", "plenario", SECRET, deployment=app.config["PLENARY_DEPLOYMENT"],
                        expires_at=int(time.time()) + 3600 + random.randrange(10**6))
     assert [code(chair), code(chair)] == [200, 200]
     assert verified.count(chair) == 1
@@ -92,7 +93,8 @@ def test_a_verified_link_is_kept_yet_still_expires_and_is_still_revoked(client, 
     assert [code(forged), code(forged)] == ["unauthorized", "unauthorized"]
     assert verified.count(forged) == 2  # a refusal is not kept
     expiry = int(time.time()) + 2  # expiries are whole seconds
-    soon = make_token("admin", "*", SECRET, expires_at=expiry)
+    soon = make_token("admin", "*", SECRET, expires_at=expiry,
+                      deployment=app.config["PLENARY_DEPLOYMENT"])
     assert code(soon) == 200
     time.sleep(expiry - time.time() + 0.05)
     assert code(soon) == "token_expired"
@@ -202,7 +204,7 @@ def test_the_cli_revokes_and_links_show_the_current_generation(live_server):
 @pytest.mark.slow
 def test_a_socket_is_closed_when_its_link_expires(live_server):
     room, _ = rooms_with_sittings(programme_of(live_server))[0]
-    soon = make_token("screen", room, SECRET, expires_at=time.time() + 2)
+    soon = live_server.token("screen", room, expires_at=time.time() + 2)
     sio = connect(live_server, soon)
     try:
         wait_closed(sio, 5)
