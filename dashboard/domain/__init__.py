@@ -3,7 +3,17 @@
 from __future__ import annotations
 
 from .commands import COMMANDS, BaseCommand, CommandSpec, Permission
-from .errors import Conflict, DomainError, Forbidden, Invalid, NotFound, ProgrammeError, Stale
+from .errors import (
+    CommandIdReused,
+    Conflict,
+    DomainError,
+    Forbidden,
+    Invalid,
+    NotFound,
+    ProgrammeError,
+    Stale,
+    TooMany,
+)
 from .events import Event, EventType
 from .programme import Programme, default_programme_path, load_programme
 from .roles import Role
@@ -32,6 +42,7 @@ __all__ = [
     "SESSION_TRANSITIONS",
     "COMMANDS",
     "BaseCommand",
+    "CommandIdReused",
     "CommandSpec",
     "Conflict",
     "DomainError",
@@ -48,6 +59,7 @@ __all__ = [
     "SessionStatus",
     "SpeechKind",
     "Stale",
+    "TooMany",
     "apply",
     "check_sender",
     "decide",
