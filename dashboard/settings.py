@@ -8,6 +8,7 @@ from pathlib import Path
 from pydantic import AliasChoices, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from dashboard.domain.limits import Limits
 from dashboard.store.connection import check_url
 
 
@@ -106,6 +107,22 @@ class Settings(BaseSettings):
         ge=1,
         le=100_000,
     )
+    max_announcements: int = Field(
+        20,
+        validation_alias=AliasChoices("PLENARY_MAX_ANNOUNCEMENTS", "max_announcements"),
+        description="Active announcements one room shows at most; posting past it expires "
+        "the oldest info ones, and is refused (409 `too_many`) when they are all urgent.",
+        ge=1,
+        le=200,
+    )
+    max_queue: int = Field(
+        200,
+        validation_alias=AliasChoices("PLENARY_MAX_QUEUE", "max_queue"),
+        description="Requests waiting on one room's list of speakers at most; one more is "
+        "refused (409 `too_many`).",
+        ge=1,
+        le=2000,
+    )
     gc_full_every_s: float = Field(
         300.0,
         validation_alias=AliasChoices("PLENARY_GC_FULL_EVERY_S", "gc_full_every_s"),
@@ -178,6 +195,11 @@ class Settings(BaseSettings):
     def disabled_seams(self) -> frozenset[str]:
         """The seams PLENARY_DISABLE_SEAMS turns off."""
         return frozenset(filter(None, [self.disable_seams]))
+
+    @property
+    def limits(self) -> Limits:
+        """The bounds of the live state the rules are given."""
+        return Limits(max_announcements=self.max_announcements, max_queue=self.max_queue)
 
     @property
     def redis_timeout_s(self) -> float:

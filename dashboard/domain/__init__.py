@@ -15,6 +15,7 @@ from .errors import (
     TooMany,
 )
 from .events import Event, EventType
+from .limits import DEFAULT_LIMITS, Limits
 from .programme import Programme, default_programme_path, load_programme
 from .roles import Role
 from .service import (
@@ -38,6 +39,8 @@ from .state import (
 from .view import room_view, room_views
 
 __all__ = [
+    "DEFAULT_LIMITS",
+    "Limits",
     "COMMAND_TYPES",
     "SESSION_TRANSITIONS",
     "COMMANDS",

@@ -11,11 +11,13 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from dashboard.domain import (
+    DEFAULT_LIMITS,
     BaseCommand,
     CommandIdReused,
     Conflict,
     DomainError,
     Event,
+    Limits,
     MeetingState,
     Programme,
     Role,
@@ -76,10 +78,11 @@ class Meeting:
     """
 
     def __init__(self, programme: Programme, log_: EventLog,
-                 limiter: CommandLimiter | None = None) -> None:
+                 limiter: CommandLimiter | None = None, limits: Limits = DEFAULT_LIMITS) -> None:
         self.programme = programme
         self.log = log_
         self.limiter = limiter  # None: commands are not counted (tools, tests)
+        self.limits = limits  # the bounds of the live state the rules are given
         self.state: MeetingState = new_state(programme)
         self.lock = threading.RLock()
         self.listeners: list[Listener] = []
@@ -191,7 +194,7 @@ class Meeting:
         with self.lock:
             for _ in range(_MAX_ATTEMPTS):
                 try:
-                    events = decide(self.state, command, time.time())
+                    events = decide(self.state, command, time.time(), self.limits)
                 except DomainError:
                     # Refused on what this node knows: make sure it knows everything
                     # (a client may have seen a newer version on another node), and
