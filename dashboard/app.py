@@ -59,7 +59,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
                    replica_timeout_ms=settings.replica_timeout_ms)
     limiter = CommandLimiter(client, log.key("rate"), settings.command_rate,
                              settings.system_command_rate)
-    meeting = Meeting(programme, log, limiter)
+    meeting = Meeting(programme, log, limiter, settings.limits)
     app.config["BABEL_DEFAULT_TIMEZONE"] = programme.meeting.timezone
 
     babel.init_app(app, locale_selector=select_locale)

@@ -8,6 +8,7 @@ from pathlib import Path
 from pydantic import AliasChoices, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from dashboard.domain.limits import Limits
 from dashboard.serve.datadir import create_once, make_private
 from dashboard.store.connection import check_url
 
@@ -123,6 +124,22 @@ class Settings(BaseSettings):
         description="Commands per second the scheduler may send (expiries, overruns, notices).",
         ge=1,
         le=100_000,
+    )
+    max_announcements: int = Field(
+        20,
+        validation_alias=AliasChoices("PLENARY_MAX_ANNOUNCEMENTS", "max_announcements"),
+        description="Active announcements one room shows at most; posting past it expires "
+        "the oldest info ones, and is refused (409 `too_many`) when they are all urgent.",
+        ge=1,
+        le=200,
+    )
+    max_queue: int = Field(
+        200,
+        validation_alias=AliasChoices("PLENARY_MAX_QUEUE", "max_queue"),
+        description="Requests waiting on one room's list of speakers at most; one more is "
+        "refused (409 `too_many`).",
+        ge=1,
+        le=2000,
     )
     gc_full_every_s: float = Field(
         300.0,
@@ -245,6 +262,11 @@ class Settings(BaseSettings):
     def disabled_seams(self) -> frozenset[str]:
         """The seams PLENARY_DISABLE_SEAMS turns off."""
         return frozenset(filter(None, [self.disable_seams]))
+
+    @property
+    def limits(self) -> Limits:
+        """The bounds of the live state the rules are given."""
+        return Limits(max_announcements=self.max_announcements, max_queue=self.max_queue)
 
     @property
     def redis_timeout_s(self) -> float:

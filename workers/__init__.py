@@ -64,7 +64,8 @@ def build(settings: Settings, name: str, meeting: Meeting | None = None) -> Any:
         client = connect(settings.redis_url, timeout=max(10.0, settings.redis_timeout_s))
         meeting = Meeting(programme, EventLog(
             client, programme.meeting.id, settings.key_prefix,
-            min_replicas=settings.min_replicas, replica_timeout_ms=settings.replica_timeout_ms))
+            min_replicas=settings.min_replicas, replica_timeout_ms=settings.replica_timeout_ms),
+            limits=settings.limits)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     beat = _beat(heartbeat_path(settings.data_dir, name))
     common = {
@@ -103,7 +104,7 @@ def start_in_process(app: Flask) -> list[Any]:
 
 
 def _own_meeting(parts: Services) -> Meeting:
-    return Meeting(parts.meeting.programme, parts.log)
+    return Meeting(parts.meeting.programme, parts.log, limits=parts.meeting.limits)
 
 
 def run_worker(settings: Settings, name: str) -> None:

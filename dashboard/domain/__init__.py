@@ -3,8 +3,19 @@
 from __future__ import annotations
 
 from .commands import COMMANDS, BaseCommand, CommandSpec, Permission
-from .errors import Conflict, DomainError, Forbidden, Invalid, NotFound, ProgrammeError, Stale
+from .errors import (
+    CommandIdReused,
+    Conflict,
+    DomainError,
+    Forbidden,
+    Invalid,
+    NotFound,
+    ProgrammeError,
+    Stale,
+    TooMany,
+)
 from .events import Event, EventType
+from .limits import DEFAULT_LIMITS, Limits
 from .programme import Programme, default_programme_path, load_programme
 from .roles import Role
 from .service import (
@@ -28,10 +39,13 @@ from .state import (
 from .view import room_view, room_views
 
 __all__ = [
+    "DEFAULT_LIMITS",
+    "Limits",
     "COMMAND_TYPES",
     "SESSION_TRANSITIONS",
     "COMMANDS",
     "BaseCommand",
+    "CommandIdReused",
     "CommandSpec",
     "Conflict",
     "DomainError",
@@ -48,6 +62,7 @@ __all__ = [
     "SessionStatus",
     "SpeechKind",
     "Stale",
+    "TooMany",
     "apply",
     "check_sender",
     "decide",

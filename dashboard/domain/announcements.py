@@ -16,7 +16,7 @@ from .commands import (
     Instant,
     command,
 )
-from .errors import Conflict, Invalid, NotFound
+from .errors import Conflict, Invalid, NotFound, TooMany
 from .events import (
     AnnouncementExpired,
     AnnouncementPosted,
@@ -24,6 +24,7 @@ from .events import (
     Event,
     applies,
 )
+from .limits import Limits
 from .programme import ALL_ROOMS
 from .state import (
     ANNOUNCEMENT_TRANSITIONS,
@@ -32,6 +33,9 @@ from .state import (
     Level,
     MeetingState,
 )
+
+# An announcement expires at most this far ahead (seconds); retract it to end it sooner.
+MAX_EXPIRY_S = 7 * 24 * 3600
 
 
 def is_shown(announcement: AnnouncementState, room_id: str, at: float) -> bool:
@@ -66,14 +70,41 @@ class AnnouncementPost(AnnouncementCommand):
     expires_at: Instant | None = None
 
 
+def _making_room(state: MeetingState, rooms: list[str], level: str, now: float,
+                 limits: Limits) -> list[AnnouncementState]:
+    """The oldest info announcements to expire so that no room shows more than the cap
+    with the new one; TooMany when a room's cap is all urgent."""
+    chosen: dict[str, AnnouncementState] = {}
+    for room_id in rooms:
+        shown = [a for a in state.announcements.values()
+                 if a.id not in chosen and is_shown(a, room_id, now)]
+        over = len(shown) + 1 - limits.max_announcements
+        if over <= 0:
+            continue
+        infos = sorted((a for a in shown if a.level is Level.INFO),
+                       key=lambda a: (a.posted_at, int(a.id.removeprefix("an") or 0)))
+        if len(infos) < over:
+            raise TooMany(
+                f"room {room_id!r} already shows {limits.max_announcements} announcements, "
+                f"all urgent: retract one before posting this {level} one", field="rooms")
+        chosen.update((a.id, a) for a in infos[:over])
+    return list(chosen.values())
+
+
 @command(AnnouncementPost, may=STAFF, name=N_("Post an announcement"))
-def decide_post(state: MeetingState, cmd: AnnouncementPost, now: float) -> list[Event]:
-    """announcement.post → announcement.posted (data: id and resolved room ids)."""
+def decide_post(state: MeetingState, cmd: AnnouncementPost, now: float,
+                limits: Limits) -> list[Event]:
+    """announcement.post → (announcement.expired for the oldest info ones past the cap)
+    + announcement.posted (data: id and resolved room ids)."""
     rooms = state.programme.resolve_rooms(cmd.rooms)
     if not rooms:
         raise Conflict("the target has no rooms", field="rooms")
     if cmd.expires_at is not None and cmd.expires_at <= now:
         raise Invalid("expires_at: must be in the future", field="expires_at")
+    if cmd.expires_at is not None and cmd.expires_at > now + MAX_EXPIRY_S:
+        raise Invalid("expires_at: at most 7 days ahead", field="expires_at")
+    expired = [Event.of(AnnouncementExpired(a.id, list(a.rooms)), None, now)
+               for a in _making_room(state, rooms, cmd.level, now, limits)]
     everywhere = cmd.rooms == ALL_ROOMS or cmd.rooms == [ALL_ROOMS]
     target: str | list[str] = ALL_ROOMS if everywhere else cmd.rooms
     data = AnnouncementPosted(
@@ -84,7 +115,7 @@ def decide_post(state: MeetingState, cmd: AnnouncementPost, now: float) -> list[
         rooms=rooms,
         expires_at=cmd.expires_at,
     )
-    return [Event.of(data, None, now)]
+    return [*expired, Event.of(data, None, now)]
 
 
 class AnnouncementRetract(AnnouncementCommand):

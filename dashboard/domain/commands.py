@@ -16,11 +16,23 @@ access check are all built from `COMMANDS` (`dashboard.domain.service`).
 
 from __future__ import annotations
 
+import hashlib
+import inspect
+import json
+import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 from .roles import Role
 
@@ -37,6 +49,8 @@ __all__ = [
     "Permission",
     "RoomCommand",
     "N_",
+    "SpeakerName",
+    "clean_text",
     "command",
 ]
 
@@ -44,6 +58,31 @@ Id = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 Instant = Annotated[float, Field(allow_inf_nan=False)]
 MAX_TEXT = 500
 MAX_SPEAKER_NAME = 120
+
+# Characters that show nothing or reorder what follows: zero-width space, non-joiner
+# and joiner, word joiner, byte-order mark, left-to-right and right-to-left marks,
+# bidi embeddings and overrides, bidi isolates. A name made of them is blank on a
+# screen, and an override shows the rest of a name reversed.
+INVISIBLE = re.compile("[\u200b-\u200f\u2060\ufeff\u202a-\u202e\u2066-\u2069]")
+
+
+def clean_text(value: str) -> str:
+    """A person's text as stored: NFC, without invisible or direction characters, trimmed.
+
+    A text that had something but is empty once they are taken out is refused
+    (a blank one stays blank: the field decides whether blank is allowed).
+    """
+    text = INVISIBLE.sub("", unicodedata.normalize("NFC", value)).strip()
+    if not text and value.strip():
+        raise ValueError("must not be empty once invisible and direction characters are removed")
+    return text
+
+
+# Every text a person types goes through clean_text; the bound is on what is typed.
+AnnouncementPart = Annotated[
+    str, StringConstraints(max_length=MAX_TEXT), AfterValidator(clean_text)]
+SpeakerName = Annotated[
+    str, StringConstraints(max_length=MAX_SPEAKER_NAME), AfterValidator(clean_text)]
 
 
 def N_(message: str) -> str:
@@ -59,6 +98,12 @@ class BaseCommand(BaseModel):
     type: str
     expected_version: Annotated[str, StringConstraints(pattern=r"^\d+-\d+$")] | None = None
     command_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")] | None = None
+
+    def body_hash(self) -> str:
+        """A hash of the command as validated, its `command_id` aside: a retry's is the same."""
+        body = self.model_dump(mode="json", exclude={"command_id"})
+        canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 class RoomCommand(BaseCommand):
@@ -76,10 +121,10 @@ class AnnouncementCommand(BaseCommand):
 class AnnouncementText(BaseModel):
     """Bilingual text: both keys present, at most 500 characters, at least one not blank."""
 
-    model_config = ConfigDict(strict=True, extra="forbid", frozen=True, str_strip_whitespace=True)
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
 
-    es: Annotated[str, StringConstraints(max_length=MAX_TEXT)]
-    en: Annotated[str, StringConstraints(max_length=MAX_TEXT)]
+    es: AnnouncementPart
+    en: AnnouncementPart
 
     @model_validator(mode="after")
     def _not_blank(self) -> AnnouncementText:
@@ -121,6 +166,8 @@ class CommandSpec:
     may: Permission
     decider: Callable[..., Any]
     name: str
+    # The decider declares a `limits` parameter: it is given the bounds of the live state.
+    takes_limits: bool = False
 
     @property
     def room_scoped(self) -> bool:
@@ -150,7 +197,8 @@ def command(model: type[BaseCommand], *, may: Permission, name: str) -> Callable
     def register(decider: D) -> D:
         if kind in COMMANDS:
             raise ValueError(f"command {kind!r} is declared twice")
-        COMMANDS[kind] = CommandSpec(kind, model, may, decider, name)
+        takes_limits = "limits" in inspect.signature(decider).parameters
+        COMMANDS[kind] = CommandSpec(kind, model, may, decider, name, takes_limits)
         return decider
 
     return register

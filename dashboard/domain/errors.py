@@ -86,6 +86,24 @@ class Stale(DomainError):
         super().__init__("stale", message, field)
 
 
+class CommandIdReused(DomainError):
+    """The sender's command id was answered before for another body (409 `command_id_reused`)."""
+
+    status = 409
+
+    def __init__(self, message: str, field: str | None = "command_id") -> None:
+        super().__init__("command_id_reused", message, field)
+
+
+class TooMany(DomainError):
+    """A bound of the live state is reached: announcements or a queue (409 `too_many`)."""
+
+    status = 409
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__("too_many", message, field)
+
+
 class ProgrammeError(ValueError):
     """A programme file that cannot be loaded; the message names the file, the place and why."""
 

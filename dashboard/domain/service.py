@@ -15,6 +15,7 @@ from . import announcements, sessions, speakers  # noqa: F401 - they declare the
 from .commands import COMMANDS, AnnouncementCommand, BaseCommand, CommandSpec, RoomCommand
 from .errors import Forbidden, Invalid, NotFound, Stale
 from .events import APPLIERS, Broadcast, Event
+from .limits import DEFAULT_LIMITS, Limits
 from .state import MeetingState, RoomState
 
 __all__ = [
@@ -132,18 +133,20 @@ def _check_version(room: RoomState, expected: str | None) -> None:
         raise Stale(f"room {room.id!r} is at version {room.version}, not {expected}")
 
 
-def decide(state: MeetingState, command: BaseCommand | dict[str, Any], now: float) -> list[Event]:
+def decide(state: MeetingState, command: BaseCommand | dict[str, Any], now: float,
+           limits: Limits = DEFAULT_LIMITS) -> list[Event]:
     """Turn a command into events (at=now, id=None) or raise a DomainError; never mutates state."""
     cmd: BaseCommand = parse_command(command) if isinstance(command, dict) else command
     spec = COMMANDS[cmd.type]
+    extra: dict[str, Any] = {"limits": limits} if spec.takes_limits else {}
     if isinstance(cmd, RoomCommand):
         room = _room(state, cmd.room)
         _check_version(room, cmd.expected_version)
-        events: list[Event] = spec.decider(state, room, cmd, now)
+        events: list[Event] = spec.decider(state, room, cmd, now, **extra)
         return events
     if isinstance(cmd, AnnouncementCommand) and cmd.room is not None:
         _check_version(_room(state, cmd.room), cmd.expected_version)
-    events = spec.decider(state, cmd, now)
+    events = spec.decider(state, cmd, now, **extra)
     return events
 
 

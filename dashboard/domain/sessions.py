@@ -19,6 +19,9 @@ from .events import (
 from .speakers import pause_clock, speech_ended
 from .state import SESSION_TRANSITIONS, MeetingState, RoomState, SessionState, SessionStatus
 
+# A sitting is suspended "until" at most this far ahead (seconds).
+MAX_SUSPEND_S = 24 * 3600
+
 # Which statuses each chair command moves a sitting from, and to (a subset of the table).
 COMMAND_TRANSITIONS: dict[str, tuple[frozenset[SessionStatus], SessionStatus]] = {
     "session.open": (frozenset({SessionStatus.SCHEDULED}), SessionStatus.OPEN),
@@ -102,6 +105,8 @@ def decide_suspend(
     _check_transition(sitting, cmd.type)
     if cmd.until is not None and cmd.until <= now:
         raise Invalid("until: must be in the future", field="until")
+    if cmd.until is not None and cmd.until > now + MAX_SUSPEND_S:
+        raise Invalid("until: at most 24 hours ahead", field="until")
     clock_paused = room.current is not None and not room.current.paused
     data = SessionSuspended(
         session_id=sitting.id,

@@ -8,14 +8,14 @@ from pydantic import Field, StringConstraints, field_validator
 
 from .commands import (
     CHAIR_OF_ROOM,
-    MAX_SPEAKER_NAME,
     N_,
     SYSTEM,
     Id,
     RoomCommand,
+    SpeakerName,
     command,
 )
-from .errors import Conflict, NotFound
+from .errors import Conflict, NotFound, TooMany
 from .events import (
     Event,
     ListClosed,
@@ -31,6 +31,7 @@ from .events import (
     TimerResumed,
     applies,
 )
+from .limits import Limits
 from .state import Entry, MeetingState, RoomState, SessionState, SessionStatus, Speech, SpeechKind
 
 
@@ -130,19 +131,22 @@ class SpeakerAdd(RoomCommand):
 
     type: Literal["speaker.add"]
     delegation: Annotated[str, StringConstraints(min_length=1, max_length=16)]
-    speaker_name: Annotated[str, StringConstraints(max_length=MAX_SPEAKER_NAME)] | None = None
+    speaker_name: SpeakerName | None = None
     kind: Literal["speech", "point_of_order", "reply"] = "speech"
 
     @field_validator("speaker_name")
     @classmethod
     def _blank_is_none(cls, value: str | None) -> str | None:
-        return (value.strip() or None) if value is not None else None
+        return value or None
 
 
 @command(SpeakerAdd, may=CHAIR_OF_ROOM, name=N_("Add a speaker"))
-def decide_add(state: MeetingState, room: RoomState, cmd: SpeakerAdd, now: float) -> list[Event]:
+def decide_add(state: MeetingState, room: RoomState, cmd: SpeakerAdd, now: float,
+               limits: Limits) -> list[Event]:
     """speaker.add → speaker.added (position chosen by the ordering rules)."""
     _require_sitting(state, room)
+    if len(room.queue) >= limits.max_queue:
+        raise TooMany(f"room {room.id!r} already has {limits.max_queue} requests waiting")
     if cmd.delegation not in state.programme.delegations_by_code:
         raise NotFound(f"unknown delegation {cmd.delegation!r}", field="delegation")
     kind = SpeechKind(cmd.kind)

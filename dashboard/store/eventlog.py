@@ -20,20 +20,27 @@ from dashboard.store import connection
 
 log = logging.getLogger(__name__)
 
-# KEYS: stream, command answers.  ARGV: expected last id, command id, then
-# (type, room, data, at, v) for each event (v "" for a version-1 payload, which
-# is written without it, as release 0.1.0 wrote every entry).  Answers {"dup", first answer} for a
-# command id seen before, {"stale", last id} when another writer got there
-# first, else {"ok", answer, ids} after appending every event.
+# KEYS: stream, command answers.  ARGV: expected last id, command id (as the client
+# sent it, written in each entry's `cmd`), the answer's key (the id scoped to its
+# sender), the body's hash, then (type, room, data, at, v) for each event (v "" for a
+# version-1 payload, which is written without it, as release 0.1.0 wrote every entry).
+# Answers {"dup", first answer} for a key seen before with the same body hash,
+# {"reused", first answer} with another hash (or an answer of release 0.1.0, which
+# has none), {"stale", last id} when another writer got there first, else
+# {"ok", answer, ids} after appending every event.
 _APPEND = """
-local prior = redis.call('HGET', KEYS[2], ARGV[2])
-if prior then return {'dup', prior} end
+local prior = redis.call('HGET', KEYS[2], ARGV[3])
+if prior then
+  local ok, seen = pcall(cjson.decode, prior)
+  if ok and type(seen) == 'table' and seen.body == ARGV[4] then return {'dup', prior} end
+  return {'reused', prior}
+end
 local last = '0-0'
 local top = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
 if #top > 0 then last = top[1][1] end
 if last ~= ARGV[1] then return {'stale', last} end
 local ids = {}
-for i = 3, #ARGV, 5 do
+for i = 5, #ARGV, 5 do
   if ARGV[i + 4] == '' then
     ids[#ids + 1] = redis.call('XADD', KEYS[1], '*', 'type', ARGV[i], 'room', ARGV[i + 1],
                                'data', ARGV[i + 2], 'at', ARGV[i + 3], 'cmd', ARGV[2])
@@ -43,8 +50,8 @@ for i = 3, #ARGV, 5 do
                                'v', ARGV[i + 4])
   end
 end
-local answer = cjson.encode({first = ids[1], last = ids[#ids]})
-redis.call('HSET', KEYS[2], ARGV[2], answer)
+local answer = cjson.encode({first = ids[1], last = ids[#ids], body = ARGV[4]})
+redis.call('HSET', KEYS[2], ARGV[3], answer)
 return {'ok', answer, ids}
 """
 
@@ -85,7 +92,8 @@ class NotReplicated(redis.TimeoutError):
 
 @dataclass(frozen=True)
 class Appended:
-    """What an append did: `status` is ok, dup or stale."""
+    """What an append did: `status` is ok, dup, reused (the id was answered for another
+    body: nothing appended) or stale."""
 
     status: str
     first: str | None = None
@@ -117,9 +125,14 @@ class EventLog:
         """A key of this meeting (same hash slot as the stream)."""
         return f"{self.tag}:{name}"
 
-    def append(self, events: Sequence[Event], expected_last: str, command_id: str) -> Appended:
-        """Append all events at once if the stream still ends at `expected_last`."""
-        args: list[Any] = [expected_last, command_id]
+    def append(self, events: Sequence[Event], expected_last: str, command_id: str,
+               key: str | None = None, body_hash: str = "") -> Appended:
+        """Append all events at once if the stream still ends at `expected_last`.
+
+        The answer is kept under `key` (the command id scoped to its sender; the bare id
+        when not given) with `body_hash`: the same key with another hash is `reused`.
+        """
+        args: list[Any] = [expected_last, command_id, key or command_id, body_hash]
         for e in events:
             f = e.to_fields()
             args += [f["type"], f["room"], f["data"], f["at"], f.get("v", "")]
@@ -129,13 +142,15 @@ class EventLog:
                 status, payload, *rest = self._append(
                     keys=[self.stream, self.answers], args=args, client=appender)
                 status = status.decode()
-                if status != "stale" and self.min_replicas:
+                if status in ("ok", "dup") and self.min_replicas:
                     self._wait_replicas(appender)
             except connection.FAILOVER_ERRORS:
                 self._drop_appender()
                 raise
         if status == "stale":
             return Appended("stale", last=payload.decode())
+        if status == "reused":
+            return Appended("reused")
         answer = json.loads(payload)
         ids = tuple(i.decode() for i in rest[0]) if rest else ()
         return Appended(status, first=answer["first"], last=answer["last"], ids=ids)
@@ -187,19 +202,20 @@ class EventLog:
             return True
         return bool(self.client.xrange(self.stream, min=stream_id, max=stream_id, count=1))
 
-    def answer_of(self, command_id: str) -> Appended | None:
-        """The first answer given to a command id, if the command was appended.
+    def answer_of(self, key: str, body_hash: str = "") -> Appended | None:
+        """The first answer kept under a command's key, if the command was appended:
+        `dup` for the same body hash, `reused` (no events) for another.
 
         With `min_replicas`, an answer found is given only once that many replicas
         have it, as the first time (WAIT, on the connection that found it).
         """
         if not self.min_replicas:
-            raw = self.client.hget(self.answers, command_id)
+            raw = self.client.hget(self.answers, key)
         else:
             with self._append_lock:
                 appender = self._appending()
                 try:
-                    raw = appender.hget(self.answers, command_id)
+                    raw = appender.hget(self.answers, key)
                     if raw is not None:
                         self._wait_replicas(appender)
                 except connection.FAILOVER_ERRORS:
@@ -208,6 +224,8 @@ class EventLog:
         if raw is None:
             return None
         answer = json.loads(raw)
+        if not isinstance(answer, dict) or answer.get("body") != body_hash:
+            return Appended("reused")
         return Appended("dup", first=answer["first"], last=answer["last"])
 
     def read(self, after: str = "0-0", count: int | None = None) -> list[Event]:

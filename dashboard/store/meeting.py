@@ -11,10 +11,13 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from dashboard.domain import (
+    DEFAULT_LIMITS,
     BaseCommand,
+    CommandIdReused,
     Conflict,
     DomainError,
     Event,
+    Limits,
     MeetingState,
     Programme,
     Role,
@@ -27,7 +30,7 @@ from dashboard.domain import (
     touched_rooms,
 )
 from dashboard.domain.events import AnnouncementPosted, SpeakerAdded
-from dashboard.store.eventlog import EventLog, id_key
+from dashboard.store.eventlog import Appended, EventLog, id_key
 from dashboard.store.ratelimit import CommandLimiter
 from dashboard.store.snapshots import load_snapshot
 
@@ -75,10 +78,11 @@ class Meeting:
     """
 
     def __init__(self, programme: Programme, log_: EventLog,
-                 limiter: CommandLimiter | None = None) -> None:
+                 limiter: CommandLimiter | None = None, limits: Limits = DEFAULT_LIMITS) -> None:
         self.programme = programme
         self.log = log_
         self.limiter = limiter  # None: commands are not counted (tools, tests)
+        self.limits = limits  # the bounds of the live state the rules are given
         self.state: MeetingState = new_state(programme)
         self.lock = threading.RLock()
         self.listeners: list[Listener] = []
@@ -169,9 +173,9 @@ class Meeting:
         if self.limiter is not None:
             self.limiter.spend(sender.role, sender.room, sender.generation)
         check_sender(sender.role, sender.room, body)
-        return self.execute(parse_command(body))
+        return self.execute(parse_command(body), sender)
 
-    def execute(self, command: BaseCommand) -> dict[str, Any]:
+    def execute(self, command: BaseCommand, sender: Sender = SYSTEM) -> dict[str, Any]:
         """Run a command; answer {"version", "events", ...} or raise a DomainError.
 
         One round trip in the usual case: the state is kept current by the tail,
@@ -180,12 +184,17 @@ class Meeting:
         A client's command id may be a retry, answered as the first time: by the
         append itself (`dup`: it looks the id up first), or, when the command no
         longer applies to the state it changed, from the answer kept for its id.
+        The answer is kept under the id scoped to its sender (`<role>:<room>:<id>`)
+        with a hash of the body: another sender's id is a new id (no one is answered
+        with another's events), and the same id with another body is refused.
         """
         command_id = command.command_id or uuid.uuid4().hex
+        key = f"{sender.role}:{sender.room}:{command_id}"
+        body_hash = command.body_hash()
         with self.lock:
             for _ in range(_MAX_ATTEMPTS):
                 try:
-                    events = decide(self.state, command, time.time())
+                    events = decide(self.state, command, time.time(), self.limits)
                 except DomainError:
                     # Refused on what this node knows: make sure it knows everything
                     # (a client may have seen a newer version on another node), and
@@ -195,21 +204,29 @@ class Meeting:
                         continue
                     # The same command, sent at once to another node, may be what
                     # changed the state: then it is answered, not refused.
-                    first = self.log.answer_of(command_id) if command.command_id else None
+                    first = self.log.answer_of(key, body_hash) if command.command_id else None
                     if first is not None:
-                        return self._answer(command, first.first, first.last, retried=True)
+                        return self._repeated(command, first)
                     raise
-                done = self.log.append(events, self.version, command_id)
+                done = self.log.append(events, self.version, command_id, key, body_hash)
                 if done.status == "stale":
                     self._reload_if_rewound()
                     self._ingest(self.log.read_all(self.version))
                     continue
-                if done.status == "dup":
-                    return self._answer(command, done.first, done.last, retried=True)
+                if done.status in ("dup", "reused"):
+                    return self._repeated(command, done)
                 appended = [e.with_id(i) for e, i in zip(events, done.ids, strict=True)]
                 self._ingest(appended)
                 return self._answer(command, done.first, done.last, events=appended)
         raise Conflict("the meeting is too busy; try again")
+
+    def _repeated(self, command: BaseCommand, first: Appended) -> dict[str, Any]:
+        """The first answer to a retried command; refused when the id was used for another body."""
+        if first.status == "reused":
+            raise CommandIdReused(
+                f"command_id {command.command_id!r} was already used for another command; "
+                "use a new id for a new command")
+        return self._answer(command, first.first, first.last, retried=True)
 
     def _answer(
         self,

@@ -54,9 +54,23 @@ export function biPick(value, cls = "") {
 
 const formatters = new Map();
 
+// Instants shown are within these bounds (2000-01-01 to 2200-01-01): the server bounds
+// every instant a command carries, and a value past them is left out, never thrown on
+// (Intl throws a RangeError on an invalid Date, and a screen would stop rendering).
+const EARLIEST_S = 946684800;
+const LATEST_S = 7258118400;
+
+/** The Date of an instant in epoch seconds, or null when it is not a finite, plausible one. */
+export function instantDate(epochSeconds) {
+  if (typeof epochSeconds !== "number" || !Number.isFinite(epochSeconds)) return null;
+  if (epochSeconds < EARLIEST_S || epochSeconds > LATEST_S) return null;
+  return new Date(epochSeconds * 1000);
+}
+
 /** A time of day in the meeting's time zone (24 h), e.g. "15:30" or "15:30:07". */
 export function formatTime(epochSeconds, { seconds = false, lang = langs[0] } = {}) {
-  if (epochSeconds === null || epochSeconds === undefined) return "";
+  const date = instantDate(epochSeconds);
+  if (date === null) return "";
   const key = `${lang}|${timezone}|${seconds}`;
   if (!formatters.has(key)) {
     formatters.set(
@@ -70,12 +84,13 @@ export function formatTime(epochSeconds, { seconds = false, lang = langs[0] } = 
       }),
     );
   }
-  return formatters.get(key).format(new Date(epochSeconds * 1000));
+  return formatters.get(key).format(date);
 }
 
 /** A day and time in the meeting's time zone, e.g. "mié 20 abr, 15:30". */
 export function formatDayTime(epochSeconds, lang = langs[0]) {
-  if (epochSeconds === null || epochSeconds === undefined) return "";
+  const date = instantDate(epochSeconds);
+  if (date === null) return "";
   return new Intl.DateTimeFormat(lang === "es" ? "es-PA" : "en-GB", {
     weekday: "short",
     day: "numeric",
@@ -84,11 +99,13 @@ export function formatDayTime(epochSeconds, lang = langs[0]) {
     minute: "2-digit",
     hourCycle: "h23",
     timeZone: timezone,
-  }).format(new Date(epochSeconds * 1000));
+  }).format(date);
 }
 
 /** Seconds east of UTC that the meeting's time zone is at an instant. */
 function zoneOffset(epochSeconds, tz) {
+  const date = instantDate(epochSeconds);
+  if (date === null) return 0;
   const parts = {};
   const format = new Intl.DateTimeFormat("en-US", {
     timeZone: tz,
@@ -100,7 +117,7 @@ function zoneOffset(epochSeconds, tz) {
     minute: "2-digit",
     second: "2-digit",
   });
-  for (const part of format.formatToParts(new Date(epochSeconds * 1000))) parts[part.type] = part.value;
+  for (const part of format.formatToParts(date)) parts[part.type] = part.value;
   const wall = Date.UTC(+parts.year, +parts.month - 1, +parts.day, +parts.hour, +parts.minute, +parts.second);
   return wall / 1000 - epochSeconds;
 }
@@ -119,6 +136,7 @@ export function zonedToEpoch(value, tz = timezone) {
 
 /** Epoch seconds as a "YYYY-MM-DDTHH:MM" wall time in the meeting's time zone. */
 export function epochToZoned(epochSeconds, tz = timezone) {
+  if (instantDate(epochSeconds) === null) return "";
   const local = new Date((epochSeconds + zoneOffset(epochSeconds, tz)) * 1000);
   return local.toISOString().slice(0, 16);
 }

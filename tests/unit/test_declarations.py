@@ -39,8 +39,9 @@ def test_every_command_has_a_model_a_decider_a_permission_and_a_name(kind: str) 
     assert spec.command == kind
     assert spec.model.model_fields["type"].annotation == Literal[kind]  # type: ignore[valid-type]
     params = list(inspect.signature(spec.decider).parameters)
-    assert params == (["state", "room", "cmd", "now"] if spec.room_scoped
-                      else ["state", "cmd", "now"])
+    expected = ["state", "room", "cmd", "now"] if spec.room_scoped else ["state", "cmd", "now"]
+    # A decider bounded by the live state's limits declares them last.
+    assert params == expected + (["limits"] if spec.takes_limits else [])
     assert spec.may.roles and spec.may.roles <= set(Role)
     assert Role.SCREEN not in spec.may.roles
     assert Role.ADMIN in spec.may.roles  # the contract: an admin may send every command
