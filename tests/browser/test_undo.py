@@ -45,7 +45,8 @@ def give_out_of_turn(page: Any) -> None:
 
 
 def move_to_first(page: Any) -> None:
-    row(page, "United States").get_by_role("button", name="Move United States (USA) to position…").click()
+    name = "Move United States (USA) to position…"
+    row(page, "United States").get_by_role("button", name=name).click()
     page.wait_for_selector("#ask[open]")
     page.fill("#ask-position", "1")
     page.click("#ask-ok")
