@@ -49,6 +49,8 @@ __all__ = [
     "SpeakerOverran",
     "SpeakerRemoved",
     "SpeechEnded",
+    "SpeakerUndone",
+    "SpeechRestored",
     "TimerExtended",
     "TimerPaused",
     "TimerResumed",
@@ -74,6 +76,7 @@ class EventType(StrEnum):
     SPEAKER_FLOOR_GIVEN = "speaker.floor_given"
     SPEAKER_SPEECH_ENDED = "speaker.speech_ended"
     SPEAKER_OVERRAN = "speaker.overran"
+    SPEAKER_UNDONE = "speaker.undone"
     TIMER_PAUSED = "timer.paused"
     TIMER_RESUMED = "timer.resumed"
     TIMER_EXTENDED = "timer.extended"
@@ -350,6 +353,68 @@ class SpeakerOverran(Payload):
     limit_s: int
     elapsed_s: float
     overrun_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class SpeechRestored:
+    """A speech given the floor back (in speaker.undone's `floor`): its clock at `elapsed_s`,
+    running from the undo's instant when `running`."""
+
+    entry_id: str
+    delegation: str
+    speaker_name: str | None
+    kind: str
+    started_at: float
+    limit_s: int
+    elapsed_s: float
+    running: bool
+    overrun_recorded: bool
+
+
+@event(EventType.SPEAKER_UNDONE)
+@dataclass(frozen=True, slots=True)
+class SpeakerUndone(Payload):
+    """The room's newest change to its list taken back: `undone` (the command type that made
+    it, at `undone_at`) about `entry_id`. An added entry leaves the queue; a moved one goes
+    back to `position`; `requeued` (a removed entry, or the one given the floor) goes back
+    to `position`; when `floor_changed`, `floor` has the floor again (None: nobody)."""
+
+    undone: str
+    undone_at: float
+    entry_id: str
+    delegation: str
+    position: int | None
+    requeued: Waiting | None
+    floor: SpeechRestored | None
+    floor_changed: bool
+
+    def to_data(self) -> dict[str, Any]:
+        """The stored form: `requeued` and `floor` as objects."""
+        return {
+            "undone": self.undone,
+            "undone_at": self.undone_at,
+            "entry_id": self.entry_id,
+            "delegation": self.delegation,
+            "position": self.position,
+            "requeued": dataclasses.asdict(self.requeued) if self.requeued else None,
+            "floor": dataclasses.asdict(self.floor) if self.floor else None,
+            "floor_changed": self.floor_changed,
+        }
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> SpeakerUndone:
+        """The payload, its entry and speech typed."""
+        requeued, floor = data["requeued"], data["floor"]
+        return cls(
+            undone=data["undone"],
+            undone_at=data["undone_at"],
+            entry_id=data["entry_id"],
+            delegation=data["delegation"],
+            position=data["position"],
+            requeued=Waiting(**requeued) if requeued is not None else None,
+            floor=SpeechRestored(**floor) if floor is not None else None,
+            floor_changed=data["floor_changed"],
+        )
 
 
 @event(EventType.TIMER_PAUSED)

@@ -23,6 +23,7 @@ from .events import (
     SpeakerFloorGiven,
     SpeakerOverran,
     SpeakerRemoved,
+    SpeakerUndone,
     SpeechEnded,
     TimerExtended,
     TimerResumed,
@@ -255,6 +256,71 @@ def _overran(record: MinutesRecord, room: str, data: SpeakerOverran, event: Even
         speech.overrun_recorded_at = event.at
 
 
+def _undone(record: MinutesRecord, room: str, data: SpeakerUndone, event: Event) -> None:
+    """What really happened: an undone add or removal leaves no trace, a floor taken back
+    leaves no speech, and a speech given the floor back goes on in its own row."""
+    if data.undone == "speaker.add":
+        record.waiting.pop(data.entry_id, None)
+    waiting = data.requeued
+    if waiting is not None:
+        speech = record.speaking.get(room)
+        if speech is not None and speech.entry_id == waiting.entry_id:
+            del record.speaking[room]  # the undone floor: never a speech
+        for index in range(len(record.unserved) - 1, -1, -1):
+            row = record.unserved[index]
+            if row["entry_id"] == waiting.entry_id and row["reason"] == "removed":
+                del record.unserved[index]  # the undone removal
+                break
+        record.waiting[waiting.entry_id] = {
+            "entry_id": waiting.entry_id,
+            "room": room,
+            "session_id": record.room_sitting.get(room),
+            "delegation": waiting.delegation,
+            "speaker_name": waiting.speaker_name,
+            "kind": waiting.kind,
+            "requested_at": waiting.requested_at,
+        }
+    if data.floor is not None:
+        _floor_back(record, room, data, event)
+
+
+def _floor_back(record: MinutesRecord, room: str, data: SpeakerUndone, event: Event) -> None:
+    """The speech whose end was undone is in progress again: its row reopens; the time
+    between its end and the undo counts as paused, not spoken."""
+    floor = data.floor
+    assert floor is not None
+    row = None
+    for index in range(len(record.speeches) - 1, -1, -1):
+        if record.speeches[index]["entry_id"] == floor.entry_id:
+            row = record.speeches.pop(index)
+            break
+    ended_at = data.undone_at
+    if row is not None:
+        floor_given_at, requested_at = row["floor_given_at"], row["requested_at"]
+        session_id, pauses, paused_s = row["session_id"], row["pauses"], row["paused_s"]
+        out_of_turn = row.get("out_of_turn", False)
+    else:  # the record began after the speech did
+        floor_given_at, requested_at = floor.started_at, None
+        session_id, pauses, out_of_turn = record.room_sitting.get(room), 0, False
+        paused_s = max(0.0, ended_at - floor_given_at - floor.elapsed_s)
+    paused_s += max(0.0, event.at - ended_at)
+    record.speaking[room] = OpenSpeech(
+        entry_id=floor.entry_id,
+        room=room,
+        session_id=session_id,
+        delegation=floor.delegation,
+        speaker_name=floor.speaker_name,
+        kind=floor.kind,
+        requested_at=requested_at,
+        floor_given_at=floor_given_at,
+        limit_s=floor.limit_s,
+        out_of_turn=out_of_turn,
+        pauses=pauses,
+        paused_s=paused_s,
+        paused_since=None if floor.running else event.at,
+    )
+
+
 # How each event type changes the record (its payload's declared class only).
 FOLDS: dict[str, Callable[[MinutesRecord, str, Any, Event], None]] = {
     EventType.SESSION_OPENED: _opened,
@@ -268,6 +334,7 @@ FOLDS: dict[str, Callable[[MinutesRecord, str, Any, Event], None]] = {
     EventType.TIMER_RESUMED: _resumed,
     EventType.TIMER_EXTENDED: _extended,
     EventType.SPEAKER_OVERRAN: _overran,
+    EventType.SPEAKER_UNDONE: _undone,
 }
 
 # Event types the record of speeches does not depend on (a resumed sitting keeps the

@@ -199,19 +199,21 @@ def apply_opened(state: MeetingState, room: RoomState, data: SessionOpened, at: 
     room.current = None
     room.queue = []
     room.list_closed = False
+    room.undo = None
 
 
 @applies(SessionSuspended)
 def apply_suspended(
     state: MeetingState, room: RoomState, data: SessionSuspended, at: float
 ) -> None:
-    """The sitting is suspended and the speaking clock stops."""
+    """The sitting is suspended and the speaking clock stops; nothing before can be undone."""
     sitting = state.sessions.get(data.session_id)
     if sitting is None:
         return
     sitting.status = SessionStatus.SUSPENDED
     sitting.suspended_until = data.until
     pause_clock(room, at)
+    room.undo = None
 
 
 @applies(SessionResumed)
@@ -237,6 +239,7 @@ def apply_closed(state: MeetingState, room: RoomState, data: SessionClosed, at: 
     room.current = None
     room.queue = []
     room.list_closed = False
+    room.undo = None
 
 
 @applies(SessionStartDue)

@@ -23,6 +23,7 @@ from .state import (
     SessionStatus,
     Speech,
     SpeechKind,
+    Undoable,
 )
 
 __all__ = ["FORMAT", "SnapshotError", "from_dict", "pack", "programme_hash", "to_dict", "unpack"]
@@ -55,6 +56,36 @@ def _speech(speech: Speech | None) -> dict[str, Any] | None:
     }
 
 
+def _undo(undo: Undoable | None) -> dict[str, Any] | None:
+    if undo is None:
+        return None
+    return {
+        "action": undo.action,
+        "at": undo.at,
+        "entry_id": undo.entry_id,
+        "delegation": undo.delegation,
+        "position": undo.position,
+        "entry": undo.entry.to_dict() if undo.entry else None,
+        "speech": _speech(undo.speech),
+        "floor_changed": undo.floor_changed,
+    }
+
+
+def _read_speech(data: dict[str, Any] | None) -> Speech | None:
+    return None if data is None else Speech(**{**data, "kind": SpeechKind(data["kind"])})
+
+
+def _read_undo(data: dict[str, Any] | None) -> Undoable | None:
+    if data is None:
+        return None
+    entry = data["entry"]
+    return Undoable(**{
+        **data,
+        "entry": None if entry is None else Entry(**{**entry, "kind": SpeechKind(entry["kind"])}),
+        "speech": _read_speech(data["speech"]),
+    })
+
+
 def to_dict(state: MeetingState) -> dict[str, Any]:
     """The state as plain JSON types (the programme is referenced by hash, not copied)."""
     return {
@@ -69,6 +100,7 @@ def to_dict(state: MeetingState) -> dict[str, Any]:
                 "current": _speech(room.current),
                 "queue": [e.to_dict() for e in room.queue],
                 "list_closed": room.list_closed,
+                "undo": _undo(room.undo),
             }
             for room in state.rooms.values()
         ],
@@ -109,11 +141,11 @@ def from_dict(programme: Programme, data: dict[str, Any]) -> MeetingState:
                 id=r["id"],
                 version=r["version"],
                 session_id=r["session_id"],
-                current=None if current is None else Speech(
-                    **{**current, "kind": SpeechKind(current["kind"])}
-                ),
+                current=_read_speech(current),
                 queue=[Entry(**{**e, "kind": SpeechKind(e["kind"])}) for e in r["queue"]],
                 list_closed=bool(r["list_closed"]),
+                # A snapshot taken before undo existed has nothing to undo.
+                undo=_read_undo(r.get("undo")),
             )
         sessions = {
             s["id"]: SessionState(**{**s, "status": SessionStatus(s["status"])})

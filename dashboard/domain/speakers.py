@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, field_validator
@@ -25,14 +26,27 @@ from .events import (
     SpeakerMoved,
     SpeakerOverran,
     SpeakerRemoved,
+    SpeakerUndone,
     SpeechEnded,
+    SpeechRestored,
     TimerExtended,
     TimerPaused,
     TimerResumed,
+    Waiting,
     applies,
 )
 from .limits import Limits
-from .state import Entry, MeetingState, RoomState, SessionState, SessionStatus, Speech, SpeechKind
+from .state import (
+    UNDO_WINDOW_S,
+    Entry,
+    MeetingState,
+    RoomState,
+    SessionState,
+    SessionStatus,
+    Speech,
+    SpeechKind,
+    Undoable,
+)
 
 
 def insert_position(queue: list[Entry], kind: SpeechKind) -> int:
@@ -379,6 +393,56 @@ def decide_list_reopen(
     return [Event.of(ListReopened(room.session_id), room.id, now)]
 
 
+class SpeakerUndo(RoomCommand):
+    """Take back the room's newest change to its list of speakers (at most 120 s old)."""
+
+    type: Literal["speaker.undo"]
+    # Required: an undo acts on the change its sender saw, never on a newer one.
+    expected_version: Annotated[str, StringConstraints(pattern=r"^\d+-\d+$")]
+
+
+@command(SpeakerUndo, may=CHAIR_OF_ROOM, name=N_("Undo the last change to the list"))
+def decide_undo(state: MeetingState, room: RoomState, cmd: SpeakerUndo, now: float) -> list[Event]:
+    """speaker.undo → speaker.undone (the newest list change, once, within UNDO_WINDOW_S)."""
+    undo = room.undo
+    if undo is None:
+        raise Conflict(
+            "nothing to undo: the list of speakers has not changed since the last undo "
+            "or since the sitting opened, was suspended or closed"
+        )
+    age = now - undo.at
+    if age > UNDO_WINDOW_S:
+        raise Conflict(
+            f"too old to undo: the last change to the list ({undo.action}) was made "
+            f"{age:.0f} s ago; only changes of the last {UNDO_WINDOW_S} s can be undone"
+        )
+    entry, speech = undo.entry, undo.speech
+    data = SpeakerUndone(
+        undone=undo.action,
+        undone_at=undo.at,
+        entry_id=undo.entry_id,
+        delegation=undo.delegation,
+        position=undo.position,
+        requeued=None if entry is None else Waiting(
+            entry.entry_id, entry.delegation, entry.speaker_name, str(entry.kind),
+            entry.requested_at,
+        ),
+        floor=None if speech is None else SpeechRestored(
+            entry_id=speech.entry_id,
+            delegation=speech.delegation,
+            speaker_name=speech.speaker_name,
+            kind=str(speech.kind),
+            started_at=speech.started_at,
+            limit_s=speech.limit_s,
+            elapsed_s=speech.accumulated_s,
+            running=speech.running_since is not None,
+            overrun_recorded=speech.overrun_recorded,
+        ),
+        floor_changed=undo.floor_changed,
+    )
+    return [Event.of(data, room.id, now)]
+
+
 # --- apply ------------------------------------------------------------------------------------
 
 
@@ -394,26 +458,45 @@ def apply_added(state: MeetingState, room: RoomState, data: SpeakerAdded, at: fl
         requested_at=at,
     )
     room.queue.insert(min(data.position, len(room.queue)), entry)
+    room.undo = Undoable("speaker.add", at, data.entry_id, data.delegation, data.position)
 
 
 def _drop(room: RoomState, entry_id: str) -> None:
     room.queue = [e for e in room.queue if e.entry_id != entry_id]
 
 
+def _index(room: RoomState, entry_id: str) -> int | None:
+    for index, entry in enumerate(room.queue):
+        if entry.entry_id == entry_id:
+            return index
+    return None
+
+
+def _move(room: RoomState, entry_id: str, position: int) -> None:
+    index = _index(room, entry_id)
+    if index is not None:
+        entry = room.queue.pop(index)
+        room.queue.insert(min(position, len(room.queue)), entry)
+
+
 @applies(SpeakerRemoved)
 def apply_removed(state: MeetingState, room: RoomState, data: SpeakerRemoved, at: float) -> None:
-    """Drop the entry from the queue."""
+    """Drop the entry from the queue (remembered, with its place, for an undo)."""
+    index = _index(room, data.entry_id)
+    if index is not None:
+        entry = room.queue[index]
+        room.undo = Undoable("speaker.remove", at, entry.entry_id, entry.delegation, index, entry)
     _drop(room, data.entry_id)
 
 
 @applies(SpeakerMoved)
 def apply_moved(state: MeetingState, room: RoomState, data: SpeakerMoved, at: float) -> None:
-    """Move the entry to its new index."""
-    for index, entry in enumerate(room.queue):
-        if entry.entry_id == data.entry_id:
-            room.queue.pop(index)
-            room.queue.insert(min(data.position, len(room.queue)), entry)
-            return
+    """Move the entry to its new index (its old one remembered for an undo)."""
+    index = _index(room, data.entry_id)
+    if index is not None:
+        delegation = room.queue[index].delegation
+        room.undo = Undoable("speaker.move", at, data.entry_id, delegation, index)
+    _move(room, data.entry_id, data.position)
 
 
 @applies(SpeakerFloorGiven)
@@ -421,6 +504,25 @@ def apply_floor_given(
     state: MeetingState, room: RoomState, data: SpeakerFloorGiven, at: float
 ) -> None:
     """The entry leaves the queue and its clock starts at the event's instant."""
+    index = _index(room, data.entry_id)
+    # The speech a next or start ended comes just before, at the same instant: one change.
+    prior = room.undo
+    same_change = (
+        prior is not None and prior.at == at and prior.entry is None and prior.floor_changed
+        and prior.action in ("speaker.next", "speaker.start")
+    )
+    if index is not None:
+        room.undo = Undoable(
+            action=prior.action if same_change and prior is not None
+            else ("speaker.start" if data.out_of_turn else "speaker.next"),
+            at=at,
+            entry_id=data.entry_id,
+            delegation=data.delegation,
+            position=index,
+            entry=room.queue[index],
+            speech=prior.speech if same_change and prior is not None else None,
+            floor_changed=True,
+        )
     _drop(room, data.entry_id)
     room.current = Speech(
         entry_id=data.entry_id,
@@ -435,8 +537,21 @@ def apply_floor_given(
 
 @applies(SpeechEnded)
 def apply_speech_ended(state: MeetingState, room: RoomState, data: SpeechEnded, at: float) -> None:
-    """Nobody has the floor any more."""
-    if room.current is not None and room.current.entry_id == data.entry_id:
+    """Nobody has the floor any more (the speech, its clock stopped, kept for an undo)."""
+    speech = room.current
+    if speech is not None and speech.entry_id == data.entry_id:
+        if data.reason in ("next", "start", "stop"):
+            ended = replace(
+                speech,
+                accumulated_s=speech.elapsed(at),
+                running_since=None if speech.paused else at,
+            )
+            room.undo = Undoable(
+                f"speaker.{data.reason}", at, speech.entry_id, speech.delegation,
+                speech=ended, floor_changed=True,
+            )
+        else:
+            room.undo = None
         room.current = None
 
 
@@ -487,3 +602,39 @@ def apply_list_reopened(
 ) -> None:
     """Reopen the list."""
     room.list_closed = False
+
+
+@applies(SpeakerUndone)
+def apply_undone(state: MeetingState, room: RoomState, data: SpeakerUndone, at: float) -> None:
+    """Put the list and the floor back as they were before the undone change; nothing is
+    left to undo."""
+    if data.undone == "speaker.add":
+        _drop(room, data.entry_id)
+    elif data.undone == "speaker.move" and data.position is not None:
+        _move(room, data.entry_id, data.position)
+    waiting = data.requeued
+    if waiting is not None:
+        _drop(room, waiting.entry_id)
+        entry = Entry(
+            entry_id=waiting.entry_id,
+            delegation=waiting.delegation,
+            speaker_name=waiting.speaker_name,
+            kind=SpeechKind(waiting.kind),
+            requested_at=waiting.requested_at,
+        )
+        position = data.position if data.position is not None else len(room.queue)
+        room.queue.insert(min(position, len(room.queue)), entry)
+    if data.floor_changed:
+        floor = data.floor
+        room.current = None if floor is None else Speech(
+            entry_id=floor.entry_id,
+            delegation=floor.delegation,
+            speaker_name=floor.speaker_name,
+            kind=SpeechKind(floor.kind),
+            started_at=floor.started_at,
+            limit_s=floor.limit_s,
+            accumulated_s=floor.elapsed_s,
+            running_since=at if floor.running else None,
+            overrun_recorded=floor.overrun_recorded,
+        )
+    room.undo = None

@@ -21,10 +21,14 @@ __all__ = [
     "SessionStatus",
     "Speech",
     "SpeechKind",
+    "UNDO_WINDOW_S",
+    "Undoable",
     "new_state",
 ]
 
 INITIAL_VERSION = "0-0"
+# How long after a change to the list of speakers it can still be undone, in seconds.
+UNDO_WINDOW_S = 120
 
 
 class SessionStatus(StrEnum):
@@ -129,6 +133,30 @@ class Speech:
 
 
 @dataclass
+class Undoable:
+    """The room's newest change to its list of speakers, with what taking it back needs.
+
+    `action` is the command type that made it, `at` its instant, `entry_id` and
+    `delegation` its subject (the entry added, removed, moved or given the floor;
+    the speaker whose speech ended when nobody got the floor). `position`: where
+    the entry was (removed, moved from, or given the floor from). `entry`: an
+    entry that left the queue (removed, or given the floor), to put back.
+    `speech`: the speech that ended, its clock stopped where it ended
+    (`accumulated_s`; `running_since` is the end's instant when it was running).
+    `floor_changed`: the floor is part of the change.
+    """
+
+    action: str
+    at: float
+    entry_id: str
+    delegation: str
+    position: int | None = None
+    entry: Entry | None = None
+    speech: Speech | None = None
+    floor_changed: bool = False
+
+
+@dataclass
 class SessionState:
     """A sitting's live status (its programme facts stay in the programme)."""
 
@@ -151,6 +179,7 @@ class RoomState:
     current: Speech | None = None
     queue: list[Entry] = field(default_factory=list)
     list_closed: bool = False
+    undo: Undoable | None = None
 
 
 @dataclass

@@ -7,7 +7,15 @@ from typing import Any
 from .announcements import is_shown
 from .errors import NotFound
 from .programme import Programme
-from .state import Entry, MeetingState, SessionState, SessionStatus, Speech
+from .state import (
+    UNDO_WINDOW_S,
+    Entry,
+    MeetingState,
+    SessionState,
+    SessionStatus,
+    Speech,
+    Undoable,
+)
 
 __all__ = ["room_view", "room_views"]
 
@@ -56,6 +64,28 @@ def _entry(programme: Programme, entry: Entry) -> dict[str, Any]:
     }
 
 
+def _undo(programme: Programme, undo: Undoable | None, server_time: float) -> dict[str, Any] | None:
+    """What speaker.undo would take back now (None: nothing, or too old)."""
+    if undo is None or server_time - undo.at > UNDO_WINDOW_S:
+        return None
+    if undo.action == "speaker.add":
+        change = "added"
+    elif undo.action == "speaker.remove":
+        change = "removed"
+    elif undo.action == "speaker.move":
+        change = "moved"
+    else:  # next, start, stop: the floor given, or (nobody given it) a speech ended
+        change = "floor_given" if undo.entry is not None else "speech_ended"
+    return {
+        "action": undo.action,
+        "change": change,
+        "entry_id": undo.entry_id,
+        "delegation": _delegation(programme, undo.delegation),
+        "at": undo.at,
+        "until": undo.at + UNDO_WINDOW_S,
+    }
+
+
 def _next_session(state: MeetingState, room_id: str) -> SessionState | None:
     programme = state.programme
     waiting = [
@@ -92,6 +122,7 @@ def room_view(state: MeetingState, room_id: str, server_time: float) -> dict[str
             "current": _current(programme, room.current, server_time) if room.current else None,
             "queue": [_entry(programme, e) for e in room.queue],
             "list_closed": room.list_closed,
+            "undo": _undo(programme, room.undo, server_time),
         },
         "announcements": [
             {

@@ -129,6 +129,16 @@ CHAIR_STRINGS = {
     "error.conflict.no_sitting": _l("There is no sitting in progress: open or resume it first."),
     "error.conflict.speaker.next": _l("There is no one waiting to speak."),
     "error.conflict.timer": _l("No speech is running."),
+    "error.conflict.speaker.undo": _l(
+        "Nothing to undo: only the last change to the list can be undone, once, "
+        "within 2 minutes."
+    ),
+    "undo.none": _l("Undo"),
+    "undo.floor_given": _l("Undo: {name} given the floor"),
+    "undo.speech_ended": _l("Undo: end of the speech of {name}"),
+    "undo.removed": _l("Undo: {name} removed"),
+    "undo.moved": _l("Undo: {name} moved"),
+    "undo.added": _l("Undo: {name} added"),
     "error.invalid": _l("The request was not valid: {field}."),
     "error.not_found": _l("Not found: it may have been removed meanwhile."),
     "error.forbidden": _l("Your access does not allow this."),

@@ -2,7 +2,8 @@
 // next), the list of speakers in its own pane, the room's screen as the hall sees it,
 // and the sitting's controls apart. Nothing acts on the room by accident: shortcuts
 // need Alt+Shift, a key typed as part of a word never presses a button, giving the
-// floor out of turn asks first, and no command goes out while the link is down.
+// floor out of turn asks first, no command goes out while the link is down, and the
+// newest change to the list can be undone (Undo names it) for as long as the server allows.
 import { activeAnnouncements } from "./announcements.js";
 import { drawClock, reading, serverNow } from "./clock.js";
 import { explain, makeSender } from "./commands.js";
@@ -170,6 +171,28 @@ function drawFloor(s) {
   floorAnnounced = now;
 }
 
+/** The room's newest list change that can still be undone (null: none, or too old). */
+function undoable() {
+  const undo = current?.state.speakers?.undo;
+  return undo && serverNow(current) <= undo.until ? undo : null;
+}
+
+/** Undo names what it takes back, for as long as the server would take it back. */
+function drawUndo() {
+  const undo = undoable();
+  const slot = $("undo-slot");
+  const key = undo ? `${undo.at}:${undo.change}` : "";
+  if (slot.dataset.key === key) return;
+  slot.dataset.key = key;
+  slot.dataset.empty = undo ? "" : "1";
+  const label = undo
+    ? t(`undo.${undo.change}`, { name: delegationLabel(undo.delegation) })
+    : t("undo.none");
+  setText($("undo-text"), label);
+  $("btn-undo").setAttribute("aria-label", label);
+  updateButtons();
+}
+
 /** What the room's screen shows now, and a warning on the floor block while it is urgent. */
 function drawScreen() {
   drawPreview($("preview"), current);
@@ -254,6 +277,8 @@ function enabledFor(id) {
       return status === "open" || status === "suspended";
     case "btn-next":
       return waiting > 0 || !!speaker;
+    case "btn-undo":
+      return !!undoable();
     case "btn-stop":
     case "btn-pause":
     case "btn-extend":
@@ -294,6 +319,7 @@ function render() {
 
 let previewKey = "";
 function tick() {
+  drawUndo();
   drawClock($("clock-box"), $("clock"), $("clock-label"), reading(current), {
     bilingual: false,
     limitEl: $("clock-limit"),
@@ -386,6 +412,7 @@ function parseClock(value) {
 
 const actions = {
   next: () => send("speaker.next"),
+  undo: () => send("speaker.undo"),
   stop: () => send("speaker.stop"),
   pause: () => send(current?.state.speakers?.current?.paused ? "timer.resume" : "timer.pause"),
   extend: (seconds = 30) => send("timer.extend", { seconds }),
@@ -423,6 +450,7 @@ function click(id, fn) {
 }
 
 click("btn-next", actions.next);
+click("btn-undo", actions.undo);
 click("btn-stop", actions.stop);
 click("btn-pause", actions.pause);
 click("btn-extend", () => actions.extend(30));
@@ -521,6 +549,7 @@ const SHORTCUTS = {
   KeyP: ["btn-pause", actions.pause],
   KeyE: ["btn-extend", () => actions.extend(30)],
   KeyL: ["btn-list", actions.list],
+  KeyZ: ["btn-undo", actions.undo],
 };
 
 document.addEventListener("keydown", (event) => {

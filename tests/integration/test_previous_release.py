@@ -88,6 +88,8 @@ def _room_now_free(state: dict[str, Any]) -> dict[str, Any]:
     running clock's elapsed seconds (kept as the instant its speech would have begun)."""
     state = json.loads(json.dumps(state))
     server_time = state.pop("server_time")
+    # A field 0.1.0 did not have: a folder that old has nothing left to undo.
+    assert state["speakers"].pop("undo", None) is None
     current = state["speakers"]["current"]
     if current is not None and not current["paused"]:
         current["elapsed_s"] = round(server_time - current.pop("elapsed_s"), 3)

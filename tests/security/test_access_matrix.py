@@ -117,6 +117,7 @@ class Room:
             "speaker.start": {"entry_id": self.entries[-1] if self.entries else ""},
             "speaker.record_overrun": {"entry_id": self.entries[0] if self.entries else ""},
             "timer.extend": {"seconds": 30},
+            "speaker.undo": {"expected_version": self.version()},
         }.get(c, {})
         return {**body, **fields}
 

@@ -21,6 +21,7 @@ VALID: dict[str, dict[str, Any]] = {
     "speaker.start": {"room": "plenario", "entry_id": "sp1"},
     "speaker.stop": {"room": "plenario"},
     "speaker.record_overrun": {"room": "plenario", "entry_id": "sp1"},
+    "speaker.undo": {"room": "plenario", "expected_version": "12-0"},
     "timer.pause": {"room": "plenario"},
     "timer.resume": {"room": "plenario"},
     "timer.extend": {"room": "plenario", "seconds": 30},
@@ -44,11 +45,18 @@ def test_every_command_type_has_a_valid_example() -> None:
     assert set(VALID) == COMMAND_TYPES
 
 
+def test_an_undo_must_say_which_version_it_undoes() -> None:
+    assert invalid_field({"type": "speaker.undo", "room": "plenario"}) == "expected_version"
+    assert invalid_field({"type": "speaker.undo", "room": "plenario",
+                          "expected_version": None}) == "expected_version"
+
+
 @pytest.mark.parametrize("kind", sorted(VALID))
 def test_valid_commands_parse_with_their_type(kind: str) -> None:
     command = parse_command({"type": kind, **VALID[kind]})
     assert command.type == kind
-    assert command.expected_version is None and command.command_id is None
+    assert command.expected_version == VALID[kind].get("expected_version")
+    assert command.command_id is None
 
 
 @pytest.mark.parametrize("kind", sorted(VALID))

@@ -30,7 +30,7 @@ CATALOGUES = Path(__file__).resolve().parents[2] / "dashboard" / "translations"
 
 def test_the_union_and_the_type_list_are_the_declared_commands() -> None:
     assert COMMAND_TYPES == set(COMMANDS)
-    assert len(COMMANDS) == 20
+    assert len(COMMANDS) == 21
 
 
 @pytest.mark.parametrize("kind", sorted(COMMANDS))
@@ -112,6 +112,8 @@ def _every_event(driver: Driver) -> Iterator[Event]:
         ("speaker.move", {"room": room, "entry_id": "sp2", "position": 0}),
         ("speaker.remove", {"room": room, "entry_id": "sp4"}),
         ("speaker.next", {"room": room}),
+        ("speaker.undo", {"room": room}),
+        ("speaker.next", {"room": room}),
         ("timer.pause", {"room": room}),
         ("timer.resume", {"room": room}),
         ("timer.extend", {"room": room, "seconds": 5}),
@@ -129,6 +131,8 @@ def _every_event(driver: Driver) -> Iterator[Event]:
     for kind, fields in steps:
         if kind == "announcement.post" and "expires_at" in fields:
             fields = {**fields, "expires_at": driver.now + 10}
+        if kind == "speaker.undo":
+            fields = {**fields, "expected_version": driver.state.rooms[room].version}
         yield from run(kind, **fields)
         tick(3)
     tick(600)

@@ -191,7 +191,7 @@ def test_a_new_sitting_starts_with_an_empty_open_list(meeting: Driver) -> None:
     meeting.run("session.close", room=ROOM)
     meeting.run("session.open", room=ROOM, session_id="clausura")
     speakers = meeting.view()["speakers"]
-    assert speakers == {"current": None, "queue": [], "list_closed": False}
+    assert speakers == {"current": None, "queue": [], "list_closed": False, "undo": None}
 
 
 def test_start_due_is_flagged_once_while_scheduled(meeting: Driver) -> None:
