@@ -71,8 +71,8 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
         async_handlers=False,
         # engine.io's defaults: a screen under a burst is not dropped for a late
         # pong; dead links show sooner anyway (closed sockets, the screens' probe).
-        ping_interval=25,
-        ping_timeout=20,
+        ping_interval=settings.ping_interval_s,
+        ping_timeout=settings.ping_timeout_s,
         json=json_fast,
         serializer=json_fast.BoundedPacket,
     )

@@ -89,6 +89,21 @@ class Settings(BaseSettings):
         ge=1024,
         le=10 * 1024 * 1024,
     )
+    ping_interval_s: int = Field(
+        25,
+        validation_alias=AliasChoices("PLENARY_PING_INTERVAL_S", "ping_interval_s"),
+        description="Seconds between the server's pings to a Socket.IO client.",
+        ge=1,
+        le=300,
+    )
+    ping_timeout_s: int = Field(
+        20,
+        validation_alias=AliasChoices("PLENARY_PING_TIMEOUT_S", "ping_timeout_s"),
+        description="Seconds a client has to answer a ping; past ping interval + timeout "
+        "without an answer its connection is closed (a frozen screen's included).",
+        ge=1,
+        le=300,
+    )
     socket_rate: float = Field(
         20.0,
         validation_alias=AliasChoices("PLENARY_SOCKET_RATE", "socket_rate"),
