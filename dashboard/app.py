@@ -78,6 +78,8 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     )
     sockets.bind_commands(app)
     app.wsgi_app = api.command_route(app, app.wsgi_app)  # type: ignore[method-assign,assignment]
+    if settings.websocket_only:
+        app.wsgi_app = sockets.websocket_only(app.wsgi_app)  # type: ignore[method-assign]
     if settings.proxy_count:  # outermost: every route, the command route included, sees it
         n = settings.proxy_count
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]

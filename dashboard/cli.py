@@ -14,6 +14,7 @@ import json  # noqa: E402
 import logging  # noqa: E402
 import os  # noqa: E402
 import signal  # noqa: E402
+import socket  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Iterator, Sequence  # noqa: E402
@@ -26,6 +27,7 @@ from dashboard.domain import ProgrammeError, load_programme  # noqa: E402
 from dashboard.domain.programme import default_programme_path  # noqa: E402
 from dashboard.serve.datadir import FolderBusy, record_address, recorded_address  # noqa: E402
 from dashboard.serve.embedded import EmbeddedValkey, running_url  # noqa: E402
+from dashboard.serve.processes import Supervisor, listen, process_count  # noqa: E402
 from dashboard.serve.server import make_server, raise_open_file_limit  # noqa: E402
 from dashboard.settings import Settings, SettingsError, load_settings, markdown_table  # noqa: E402
 from dashboard.store.eventlog import EventLog, connect  # noqa: E402
@@ -180,18 +182,24 @@ def cmd_revoke(args: argparse.Namespace) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> None:
-    """Run the whole service (web, relay, workers) in this process."""
+    """Run the whole service (web, relay, workers): in this process, or in --processes N."""
     # No collector passes while starting: start-up allocates a great deal (modules,
-    # the programme, the state folded from the stream) and frees next to nothing (a
-    # full pass at the end finds ~370 unreachable objects, with 0 or 100,000 events
-    # replayed), yet the passes took 0.2-0.4 s of a start from a snapshot and ~1 s of
-    # a 100,000-event replay. `serve` freezes what was built, once the server listens,
-    # and turns collecting back on, full passes on dashboard.serve.collector's schedule.
+    # the programme, the state folded from the stream) and frees next to nothing.
+    # `serve` freezes what was built, once the server listens, and turns collecting
+    # back on, full passes on dashboard.serve.collector's schedule.
     gc.disable()
     try:
         raise_open_file_limit()  # every screen is an open socket
         settings = _settings()
         _programme(settings)  # a bad programme stops us before anything starts
+        try:
+            count = process_count(args.processes)
+        except ValueError as exc:
+            sys.exit(f"plenary: {exc}")
+        if args.listen_fd is not None:  # one process of a `--processes N` run
+            serve(settings, args.host, args.port, listener=socket.socket(fileno=args.listen_fd),
+                  index=args.process_index)
+            return
         embedded = None
         if not settings.redis_url:
             embedded = EmbeddedValkey(settings.data_dir)
@@ -202,7 +210,11 @@ def cmd_run(args: argparse.Namespace) -> None:
             log.info("embedded Valkey on 127.0.0.1:%s (data in %s)", embedded.port, embedded.dir)
             settings = settings.model_copy(update={"redis_url": url})
         try:
-            serve(settings, args.host, args.port, embedded)
+            if count == 1:
+                serve(settings, args.host, args.port, embedded)
+            else:
+                gc.enable()
+                _serve_processes(settings, args.host, args.port, count, embedded)
         finally:
             if embedded is not None:
                 embedded.stop()
@@ -210,9 +222,43 @@ def cmd_run(args: argparse.Namespace) -> None:
         gc.enable()
 
 
-def serve(settings: Settings, host: str, port: int, embedded: Any = None) -> None:
+def _serve_processes(settings: Settings, host: str, port: int, count: int,
+                     embedded: Any) -> None:
+    """Listen once, start `count` web processes on the socket, watch them until stopped."""
+    try:
+        listener = listen(host, port)
+    except OSError as exc:
+        sys.exit(f"plenary: cannot listen on {host}:{port}: {exc}")
+    base = {**os.environ, "REDIS_URL": settings.redis_url or "",
+            # a polling session lives in one process; the next request may reach another
+            "PLENARY_WEBSOCKET_ONLY": "true"}
+
+    def env(index: int) -> dict[str, str]:
+        # the workers run once, in process 0 (when the settings ask for them at all)
+        return base if index == 0 else {**base, "PLENARY_RUN_WORKERS": "false"}
+
+    def command(index: int) -> list[str]:
+        return [sys.executable, "-m", "dashboard.cli", "run", "--host", host, "--port",
+                str(port), "--listen-fd", str(listener.fileno()), "--process-index", str(index)]
+
+    supervisor = Supervisor(count, command, env, listener)
+    signal.signal(signal.SIGTERM, supervisor.stop)
+    signal.signal(signal.SIGINT, supervisor.stop)
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    if embedded is not None:
+        embedded.lock.note({"pid": os.getpid(), "what": "run", "url": f"http://{shown}:{port}"})
+    log.info("serving on http://%s:%s from %d processes (pid %d watches them)", shown, port,
+             count, os.getpid())
+    try:
+        supervisor.run()
+    finally:
+        listener.close()
+
+
+def serve(settings: Settings, host: str, port: int, embedded: Any = None,
+          listener: socket.socket | None = None, index: int | None = None) -> None:
     """Build the app, start its background tasks, listen, print the links and serve until
-    stopped."""
+    stopped (`listener` and `index`: process `index` of a `--processes` run)."""
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     listening = f"http://{shown}:{port}"
     base = settings.base_url or listening
@@ -223,7 +269,7 @@ def serve(settings: Settings, host: str, port: int, embedded: Any = None) -> Non
     workers: list[Any] = []
     if settings.run_workers:
         workers = start_in_process(app)
-    server = make_server(app, host, port)
+    server = make_server(app, host, port, listener=listener)
 
     def stop(*_: Any) -> None:
         parts.relay.stop()
@@ -236,19 +282,23 @@ def serve(settings: Settings, host: str, port: int, embedded: Any = None) -> Non
     server.start()
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    record_address(settings.data_dir, listening)  # what `plenary links` prints by default
-    if embedded is not None:
-        embedded.lock.note({"pid": os.getpid(), "what": "run", "url": listening})
-    print(f"Plenary Live: {parts.meeting.programme.meeting.title.en}", flush=True)
-    print(f"Serving on {listening} (state at {parts.meeting.version})", flush=True)
-    print("Access links:", flush=True)
-    generations = _read_generations(parts.redis, parts.access.key)
-    _print_links(
-        _build_links(base, settings.resolved_secret_key(), parts.meeting.programme, generations,
-                     app.config["PLENARY_DEPLOYMENT"]),
-        as_json=False,
-    )
-    sys.stdout.flush()
+    if index is not None:
+        print(f"web process {index} (pid {os.getpid()}) serving on {listening}"
+              f"{' with the workers' if workers else ''}", flush=True)
+    if not index:  # one process says it all: this one, or process 0 of several
+        record_address(settings.data_dir, listening)  # what `plenary links` prints by default
+        if embedded is not None:
+            embedded.lock.note({"pid": os.getpid(), "what": "run", "url": listening})
+        print(f"Plenary Live: {parts.meeting.programme.meeting.title.en}", flush=True)
+        print(f"Serving on {listening} (state at {parts.meeting.version})", flush=True)
+        print("Access links:", flush=True)
+        generations = _read_generations(parts.redis, parts.access.key)
+        _print_links(
+            _build_links(base, settings.resolved_secret_key(), parts.meeting.programme,
+                         generations, app.config["PLENARY_DEPLOYMENT"]),
+            as_json=False,
+        )
+        sys.stdout.flush()
     # What was built so far (modules, programme, state) lives as long as the process:
     # keep it out of the collector's scans, whose pauses would land on commands. From
     # here CPython collects the young generations and the collector task (started
@@ -286,6 +336,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     run = sub.add_parser("run", help="run the service (embedded Valkey unless REDIS_URL is set)")
     run.add_argument("--host", default="127.0.0.1")
     run.add_argument("--port", type=int, default=5000)
+    run.add_argument("--processes", default="1", metavar="N|auto",
+                     help="web processes serving the port (auto: one per core; default 1); "
+                          "with more than one, Socket.IO clients must use websocket")
+    # how the parent of a --processes run starts each of its processes
+    run.add_argument("--listen-fd", type=int, default=None, help=argparse.SUPPRESS)
+    run.add_argument("--process-index", type=int, default=0, help=argparse.SUPPRESS)
     run.set_defaults(func=cmd_run)
     links = sub.add_parser("links", help="print the access links")
     links.add_argument("--json", action="store_true", help="one JSON object a line")

@@ -245,6 +245,12 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("PLENARY_RUN_WORKERS", "run_workers"),
         description="Whether `plenary run` also runs the background workers in-process.",
     )
+    websocket_only: bool = Field(
+        False,
+        validation_alias=AliasChoices("PLENARY_WEBSOCKET_ONLY", "websocket_only"),
+        description="Refuse Engine.IO long-polling (400 `websocket_only`): set by `plenary "
+        "run --processes N` (N > 1), whose processes share no polling session.",
+    )
     disable_seams: str = Field(
         "",
         validation_alias=AliasChoices("PLENARY_DISABLE_SEAMS", "disable_seams"),

@@ -262,11 +262,17 @@ class OriginCheckingHandler(WebSocketHandler):  # type: ignore[misc]
         return super().upgrade_websocket()
 
 
-def make_server(app: Flask, host: str, port: int, **kwargs: Any) -> pywsgi.WSGIServer:
-    """A server for the app (already wrapped by Flask-SocketIO) on host:port."""
+def make_server(app: Flask, host: str, port: int, listener: socket.socket | None = None,
+                **kwargs: Any) -> pywsgi.WSGIServer:
+    """A server for the app (already wrapped by Flask-SocketIO) on host:port, or on a
+    listening socket shared with other processes."""
     server = pywsgi.WSGIServer(
-        (host, port), app, handler_class=OriginCheckingHandler, log=None, **kwargs
+        listener or (host, port), app, handler_class=OriginCheckingHandler, log=None, **kwargs
     )
+    if listener is not None:
+        # Every process sharing the socket is woken by a new connection: taking one per
+        # wake-up (not up to 100) leaves the rest of a burst to the others.
+        server.max_accept = 1
     return server
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,7 +16,30 @@ from dashboard.live.channels import OVERVIEW, room_channel
 from dashboard.web.access import ALL, COOKIE, Principal, read_token
 from dashboard.web.errors import ApiError, answered
 from dashboard.web.extensions import socketio
+from dashboard.web.headers import SECURITY_HEADERS
 from dashboard.web.services import services
+
+_WEBSOCKET_ONLY = (
+    b'{"error":{"code":"websocket_only","message":"this service runs several processes '
+    b'that share no long-polling session: connect with the websocket transport"}}')
+
+
+def websocket_only(wsgi_app: Callable[..., Iterable[bytes]]) -> Callable[..., Iterable[bytes]]:
+    """Refuse Engine.IO long-polling with 400 `websocket_only`: every request of a polling
+    session must reach the process that holds it, which processes sharing a port cannot
+    promise; a websocket lives on one connection, so on one process."""
+
+    def route(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if (environ.get("PATH_INFO", "").startswith("/socket.io")
+                and "transport=polling" in environ.get("QUERY_STRING", "")):
+            start_response("400 Bad Request", [
+                ("Content-Type", "application/json"),
+                ("Content-Length", str(len(_WEBSOCKET_ONLY))), *SECURITY_HEADERS,
+                ("Cache-Control", "no-store")])
+            return [_WEBSOCKET_ONLY]
+        return wsgi_app(environ, start_response)
+
+    return route
 
 
 @dataclass

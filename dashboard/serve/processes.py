@@ -1,0 +1,145 @@
+"""`plenary run --processes N`: one listening socket, N web processes accepting on it.
+
+The parent opens the socket and starts each process as a fresh interpreter
+(`subprocess`, the socket's descriptor passed down), so no gevent hub, Redis
+client or app crosses a fork. Each process is a whole web node: it folds and
+tails the stream itself. Only process 0 runs the workers. The parent watches
+them: a process that ends unasked is started again after a back-off; SIGTERM
+or SIGINT to the parent is passed to every process, and it returns once they
+have ended (after a bound, they are killed).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+log = logging.getLogger("plenary.processes")
+
+RESTART_FIRST_S = 0.5
+RESTART_MAX_S = 10.0
+STABLE_AFTER_S = 30.0  # a process that ran this long starts again at once
+STOP_WAIT_S = 15.0
+_PR_SET_PDEATHSIG = 1
+
+
+def process_count(given: str) -> int:
+    """`--processes`: a positive number, or `auto` for the machine's cores."""
+    if given == "auto":
+        return max(1, os.cpu_count() or 1)
+    try:
+        count = int(given)
+    except ValueError:
+        raise ValueError(f"--processes must be a number or auto, not {given!r}") from None
+    if not 1 <= count <= 256:
+        raise ValueError("--processes must be between 1 and 256")
+    return count
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """The one listening socket the processes share (inheritable, so a child can have it)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: SIGTERM when the parent dies (Linux), so a hard-killed
+    parent leaves no process serving on its own."""
+    if sys.platform == "linux":
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+@dataclass
+class Slot:
+    """One of the N processes: its current child, and when to start it again."""
+
+    index: int
+    process: subprocess.Popen[bytes] | None = None
+    started_at: float = 0.0
+    backoff_s: float = RESTART_FIRST_S
+    restart_at: float | None = None
+    restarts: int = field(default=0)
+
+
+class Supervisor:
+    """Starts N processes, restarts one that ends unasked, stops them all on a signal."""
+
+    def __init__(self, count: int, command: Callable[[int], Sequence[str]],
+                 env: Callable[[int], dict[str, str]], listener: socket.socket) -> None:
+        self.slots = [Slot(i) for i in range(count)]
+        self.command, self.env, self.listener = command, env, listener
+        self.stopping = False
+
+    def _start(self, slot: Slot) -> None:
+        slot.process = subprocess.Popen(
+            list(self.command(slot.index)), env=self.env(slot.index),
+            pass_fds=(self.listener.fileno(),), preexec_fn=_die_with_parent)
+        slot.started_at = time.monotonic()
+        slot.restart_at = None
+        log.info("web process %d started (pid %d)", slot.index, slot.process.pid)
+
+    def stop(self, *_: Any) -> None:
+        """Ask every process to end (SIGTERM); `run` returns once they have."""
+        self.stopping = True
+
+    def run(self) -> None:
+        """Start the processes and watch them until asked to stop; then stop them."""
+        for slot in self.slots:
+            self._start(slot)
+        try:
+            while not self.stopping:
+                self._watch()
+                time.sleep(0.2)
+        finally:
+            self._stop_all()
+
+    def _watch(self) -> None:
+        now = time.monotonic()
+        for slot in self.slots:
+            if slot.process is not None and slot.process.poll() is not None:
+                code = slot.process.returncode
+                ran = now - slot.started_at
+                if ran >= STABLE_AFTER_S:
+                    slot.backoff_s = RESTART_FIRST_S
+                how = f"signal {-code}" if code < 0 else f"status {code}"
+                log.warning("web process %d (pid %d) ended with %s after %.1f s; "
+                            "starting it again in %.1f s", slot.index, slot.process.pid,
+                            how, ran, slot.backoff_s)
+                slot.process = None
+                slot.restart_at = now + slot.backoff_s
+                slot.backoff_s = min(RESTART_MAX_S, slot.backoff_s * 2)
+                slot.restarts += 1
+            if slot.process is None and slot.restart_at is not None and now >= slot.restart_at:
+                self._start(slot)
+
+    def _stop_all(self) -> None:
+        running = [s.process for s in self.slots if s.process is not None]
+        for process in running:
+            with contextlib.suppress(OSError):
+                process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + STOP_WAIT_S
+        for process in running:
+            try:
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                log.warning("web process pid %d did not stop in %.0f s: killed",
+                            process.pid, STOP_WAIT_S)
+                process.kill()
+                process.wait()
+        log.info("web processes stopped")

@@ -1,0 +1,167 @@
+"""`plenary run --processes 2`: both processes serve the one port, each screen gets every
+state whichever process took the command, the workers run once, a killed process is
+started again and its screens come back, and SIGTERM stops everything."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import time
+from pathlib import Path
+
+import pytest
+import redis
+import requests
+
+from dashboard.serve.embedded import running_url
+from tests.conftest import SECRET
+from tests.faults.harness import RetryingChair, Swarm, programme_of, rooms_with_sittings
+from tests.support import LiveServer, free_port
+
+pytestmark = pytest.mark.slow
+
+SCREENS = 20
+
+
+def children(pid: int) -> list[int]:
+    """The web processes of a `--processes` run (its children that serve)."""
+    found = []
+    for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+        cmdline = Path(f"/proc/{child}/cmdline").read_bytes().split(b"\0")
+        if b"--listen-fd" in cmdline:
+            found.append(int(child))
+    return sorted(found)
+
+
+def open_connections(pid: int, port: int) -> int:
+    """Established TCP connections to `port` that process `pid` holds (from /proc)."""
+    inodes = set()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    count = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            local_port = int(fields[1].rsplit(":", 1)[1], 16)
+            if fields[3] == "01" and local_port == port and fields[9] in inodes:
+                count += 1
+    return count
+
+
+def wait_for(what: str, check, timeout: float) -> float:  # type: ignore[no-untyped-def]
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if check():
+            return time.monotonic() - started
+        time.sleep(0.05)
+    raise AssertionError(f"{what}: not within {timeout} s")
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    status = Path(f"/proc/{pid}/status")
+    return not (status.exists() and "\nState:\tZ" in status.read_text())
+
+
+@pytest.mark.timeout(150)
+def test_two_processes_serve_one_port_and_survive_a_killed_one(tmp_path, record_property):
+    port = free_port()
+    server = LiveServer(port, tmp_path / "node", {
+        "REDIS_URL": "", "SECRET_KEY": SECRET, "PLENARY_RUN_WORKERS": "true"})
+    server.argv += ["--processes", "2"]
+    server.start(timeout=60)
+    assert server.process is not None
+    parent = server.process.pid
+    swarm = None
+    try:
+        log = server.log_path
+        wait_for("two web processes", lambda: len(re.findall(
+            r"web process \d \(pid \d+\) serving", log.read_text())) == 2, 30)
+        first = children(parent)
+        assert len(first) == 2
+
+        # Long-polling is refused with a clear error; a websocket-only client is served.
+        polling = requests.get(f"{server.url}/socket.io/?EIO=4&transport=polling", timeout=5)
+        assert polling.status_code == 400
+        assert polling.json()["error"]["code"] == "websocket_only"
+
+        programme = programme_of(server)
+        room, sitting = rooms_with_sittings(programme)[0]
+        codes = [d["code"] for d in programme["delegations"]]
+        swarm = Swarm([server.url], server.token("screen", room), [room], SCREENS, tmp_path)
+        swarm.wait_ready(60)
+        per_process = {pid: open_connections(pid, port) for pid in first}
+        record_property("screens_per_process", list(per_process.values()))
+        print(f"screens per process: {per_process}")
+        assert all(n > 0 for n in per_process.values()), per_process
+
+        # Commands over fresh connections land on either process; every screen, on
+        # either process, gets every state.
+        chair = RetryingChair([server], server.token("chair", room), room)
+        chair.http.headers["Connection"] = "close"
+        chair.send({"type": "session.open", "session_id": sitting})
+        for code in codes[:6]:
+            chair.send({"type": "speaker.add", "delegation": code})
+        version = chair.acked[-1][1]
+        took = swarm.wait_versions({room: version}, timeout=5)
+        print(f"every screen at the final state {took:.2f} s after the last command")
+
+        # The workers run once: one consumer per group, in process 0, and one scheduler.
+        url = running_url(server.data_dir)
+        assert url is not None
+        client = redis.Redis.from_url(url)
+        stream = f"plenary:{{{programme['meeting']['id']}}}:events"
+
+        def consumers() -> dict[str, list[str]]:
+            return {g["name"].decode(): [c["name"].decode() for c in
+                                         client.xinfo_consumers(stream, g["name"])]
+                    for g in client.xinfo_groups(stream)}
+
+        wait_for("the worker groups", lambda: len(consumers()) >= 2, 10)
+        groups = consumers()
+        print(f"consumer groups: {groups}")
+        for group, names in groups.items():
+            assert len(names) == 1, (group, names)
+            assert names[0].endswith(f"-{first[0]}"), (group, names, first)
+        assert log.read_text().count("scheduler running") == 1
+
+        # SIGKILL one process: it is started again, and its screens come back.
+        victim = max(first, key=lambda pid: open_connections(pid, port))
+        on_victim = open_connections(victim, port)
+        os.kill(victim, signal.SIGKILL)
+        killed = time.monotonic()
+        restarted = wait_for("a new web process", lambda: len(
+            [p for p in children(parent) if p not in first]) == 1 and len(re.findall(
+                r"web process \d \(pid \d+\) serving", log.read_text())) == 3, 15)
+        assert re.search(rf"web process \d \(pid {victim}\) ended with signal 9", log.read_text())
+        wait_for("every screen back", lambda: (lambda s: s["subscribed"] == SCREENS and sum(
+            c >= 2 for c in s["connects"]) >= on_victim)(swarm.status()), 10)
+        back = time.monotonic() - killed
+        chair.send({"type": "speaker.next"})
+        swarm.wait_versions({room: chair.acked[-1][1]}, timeout=5)
+        print(f"killed a process holding {on_victim} screens: serving again after "
+              f"{restarted:.2f} s, every screen back after {back:.2f} s")
+        record_property("restart_s", round(restarted, 2))
+        record_property("screens_back_s", round(back, 2))
+        assert back < 10
+        client.close()
+
+        # SIGTERM to the parent: every process ends, the embedded Valkey too.
+        valkey = int((server.data_dir / "valkey" / "valkey.pid").read_text())
+        everyone = [*children(parent), valkey]
+        server.process.send_signal(signal.SIGTERM)
+        server.process.wait(timeout=30)
+        wait_for("every process gone", lambda: not any(alive(p) for p in everyone), 10)
+    finally:
+        if swarm is not None:
+            swarm.close()
+        server.kill()
