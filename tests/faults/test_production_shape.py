@@ -93,7 +93,7 @@ def test_production_shape_survives_a_killed_web_node(tmp_path, browser, record_p
         swarm = Swarm([proxy], screen_token, [room], SCREENS, tmp_path)
         swarm.wait_ready(30)
         polling = PollingScreen(proxy, screen_token, room)
-        context = browser.new_context()
+        context = browser.new_context(bypass_csp=True)  # Playwright polls by evaluating strings
         page = context.new_page()
         page.goto(f"{proxy}/access/{screen_token}")
         page.wait_for_function("document.body.dataset.phase === 'live'", timeout=15000)
