@@ -37,6 +37,8 @@ from dashboard.store.snapshots import load_snapshot
 log = logging.getLogger(__name__)
 
 Listener = Callable[[set[str]], None]
+# Told of each event folded while live (not of those replayed at load): directives.
+EventListener = Callable[[Event], None]
 # Wraps the events read for a load or catch-up (a worker's: `workers.consumer.taking_turns`).
 Pace = Callable[[Iterator[Event]], Iterable[Event]]
 
@@ -86,6 +88,7 @@ class Meeting:
         self.state: MeetingState = new_state(programme)
         self.lock = threading.RLock()
         self.listeners: list[Listener] = []
+        self.event_listeners: list[EventListener] = []
         self.stream_healthy = True
 
     @property
@@ -153,9 +156,18 @@ class Meeting:
                 self.state.version = event.id
             current = key
             count += 1
+            if notify and self.event_listeners:
+                self._tell(event)
         if notify and rooms:
             self._notify(rooms)
         return count
+
+    def _tell(self, event: Event) -> None:
+        for listener in self.event_listeners:
+            try:
+                listener(event)
+            except Exception:  # a listener must never break the command path
+                log.exception("event listener failed")
 
     def _notify(self, rooms: set[str]) -> None:
         for listener in self.listeners:

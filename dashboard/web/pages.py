@@ -324,6 +324,32 @@ def staff() -> Any:
     return _live_page("staff.html", "staff", STAFF_STRINGS, room="*")
 
 
+FLEET_STRINGS = {
+    "fleet.live": _l("Live"),
+    "fleet.behind": _l("Behind"),
+    "fleet.silent": _l("Silent"),
+    "fleet.gone": _l("Gone"),
+    "fleet.identify": _l("Identify"),
+    "fleet.reload": _l("Reload"),
+    "fleet.rename": _l("Rename"),
+    "fleet.rename_prompt": _l("Name of this screen"),
+    "fleet.lang": _l("Language"),
+    "fleet.room": _l("Room"),
+    "fleet.failed": _l("Could not send: {code}"),
+    "fleet.unreadable": _l("The list of screens cannot be read now; retrying."),
+    "fleet.count": _l("{room}: {n}"),
+    "fleet.all_rooms": _l("Overview"),
+    "fleet.none": _l("No room"),
+}
+
+
+@bp.get("/admin/screens")
+@allow(Role.ADMIN)
+def fleet() -> Any:
+    """The control room's fleet: every connected page, its status, and what to ask of it."""
+    return _live_page("fleet.html", "fleet", FLEET_STRINGS, room="*")
+
+
 def qr_svg(url: str) -> Markup:
     """An access link as an inline SVG QR code (paths only: nothing from the URL is echoed)."""
     svg = segno.make(url, error="m").svg_inline(

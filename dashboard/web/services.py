@@ -11,6 +11,7 @@ from flask import Flask, current_app
 from dashboard.live.relay import Relay
 from dashboard.settings import Settings
 from dashboard.store.eventlog import EventLog
+from dashboard.store.fleet import Fleet
 from dashboard.store.meeting import Meeting
 
 if TYPE_CHECKING:  # both modules read the services: a cycle at run time
@@ -23,7 +24,7 @@ KEY = "plenary"  # the app.extensions entry
 @dataclass
 class Services:
     """What a web node is made of: its settings, Redis, the event log, the meeting
-    folded from it, the relay, the access generations and the connected sockets."""
+    folded from it, the relay, the access generations, the fleet and the connected sockets."""
 
     settings: Settings
     redis: redis.Redis
@@ -31,6 +32,7 @@ class Services:
     meeting: Meeting
     relay: Relay
     access: Generations
+    fleet: Fleet
     clients: dict[str, Client] = field(default_factory=dict)
 
 
