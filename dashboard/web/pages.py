@@ -235,7 +235,8 @@ def no_access(status: int) -> tuple[str, int]:
 
 
 def _live_page(template: str, page: str, strings: Mapping[str, Any], **data: Any) -> str:
-    lang, langs = _screen_langs() if page in ("screen", "overview") else (None, None)
+    lang, langs = (_screen_langs() if page in ("screen", "overview", "podium", "chyron")
+                   else (None, None))
     locale = str(get_locale() or LOCALES[0])
     if langs is None:
         langs = [locale]
@@ -266,7 +267,8 @@ def _template_globals() -> dict[str, Any]:
 @bp.after_request
 def _remember_language(response: Response) -> Response:
     asked = request.args.get("lang")
-    if asked in LOCALES and request.endpoint not in ("pages.screen", "pages.overview"):
+    if asked in LOCALES and request.endpoint not in (
+            "pages.screen", "pages.overview", "pages.podium", "pages.chyron"):
         response.set_cookie(
             LANG_COOKIE, asked, max_age=LANG_COOKIE_MAX_AGE, samesite="Lax", httponly=True
         )
@@ -294,6 +296,20 @@ def index() -> str:
 def screen(room: str) -> Any:
     """A room's screen: floor, clock, next speakers and announcements, live."""
     return _live_page("screen.html", "screen", {}, room=room)
+
+
+@bp.get("/podium/<room>")
+@allow(Role.SCREEN, Role.CHAIR, Role.ADMIN, room_arg="room")
+def podium(room: str) -> Any:
+    """The speaker's own monitor: a large clock, the floor, who is next, the chair's message."""
+    return _live_page("podium.html", "podium", {}, room=room)
+
+
+@bp.get("/chyron/<room>")
+@allow(Role.SCREEN, Role.CHAIR, Role.ADMIN, room_arg="room")
+def chyron(room: str) -> Any:
+    """The webcast's lower third (a browser source): who has the floor, on a transparent page."""
+    return _live_page("chyron.html", "chyron", {}, room=room)
 
 
 @bp.get("/overview")
