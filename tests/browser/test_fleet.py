@@ -17,7 +17,8 @@ PLENARY, GROUP = "plenario", "gt-seguridad"
 
 @pytest.fixture
 def live_server(redis_url: str, prefix: str, tmp_path: Path) -> Iterator[LiveServer]:
-    """A server whose fleet calls a page silent after 7 s (its heartbeat: 5 s) and forgets a gone one after 6 s."""
+    """A server whose fleet calls a page silent after 7 s (its heartbeat: 5 s) and forgets
+    a gone one after 6 s."""
     server = LiveServer(
         port=free_port(), data_dir=tmp_path / "node",
         env={"REDIS_URL": redis_url, "PLENARY_KEY_PREFIX": prefix, "SECRET_KEY": SECRET,

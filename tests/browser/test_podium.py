@@ -10,7 +10,7 @@ ROOM, SITTING = "plenario", "plenaria"
 
 
 def png_pixels(data: bytes) -> tuple[int, int, list[bytearray]]:
-    """(width, height, rows of RGBA bytes) of an 8-bit RGBA PNG (what Chromium's screenshots are)."""
+    """(width, height, rows of RGBA bytes) of an 8-bit RGBA PNG (Chromium's screenshots)."""
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     pos, idat, width, height = 8, b"", 0, 0
     while pos < len(data):
@@ -25,7 +25,8 @@ def png_pixels(data: bytes) -> tuple[int, int, list[bytearray]]:
     raw, stride, rows = zlib.decompress(idat), width * 4, []
     prev = bytearray(stride)
     for y in range(height):
-        kind, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+        start = y * (stride + 1)
+        kind, line = raw[start], bytearray(raw[start + 1:start + 1 + stride])
         for i in range(stride):
             a = line[i - 4] if i >= 4 else 0
             b, c = prev[i], prev[i - 4] if i >= 4 else 0
