@@ -27,7 +27,7 @@ from dashboard.store.fleet import Fleet, FleetTimes
 from dashboard.store.meeting import Meeting
 from dashboard.store.ratelimit import CommandLimiter
 from dashboard.store.snapshots import load_snapshot
-from dashboard.web import access, api, errors, headers, pages, sockets
+from dashboard.web import access, api, errors, headers, metrics, pages, sockets
 from dashboard.web.extensions import babel, select_locale, socketio
 from dashboard.web.minutes import bp as minutes_bp
 from dashboard.web.request import BoundedRequest
@@ -92,10 +92,16 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
             settings.max_queued_frames, settings.max_queued_bytes),
         access.Generations(client, log.key("access")),
         Fleet(client, log.tag, node_name(settings), FleetTimes(
-            settings.fleet_behind_s, settings.fleet_silent_s, settings.fleet_gone_keep_s)))
+            settings.fleet_behind_s, settings.fleet_silent_s, settings.fleet_gone_keep_s)),
+        metrics.Metrics())
+    parts = services(app)
+    parts.metrics.bind(parts)
+    meeting.on_append = parts.metrics.append_seconds.observe
+    parts.relay.on_broadcast = parts.metrics.observe_broadcast
+    metrics.configure_logging(settings.log_format)
     errors.register(app, refusal_page=pages.no_access)
     headers.register(app)
-    for blueprint in (api.bp, api.health, access.bp, pages.bp, minutes_bp):
+    for blueprint in (api.bp, api.health, access.bp, pages.bp, minutes_bp, metrics.bp):
         app.register_blueprint(blueprint)
     meeting.event_listeners.append(sockets.directive_listener(app))
     meeting.load(load_snapshot(log, programme))  # None (unusable or absent): replay it all

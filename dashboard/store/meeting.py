@@ -89,6 +89,7 @@ class Meeting:
         self.lock = threading.RLock()
         self.listeners: list[Listener] = []
         self.event_listeners: list[EventListener] = []
+        self.on_append: Callable[[float], None] | None = None  # told each append's seconds
         self.stream_healthy = True
 
     @property
@@ -220,7 +221,10 @@ class Meeting:
                     if first is not None:
                         return self._repeated(command, first)
                     raise
+                began = time.perf_counter()
                 done = self.log.append(events, self.version, command_id, key, body_hash)
+                if self.on_append is not None:
+                    self.on_append(time.perf_counter() - began)
                 if done.status == "stale":
                     self._reload_if_rewound()
                     self._ingest(self.log.read_all(self.version))

@@ -16,6 +16,7 @@ from dashboard.store.meeting import Meeting
 
 if TYPE_CHECKING:  # both modules read the services: a cycle at run time
     from dashboard.web.access import Generations
+    from dashboard.web.metrics import Metrics
     from dashboard.web.sockets import Client
 
 KEY = "plenary"  # the app.extensions entry
@@ -33,6 +34,7 @@ class Services:
     relay: Relay
     access: Generations
     fleet: Fleet
+    metrics: Metrics
     clients: dict[str, Client] = field(default_factory=dict)
 
 

@@ -21,6 +21,7 @@ from dashboard.store.fleet import Hello, screen_number
 from dashboard.web.access import ALL, COOKIE, Principal, read_token
 from dashboard.web.errors import ApiError, answered
 from dashboard.web.extensions import socketio
+from dashboard.web.metrics import log_event, observe_command
 from dashboard.web.services import services
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,7 @@ class Client:
     tokens: float
     stamp: float = field(default_factory=time.monotonic)
     room: str = ""  # the room it subscribed to last ("*": the overview)
+    kind: str = ""  # the kind of page its hello said (empty before it)
     page_id: str | None = None  # set by its hello: its entry in the fleet
     shown: str = ""  # the version it said it shows, as last written to the fleet
     written: float = 0.0  # when its fleet entry was last written (monotonic)
@@ -80,8 +82,12 @@ def on_connect(auth: Any = None) -> None:
     except ApiError as exc:
         # python-socketio's own exception (not the builtin one of the same name), so
         # the client's connect_error carries the code: {"message", "data": {"code", ...}}
+        services().metrics.connections.labels("refused").inc()
+        log_event("refused", code=exc.code, node=services().fleet.node)
         raise Refused(exc.message, {"code": exc.code, "message": exc.message}) from None
     parts = services()
+    parts.metrics.connections.labels("connect").inc()
+    log_event("connect", role=principal.role, room=principal.room, node=parts.fleet.node)
     parts.clients[request.sid] = Client(principal, 2 * parts.settings.socket_rate)  # type: ignore[attr-defined]
     parts.relay.fanout.attach(request.sid, request.environ)  # type: ignore[attr-defined]
 
@@ -91,6 +97,10 @@ def on_disconnect(reason: Any = None) -> None:
     """Forget the socket."""
     parts = services()
     gone = parts.clients.pop(request.sid, None)  # type: ignore[attr-defined]
+    parts.metrics.connections.labels("disconnect").inc()
+    if gone is not None:
+        log_event("disconnect", kind=gone.kind or gone.principal.role, room=gone.room,
+                  page=gone.page_id, reason=str(reason), node=parts.fleet.node)
     if gone is not None and gone.page_id is not None:
         parts.fleet.local -= 1
         sid: str = request.sid  # type: ignore[attr-defined]
@@ -160,6 +170,8 @@ def on_hello(data: Any = None) -> dict[str, Any]:
             return _fail(ApiError(429, "too_many", "this node lists no more pages"))
         parts.fleet.local += 1
     me.page_id, me.shown, me.written = page_id, hello.version, time.monotonic()
+    me.kind = hello.kind
+    log_event("hello", kind=hello.kind, page=page_id, room=me.room, node=parts.fleet.node)
     asked = data.get("room") if isinstance(data, dict) else None
     room = me.room or (asked if isinstance(asked, str) else "")
     agent = request.headers.get("User-Agent", "")
@@ -249,14 +261,21 @@ def on_probe(data: Any = None) -> dict[str, Any]:
 
 def on_command(sid: str, data: Any = None) -> dict[str, Any]:
     """A chair or staff member sends a command; the ack is the HTTP answer plus "ok"."""
+    began = time.perf_counter()
+    parts = services()
+    role = client(sid).principal.role
     try:
         if (refused := throttled(sid)) is not None:
             return refused
         if not isinstance(data, dict):
             raise ApiError(400, "bad_json", "the command must be a JSON object")
-        return {"ok": True, **services().meeting.run(client(sid).principal, data)}
+        answer = {"ok": True, **parts.meeting.run(client(sid).principal, data)}
+        observe_command(parts, data, began, "ok", role)
+        return answer
     except Exception as exc:  # every failure is answered in the ack
-        return _fail(exc)
+        failed = _fail(exc)
+        observe_command(parts, data, began, failed["error"]["code"], role)
+        return failed
 
 
 def bind_commands(app: Flask) -> None:
