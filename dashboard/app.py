@@ -6,6 +6,8 @@ monkey-patches (gevent) before it does (`dashboard.serve.patching`).
 
 from __future__ import annotations
 
+import os
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +23,11 @@ from dashboard.serve.datadir import recorded_address
 from dashboard.serve.server import ServerLimits, default_max_connections
 from dashboard.settings import Settings, load_settings
 from dashboard.store.eventlog import EventLog, connect
+from dashboard.store.fleet import Fleet, FleetTimes
 from dashboard.store.meeting import Meeting
 from dashboard.store.ratelimit import CommandLimiter
 from dashboard.store.snapshots import load_snapshot
-from dashboard.web import access, api, errors, headers, pages, sockets
+from dashboard.web import access, api, errors, headers, metrics, pages, sockets
 from dashboard.web.extensions import babel, select_locale, socketio
 from dashboard.web.minutes import bp as minutes_bp
 from dashboard.web.request import BoundedRequest
@@ -89,14 +92,28 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
         settings, client, log, meeting, Relay(
             socketio, meeting, settings.redis_url, direct,
             settings.max_queued_frames, settings.max_queued_bytes),
-        access.Generations(client, log.key("access")))
+        access.Generations(client, log.key("access")),
+        Fleet(client, log.tag, node_name(settings), FleetTimes(
+            settings.fleet_behind_s, settings.fleet_silent_s, settings.fleet_gone_keep_s)),
+        metrics.Metrics())
+    parts = services(app)
+    parts.metrics.bind(parts)
+    meeting.on_append = parts.metrics.append_seconds.observe
+    parts.relay.on_broadcast = parts.metrics.observe_broadcast
+    metrics.configure_logging(settings.log_format)
     errors.register(app, refusal_page=pages.no_access)
     headers.register(app)
-    for blueprint in (api.bp, api.health, access.bp, pages.bp, minutes_bp):
+    for blueprint in (api.bp, api.health, access.bp, pages.bp, minutes_bp, metrics.bp):
         app.register_blueprint(blueprint)
+    meeting.event_listeners.append(sockets.directive_listener(app))
     meeting.load(load_snapshot(log, programme))  # None (unusable or absent): replay it all
     services(app).access.refresh()
     return app
+
+
+def node_name(settings: Settings) -> str:
+    """This web node's name: PLENARY_NODE_NAME, else host:pid (unique while it runs)."""
+    return settings.node_name or f"{socket.gethostname()[:40]}:{os.getpid()}"
 
 
 def proxy_fix(count: int) -> Any:

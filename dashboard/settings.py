@@ -258,6 +258,49 @@ class Settings(BaseSettings):
         "through python-socketio's emit), as when a seam's probe fails at start.",
         pattern=r"^(fanout)?$",
     )
+    node_name: str = Field(
+        "",
+        validation_alias=AliasChoices("PLENARY_NODE_NAME", "node_name"),
+        description="This web node's name in the fleet and the metrics. Unset: host:pid.",
+        pattern=r"^[A-Za-z0-9_.:-]{0,64}$",
+    )
+    fleet_behind_s: float = Field(
+        5.0,
+        validation_alias=AliasChoices("PLENARY_FLEET_BEHIND_S", "fleet_behind_s"),
+        description="A page showing an older version than its room's this long is `behind`.",
+        gt=0, le=3600,
+    )
+    fleet_silent_s: float = Field(
+        10.0,
+        validation_alias=AliasChoices("PLENARY_FLEET_SILENT_S", "fleet_silent_s"),
+        description="A page not heard from this long (seconds) is `silent`.",
+        gt=0, le=3600,
+    )
+    fleet_gone_keep_s: float = Field(
+        600.0,
+        validation_alias=AliasChoices("PLENARY_FLEET_GONE_KEEP_S", "fleet_gone_keep_s"),
+        description="A disconnected page stays listed as `gone` this long (seconds).",
+        gt=0, le=86400,
+    )
+    max_fleet_per_node: int = Field(
+        10000,
+        validation_alias=AliasChoices("PLENARY_MAX_FLEET_PER_NODE", "max_fleet_per_node"),
+        description="Pages one web node lists in the fleet; more connect but are not listed.",
+        ge=1, le=1_000_000,
+    )
+    metrics_token: str | None = Field(
+        None,
+        validation_alias=AliasChoices("PLENARY_METRICS_TOKEN", "metrics_token"),
+        description="A bearer token that may read GET /metrics (besides an admin's link). "
+        "Unset: admin only.",
+        min_length=16, max_length=200,
+    )
+    log_format: str = Field(
+        "text",
+        validation_alias=AliasChoices("PLENARY_LOG_FORMAT", "log_format"),
+        description="`json`: one JSON line per command and per connection event.",
+        pattern=r"^(text|json)$",
+    )
 
     @field_validator("redis_url")
     @classmethod

@@ -37,6 +37,9 @@ __all__ = [
     "ListClosed",
     "ListReopened",
     "Opaque",
+    "PodiumCleared",
+    "PodiumMessaged",
+    "ScreenDirected",
     "Payload",
     "SessionClosed",
     "SessionOpened",
@@ -85,6 +88,9 @@ class EventType(StrEnum):
     ANNOUNCEMENT_POSTED = "announcement.posted"
     ANNOUNCEMENT_RETRACTED = "announcement.retracted"
     ANNOUNCEMENT_EXPIRED = "announcement.expired"
+    SCREEN_DIRECTED = "screen.directed"
+    PODIUM_MESSAGED = "podium.messaged"
+    PODIUM_CLEARED = "podium.cleared"
 
 
 class Payload:
@@ -499,6 +505,40 @@ class AnnouncementExpired(Broadcast):
     """An announcement past its expiry, gone from `rooms`."""
 
     id: str
+    rooms: list[str]
+
+
+# --- the podium monitor and the screens of the fleet -----------------------------------------
+
+
+@event(EventType.PODIUM_MESSAGED)
+@dataclass(frozen=True, slots=True)
+class PodiumMessaged(Payload):
+    """The chair's message to the speaker, shown on the podium monitor until cleared
+    (`preset`: conclude, one_minute, time_up, or None for free text)."""
+
+    text: dict[str, str]
+    preset: str | None
+    blink: bool
+
+
+@event(EventType.PODIUM_CLEARED)
+@dataclass(frozen=True, slots=True)
+class PodiumCleared(Payload):
+    """The podium monitor's message taken away."""
+
+
+@event(EventType.SCREEN_DIRECTED)
+@dataclass(frozen=True, slots=True)
+class ScreenDirected(Broadcast):
+    """The control room asked one page to act: `action` identify, reload, rename or set
+    (with `name`, or `lang` and `room`); no room's state changes (`rooms` is empty)."""
+
+    screen_id: str
+    action: str
+    name: str | None
+    lang: str | None
+    room: str | None
     rooms: list[str]
 
 

@@ -348,6 +348,9 @@ IGNORED: frozenset[str] = frozenset({
     EventType.ANNOUNCEMENT_POSTED,
     EventType.ANNOUNCEMENT_RETRACTED,
     EventType.ANNOUNCEMENT_EXPIRED,
+    EventType.SCREEN_DIRECTED,
+    EventType.PODIUM_MESSAGED,
+    EventType.PODIUM_CLEARED,
 })
 
 

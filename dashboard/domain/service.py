@@ -11,7 +11,7 @@ from typing import Annotated, Any, Union
 
 from pydantic import Field, TypeAdapter, ValidationError
 
-from . import announcements, sessions, speakers  # noqa: F401 - they declare the rules
+from . import announcements, podium, screens, sessions, speakers  # noqa: F401 - they declare the rules
 from .commands import COMMANDS, AnnouncementCommand, BaseCommand, CommandSpec, RoomCommand
 from .errors import Forbidden, Invalid, NotFound, Stale
 from .events import APPLIERS, Broadcast, Event

@@ -101,6 +101,7 @@ def to_dict(state: MeetingState) -> dict[str, Any]:
                 "queue": [e.to_dict() for e in room.queue],
                 "list_closed": room.list_closed,
                 "undo": _undo(room.undo),
+                "podium": room.podium,
             }
             for room in state.rooms.values()
         ],
@@ -146,6 +147,8 @@ def from_dict(programme: Programme, data: dict[str, Any]) -> MeetingState:
                 list_closed=bool(r["list_closed"]),
                 # A snapshot taken before undo existed has nothing to undo.
                 undo=_read_undo(r.get("undo")),
+                # A snapshot taken before the podium monitor existed has no message.
+                podium=r.get("podium"),
             )
         sessions = {
             s["id"]: SessionState(**{**s, "status": SessionStatus(s["status"])})

@@ -180,6 +180,8 @@ class RoomState:
     queue: list[Entry] = field(default_factory=list)
     list_closed: bool = False
     undo: Undoable | None = None
+    # The chair's message to the speaker: {"text": {es, en}, "preset", "blink", "at"}.
+    podium: dict[str, Any] | None = None
 
 
 @dataclass

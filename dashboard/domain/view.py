@@ -124,6 +124,8 @@ def room_view(state: MeetingState, room_id: str, server_time: float) -> dict[str
             "list_closed": room.list_closed,
             "undo": _undo(programme, room.undo, server_time),
         },
+        # Read only by the podium monitor; the screens and the overview never show it.
+        "podium": dict(room.podium) if room.podium else None,
         "announcements": [
             {
                 "id": a.id,

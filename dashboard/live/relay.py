@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 
 import gevent
 from flask_socketio import SocketIO
 
+from dashboard.live import json_fast
 from dashboard.live.channels import OVERVIEW, room_channel
 from dashboard.live.fanout import Fanout
 from dashboard.store.meeting import Meeting
@@ -40,6 +42,8 @@ class Relay:
         self.dirty: set[str] = set()
         self.sent: dict[str, str] = {}  # room -> the version its screens were last sent
         self.wake = threading.Event()
+        # Told each room's broadcast: its seconds and the state's size (the metrics).
+        self.on_broadcast: Callable[[float, int], None] | None = None
         meeting.listeners.append(self.push)
 
     def start(self) -> None:
@@ -86,7 +90,10 @@ class Relay:
                 if self.sent.get(room) == view["version"]:
                     continue  # marked again while this version was being sent
                 self.sent[room] = view["version"]
+                began = time.perf_counter()
                 self.fanout.emit("state", view, to=[room_channel(room), OVERVIEW])
+                if self.on_broadcast is not None:
+                    self.on_broadcast(time.perf_counter() - began, len(json_fast.dumps(view)))
             except Exception:  # one room's failure must not keep the others' screens stale
                 log.exception("could not send the state of %s", room)
 

@@ -37,6 +37,8 @@ from dashboard.store.snapshots import load_snapshot
 log = logging.getLogger(__name__)
 
 Listener = Callable[[set[str]], None]
+# Told of each event folded while live (not of those replayed at load): directives.
+EventListener = Callable[[Event], None]
 # Wraps the events read for a load or catch-up (a worker's: `workers.consumer.taking_turns`).
 Pace = Callable[[Iterator[Event]], Iterable[Event]]
 
@@ -86,6 +88,8 @@ class Meeting:
         self.state: MeetingState = new_state(programme)
         self.lock = threading.RLock()
         self.listeners: list[Listener] = []
+        self.event_listeners: list[EventListener] = []
+        self.on_append: Callable[[float], None] | None = None  # told each append's seconds
         self.stream_healthy = True
 
     @property
@@ -153,9 +157,18 @@ class Meeting:
                 self.state.version = event.id
             current = key
             count += 1
+            if notify and self.event_listeners:
+                self._tell(event)
         if notify and rooms:
             self._notify(rooms)
         return count
+
+    def _tell(self, event: Event) -> None:
+        for listener in self.event_listeners:
+            try:
+                listener(event)
+            except Exception:  # a listener must never break the command path
+                log.exception("event listener failed")
 
     def _notify(self, rooms: set[str]) -> None:
         for listener in self.listeners:
@@ -208,7 +221,10 @@ class Meeting:
                     if first is not None:
                         return self._repeated(command, first)
                     raise
+                began = time.perf_counter()
                 done = self.log.append(events, self.version, command_id, key, body_hash)
+                if self.on_append is not None:
+                    self.on_append(time.perf_counter() - began)
                 if done.status == "stale":
                     self._reload_if_rewound()
                     self._ingest(self.log.read_all(self.version))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -13,8 +14,9 @@ from werkzeug.http import HTTP_STATUS_CODES
 
 from dashboard.domain.roles import Role
 from dashboard.web.access import allow, principal, require_principal
-from dashboard.web.errors import ApiError, answered, headers_of
+from dashboard.web.errors import ApiError, answered, as_error, headers_of
 from dashboard.web.headers import SECURITY_HEADERS
+from dashboard.web.metrics import observe_command
 from dashboard.web.request_body import json_body
 from dashboard.web.services import services
 
@@ -55,7 +57,20 @@ def room(room_id: str) -> Any:
 
 def command_answer(req: Request) -> dict[str, Any]:
     """The answer to POST /api/commands: its sender and body, given to the one command path."""
-    answer: dict[str, Any] = services().meeting.run(require_principal(req=req), json_body(req))
+    began = time.perf_counter()
+    parts = services()
+    body: Any = None
+    role: str | None = None
+    try:
+        sender = require_principal(req=req)
+        role = sender.role
+        body = json_body(req)
+        answer: dict[str, Any] = parts.meeting.run(sender, body)
+    except Exception as exc:
+        _, refused = as_error(exc)
+        observe_command(parts, body, began, refused["error"]["code"], role)
+        raise
+    observe_command(parts, body, began, "ok", role)
     return answer
 
 
@@ -125,6 +140,26 @@ def node() -> Any:
         "sockets": len(parts.clients),
         "frames": dict(parts.relay.fanout.sent),
     })
+
+
+def room_versions() -> dict[str, str]:
+    """Each room's version now, and under "*" the newest of them (what the overview shows)."""
+    state = services().meeting.state
+    versions = {room_id: room.version for room_id, room in state.rooms.items()}
+    newest = max(versions.values(), key=lambda v: tuple(int(p) for p in v.split("-")),
+                 default="0-0")
+    return {**versions, "*": newest}
+
+
+@bp.get("/screens")
+@allow(Role.ADMIN)
+def screens() -> Any:
+    """The admin reads the fleet: every page connected to any web node, and its status."""
+    parts = services()
+    try:
+        return jsonify(parts.fleet.listing(room_versions()))
+    except redis.RedisError:
+        raise ApiError(503, "unavailable", "the fleet cannot be read now") from None
 
 
 @health.get("/healthz")

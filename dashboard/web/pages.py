@@ -235,7 +235,8 @@ def no_access(status: int) -> tuple[str, int]:
 
 
 def _live_page(template: str, page: str, strings: Mapping[str, Any], **data: Any) -> str:
-    lang, langs = _screen_langs() if page in ("screen", "overview") else (None, None)
+    lang, langs = (_screen_langs() if page in ("screen", "overview", "podium", "chyron")
+                   else (None, None))
     locale = str(get_locale() or LOCALES[0])
     if langs is None:
         langs = [locale]
@@ -266,7 +267,8 @@ def _template_globals() -> dict[str, Any]:
 @bp.after_request
 def _remember_language(response: Response) -> Response:
     asked = request.args.get("lang")
-    if asked in LOCALES and request.endpoint not in ("pages.screen", "pages.overview"):
+    if asked in LOCALES and request.endpoint not in (
+            "pages.screen", "pages.overview", "pages.podium", "pages.chyron"):
         response.set_cookie(
             LANG_COOKIE, asked, max_age=LANG_COOKIE_MAX_AGE, samesite="Lax", httponly=True
         )
@@ -296,6 +298,20 @@ def screen(room: str) -> Any:
     return _live_page("screen.html", "screen", {}, room=room)
 
 
+@bp.get("/podium/<room>")
+@allow(Role.SCREEN, Role.CHAIR, Role.ADMIN, room_arg="room")
+def podium(room: str) -> Any:
+    """The speaker's own monitor: a large clock, the floor, who is next, the chair's message."""
+    return _live_page("podium.html", "podium", {}, room=room)
+
+
+@bp.get("/chyron/<room>")
+@allow(Role.SCREEN, Role.CHAIR, Role.ADMIN, room_arg="room")
+def chyron(room: str) -> Any:
+    """The webcast's lower third (a browser source): who has the floor, on a transparent page."""
+    return _live_page("chyron.html", "chyron", {}, room=room)
+
+
 @bp.get("/overview")
 @allow(every_room=True)
 def overview() -> Any:
@@ -322,6 +338,32 @@ def chair(room: str) -> Any:
 def staff() -> Any:
     """The secretariat's announcement desk."""
     return _live_page("staff.html", "staff", STAFF_STRINGS, room="*")
+
+
+FLEET_STRINGS = {
+    "fleet.live": _l("Live"),
+    "fleet.behind": _l("Behind"),
+    "fleet.silent": _l("Silent"),
+    "fleet.gone": _l("Gone"),
+    "fleet.identify": _l("Identify"),
+    "fleet.reload": _l("Reload"),
+    "fleet.rename": _l("Rename"),
+    "fleet.rename_prompt": _l("Name of this screen"),
+    "fleet.lang": _l("Language"),
+    "fleet.room": _l("Room"),
+    "fleet.failed": _l("Could not send: {code}"),
+    "fleet.unreadable": _l("The list of screens cannot be read now; retrying."),
+    "fleet.count": _l("{room}: {n}"),
+    "fleet.all_rooms": _l("Overview"),
+    "fleet.none": _l("No room"),
+}
+
+
+@bp.get("/admin/screens")
+@allow(Role.ADMIN)
+def fleet() -> Any:
+    """The control room's fleet: every connected page, its status, and what to ask of it."""
+    return _live_page("fleet.html", "fleet", FLEET_STRINGS, room="*")
 
 
 def qr_svg(url: str) -> Markup:

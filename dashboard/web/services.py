@@ -11,10 +11,12 @@ from flask import Flask, current_app
 from dashboard.live.relay import Relay
 from dashboard.settings import Settings
 from dashboard.store.eventlog import EventLog
+from dashboard.store.fleet import Fleet
 from dashboard.store.meeting import Meeting
 
 if TYPE_CHECKING:  # both modules read the services: a cycle at run time
     from dashboard.web.access import Generations
+    from dashboard.web.metrics import Metrics
     from dashboard.web.sockets import Client
 
 KEY = "plenary"  # the app.extensions entry
@@ -23,7 +25,7 @@ KEY = "plenary"  # the app.extensions entry
 @dataclass
 class Services:
     """What a web node is made of: its settings, Redis, the event log, the meeting
-    folded from it, the relay, the access generations and the connected sockets."""
+    folded from it, the relay, the access generations, the fleet and the connected sockets."""
 
     settings: Settings
     redis: redis.Redis
@@ -31,6 +33,8 @@ class Services:
     meeting: Meeting
     relay: Relay
     access: Generations
+    fleet: Fleet
+    metrics: Metrics
     clients: dict[str, Client] = field(default_factory=dict)
 
 

@@ -1,23 +1,32 @@
-"""Socket.IO events of the contract: connect, subscribe, command."""
+"""Socket.IO events of the contract: connect, subscribe, command, hello, shown."""
 
 from __future__ import annotations
 
+import logging
+import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import redis
 from flask import Flask, request
 from flask_socketio import join_room
 from socketio.exceptions import ConnectionRefusedError as Refused
 
+from dashboard.domain.events import Event, ScreenDirected
 from dashboard.live import json_fast
 from dashboard.live.channels import OVERVIEW, room_channel
+from dashboard.store.fleet import Hello, screen_number
 from dashboard.web.access import ALL, COOKIE, Principal, read_token
 from dashboard.web.errors import ApiError, answered
 from dashboard.web.extensions import socketio
 from dashboard.web.headers import SECURITY_HEADERS
+from dashboard.web.metrics import log_event, observe_command
 from dashboard.web.services import services
+
+log = logging.getLogger(__name__)
+_VERSION = re.compile(r"^\d{1,20}-\d{1,20}$")
 
 _WEBSOCKET_ONLY = (
     b'{"error":{"code":"websocket_only","message":"this service runs several processes '
@@ -49,6 +58,11 @@ class Client:
     principal: Principal
     tokens: float
     stamp: float = field(default_factory=time.monotonic)
+    room: str = ""  # the room it subscribed to last ("*": the overview)
+    kind: str = ""  # the kind of page its hello said (empty before it)
+    page_id: str | None = None  # set by its hello: its entry in the fleet
+    shown: str = ""  # the version it said it shows, as last written to the fleet
+    written: float = 0.0  # when its fleet entry was last written (monotonic)
 
     def spend(self, rate: float) -> bool:
         """Take one event from a token bucket of `rate` per second (burst: 2 seconds' worth)."""
@@ -91,8 +105,12 @@ def on_connect(auth: Any = None) -> None:
     except ApiError as exc:
         # python-socketio's own exception (not the builtin one of the same name), so
         # the client's connect_error carries the code: {"message", "data": {"code", ...}}
+        services().metrics.connections.labels("refused").inc()
+        log_event("refused", code=exc.code, node=services().fleet.node)
         raise Refused(exc.message, {"code": exc.code, "message": exc.message}) from None
     parts = services()
+    parts.metrics.connections.labels("connect").inc()
+    log_event("connect", role=principal.role, room=principal.room, node=parts.fleet.node)
     parts.clients[request.sid] = Client(principal, 2 * parts.settings.socket_rate)  # type: ignore[attr-defined]
     parts.relay.fanout.attach(request.sid, request.environ)  # type: ignore[attr-defined]
 
@@ -101,7 +119,15 @@ def on_connect(auth: Any = None) -> None:
 def on_disconnect(reason: Any = None) -> None:
     """Forget the socket."""
     parts = services()
-    parts.clients.pop(request.sid, None)  # type: ignore[attr-defined]
+    gone = parts.clients.pop(request.sid, None)  # type: ignore[attr-defined]
+    parts.metrics.connections.labels("disconnect").inc()
+    if gone is not None:
+        log_event("disconnect", kind=gone.kind or gone.principal.role, room=gone.room,
+                  page=gone.page_id, reason=str(reason), node=parts.fleet.node)
+    if gone is not None and gone.page_id is not None:
+        parts.fleet.local -= 1
+        sid: str = request.sid  # type: ignore[attr-defined]
+        _fleet_write(lambda: parts.fleet.disconnected(gone.page_id or "", sid))
     # A client that stopped answering pings may be frozen with full buffers: a write
     # blocked on it would hold the connection until TCP gives up, so cut it now.
     parts.relay.fanout.detach(request.sid,  # type: ignore[attr-defined]
@@ -123,13 +149,113 @@ def on_subscribe(data: Any = None) -> dict[str, Any]:
         if not principal.sees_all:
             return _fail(ApiError(403, "forbidden", "this access is for one room", "room"))
         join_room(OVERVIEW)  # before the read: no change can fall in between
+        _subscribed(sid, ALL)
         return {"ok": True, "states": meeting.views(), "live": meeting.stream_healthy}
     if room not in meeting.state.rooms:
         return _fail(ApiError(404, "not_found", f"no room {room[:40]!r}", "room"))
     if not principal.sees(room):
         return _fail(ApiError(403, "forbidden", "this access is for another room", "room"))
     join_room(room_channel(room))
+    _subscribed(sid, room)
     return {"ok": True, "state": meeting.view(room), "live": meeting.stream_healthy}
+
+
+def _fleet_write(write: Callable[[], object]) -> None:
+    """Write to the fleet; a Redis failure costs the listing, never the page's link."""
+    try:
+        write()
+    except redis.RedisError as exc:
+        log.warning("could not write the fleet: %s", exc)
+
+
+def _subscribed(sid: str, room: str) -> None:
+    """Remember the page's room (its fleet entry names it)."""
+    me = client(sid)
+    if me.room != room and me.page_id is not None:
+        fleet = services().fleet
+        _fleet_write(lambda: fleet.redis.hset(fleet.key(me.page_id or ""), "room", room[:64]))
+    me.room = room
+
+
+@socketio.on("hello")
+def on_hello(data: Any = None) -> dict[str, Any]:
+    """A page says what it is (kind, its screen id, name, language, viewport, version);
+    it is listed in the fleet and answered with the name the admin gave it."""
+    sid: str = request.sid  # type: ignore[attr-defined]
+    if (refused := throttled(sid)) is not None:
+        return refused
+    parts = services()
+    me = client(sid)
+    hello = Hello.of(data)
+    page_id = hello.screen_id or f"{hello.kind}-{sid[:24]}"
+    if me.page_id is None:
+        if parts.fleet.local >= parts.settings.max_fleet_per_node:
+            return _fail(ApiError(429, "too_many", "this node lists no more pages"))
+        parts.fleet.local += 1
+    me.page_id, me.shown, me.written = page_id, hello.version, time.monotonic()
+    me.kind = hello.kind
+    log_event("hello", kind=hello.kind, page=page_id, room=me.room, node=parts.fleet.node)
+    asked = data.get("room") if isinstance(data, dict) else None
+    room = me.room or (asked if isinstance(asked, str) else "")
+    agent = request.headers.get("User-Agent", "")
+    name = ""
+
+    def write() -> None:
+        nonlocal name
+        name = parts.fleet.connected(page_id, sid, hello, room, agent)
+
+    _fleet_write(write)
+    return {"ok": True, "screen_id": page_id, "name": name, "node": parts.fleet.node}
+
+
+@socketio.on("shown")
+def on_shown(data: Any = None) -> None:
+    """A page rendered a version, or says it is alive (at least every 5 s): written to the
+    fleet at once when the version changed, else at most once a second."""
+    sid: str = request.sid  # type: ignore[attr-defined]
+    me = services().clients.get(sid)
+    if me is None or me.page_id is None:
+        return
+    version = data.get("version") if isinstance(data, dict) else None
+    version = version if isinstance(version, str) and _VERSION.match(version) else None
+    changed = version is not None and version != me.shown
+    now = time.monotonic()
+    if not changed and now - me.written < 1.0:
+        return
+    me.written = now
+    if changed:
+        me.shown = version or ""
+    fleet = services().fleet
+    _fleet_write(lambda: fleet.seen(me.page_id or "", version if changed else None))
+
+
+def directive_listener(app: Flask) -> Callable[[Event], None]:
+    """What each web node does with a screen.* event: hand it, as a `directive`, to the
+    sockets of that page it holds (every node tails the stream, so the page gets it
+    wherever it is connected), and keep a new name for the page's next hello."""
+
+    def deliver(event: Event) -> None:
+        data = event.data
+        if not isinstance(data, ScreenDirected):
+            return
+        parts = services(app)
+        if data.action == "rename" and data.name:
+            _fleet_write(lambda: parts.fleet.rename(data.screen_id, data.name or ""))
+        directive: dict[str, Any] = {"action": data.action, "screen_id": data.screen_id,
+                                     "number": screen_number(data.screen_id)}
+        for key in ("name", "lang", "room"):
+            if getattr(data, key) is not None:
+                directive[key] = getattr(data, key)
+        if data.action == "identify":
+            try:
+                directive["name"] = parts.fleet.name_of(data.screen_id)
+            except redis.RedisError:
+                directive["name"] = ""
+        for sid, held in list(parts.clients.items()):
+            if held.page_id == data.screen_id:
+                socketio.emit("directive", directive, to=sid)
+
+    return deliver
 
 
 @socketio.on(json_fast.BAD_JSON_EVENT)
@@ -158,14 +284,21 @@ def on_probe(data: Any = None) -> dict[str, Any]:
 
 def on_command(sid: str, data: Any = None) -> dict[str, Any]:
     """A chair or staff member sends a command; the ack is the HTTP answer plus "ok"."""
+    began = time.perf_counter()
+    parts = services()
+    role = client(sid).principal.role
     try:
         if (refused := throttled(sid)) is not None:
             return refused
         if not isinstance(data, dict):
             raise ApiError(400, "bad_json", "the command must be a JSON object")
-        return {"ok": True, **services().meeting.run(client(sid).principal, data)}
+        answer = {"ok": True, **parts.meeting.run(client(sid).principal, data)}
+        observe_command(parts, data, began, "ok", role)
+        return answer
     except Exception as exc:  # every failure is answered in the ack
-        return _fail(exc)
+        failed = _fail(exc)
+        observe_command(parts, data, began, failed["error"]["code"], role)
+        return failed
 
 
 def bind_commands(app: Flask) -> None:

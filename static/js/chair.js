@@ -313,6 +313,9 @@ function render() {
   drawFloor(s);
   drawQueue(s);
   drawScreen();
+  // The message the podium monitor shows now: the clear button shows while there is one.
+  show($("btn-podium-clear"), !!s.podium);
+  document.body.dataset.podium = s.podium ? s.podium.preset || "text" : "";
   updateButtons();
   tick();
 }
@@ -461,6 +464,17 @@ click("btn-suspend", actions.suspend);
 click("btn-resume", actions.resume);
 click("btn-close", actions.close);
 $("sitting-choice").addEventListener("change", updateButtons);
+
+// The chair's message to the speaker, shown on the podium monitor only: it does not
+// depend on the list, so it carries no expected version.
+function podium(type, fields = {}) {
+  if (!current || phase !== "live") return null;
+  return sender.send({ type, room: ROOM, ...fields });
+}
+for (const id of ["btn-podium-conclude", "btn-podium-one-minute", "btn-podium-time-up"]) {
+  click(id, () => podium("podium.message", { preset: $(id).dataset.preset, blink: !!$(id).dataset.blink }));
+}
+click("btn-podium-clear", () => podium("podium.clear"));
 
 $("queue").addEventListener("click", (event) => {
   const button = event.target.closest("button[data-action]");

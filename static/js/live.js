@@ -2,7 +2,8 @@
 // that notices silent drops, re-subscription on every (re)connect, and the rule
 // that only the newest version of a room is ever shown.
 import { compareVersions, receive } from "./clock.js";
-import { biT, formatTime, t } from "./i18n.js";
+import { biT, formatTime, page, t } from "./i18n.js";
+import { startReport } from "./report.js";
 import { fill, show } from "./dom.js";
 
 const PROBE_EVERY_MS = 15000; // watchdog: ask for the room's version this often
@@ -17,7 +18,7 @@ const DENIED = new Set(["unauthorized", "token_expired", "token_revoked", "forbi
  * is at least the newest seen; onStatus({phase, lastContact, error}) gets
  * "connecting" | "live" | "reconnecting" | "denied".
  */
-export function connectLive({ room, onState, onStatus = () => {} }) {
+export function connectLive({ room, onState, onStatus = () => {}, kind = page.page }) {
   const socket = window.io({
     transports: ["websocket"],
     reconnection: true,
@@ -27,6 +28,8 @@ export function connectLive({ room, onState, onStatus = () => {} }) {
     timeout: 5000,
   });
   const rooms = new Map();
+  // The page says what it is and which version it shows (the control room's fleet).
+  const report = startReport(socket, { kind, room });
   let lastContact = null; // local epoch seconds of the last sign of life
   let downSince = Date.now();
   let denied = null;
@@ -67,6 +70,7 @@ export function connectLive({ room, onState, onStatus = () => {} }) {
       rooms.set(id, received);
       onState(received, true);
     }
+    report.shown(newestSeen()); // drawn by onState: now it is what the page shows
   }
 
   function answer(ack) {
@@ -182,7 +186,7 @@ export function connectLive({ room, onState, onStatus = () => {} }) {
     });
   }
 
-  return { socket, rooms, command };
+  return { socket, rooms, command, report };
 }
 
 function jitter(min, max) {

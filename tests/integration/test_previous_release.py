@@ -90,6 +90,8 @@ def _room_now_free(state: dict[str, Any]) -> dict[str, Any]:
     server_time = state.pop("server_time")
     # A field 0.1.0 did not have: a folder that old has nothing left to undo.
     assert state["speakers"].pop("undo", None) is None
+    # Nor a message on the podium monitor.
+    assert state.pop("podium", None) is None
     current = state["speakers"]["current"]
     if current is not None and not current["paused"]:
         current["elapsed_s"] = round(server_time - current.pop("elapsed_s"), 3)

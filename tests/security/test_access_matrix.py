@@ -17,6 +17,8 @@ from tests.conftest import SECRET
 ROOM_COMMANDS = sorted(t for t in COMMAND_TYPES if not t.startswith("announcement."))
 SYSTEM = {"announcement.expire", "speaker.record_overrun", "session.signal_start_due"}
 STAFF = {"announcement.post", "announcement.retract"}
+# The control room's requests to one screen: the admin's alone.
+ADMIN = {"screen.identify", "screen.reload", "screen.rename", "screen.set"}
 CALLERS = ["none", "bad_signature", "expired", "revoked", "screen", "staff",
            "chair_other_room", "chair", "admin"]
 
@@ -25,7 +27,7 @@ def allowed(caller: str, command: str) -> bool:
     """The rule of the contract's access table."""
     if caller == "admin":
         return True
-    if command in SYSTEM:
+    if command in SYSTEM or command in ADMIN:
         return False
     if command in STAFF:
         return caller == "staff"
@@ -86,6 +88,11 @@ class Room:
         body: dict[str, Any] = {"type": c, "room": self.room}
         if c in ("session.open", "session.signal_start_due"):
             return {**body, "session_id": self.session}
+        if c in ADMIN:
+            extra = {"screen.rename": {"name": "Left"}, "screen.set": {"lang": "en"}}
+            return {"type": c, "screen_id": "left-1", **extra.get(c, {})}
+        if c == "podium.message":
+            return {**body, "preset": "conclude"}
         if c.startswith("announcement."):
             if c == "announcement.post":
                 return {"type": c, "text": {"es": "Hola", "en": "Hello"}, "rooms": ["*"]}

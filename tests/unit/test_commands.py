@@ -30,6 +30,12 @@ VALID: dict[str, dict[str, Any]] = {
     "announcement.post": {"text": {"es": "Hola", "en": "Hello"}, "rooms": ["*"]},
     "announcement.retract": {"id": "an1"},
     "announcement.expire": {"id": "an1"},
+    "podium.message": {"room": "plenario", "preset": "conclude", "blink": True},
+    "podium.clear": {"room": "plenario"},
+    "screen.identify": {"screen_id": "left-1"},
+    "screen.reload": {"screen_id": "left-1"},
+    "screen.rename": {"screen_id": "left-1", "name": "Plenario izquierda"},
+    "screen.set": {"screen_id": "left-1", "lang": "en", "room": "plenario"},
 }
 
 
@@ -72,11 +78,25 @@ def test_unknown_extra_fields_are_refused(kind: str) -> None:
     assert invalid_field({"type": kind, **VALID[kind], "colour": "red"}) == "colour"
 
 
-@pytest.mark.parametrize("kind", sorted(k for k in VALID if not k.startswith("announcement.")))
+@pytest.mark.parametrize("kind", sorted(
+    k for k in VALID if not k.startswith(("announcement.", "screen."))))
 def test_room_commands_require_a_room(kind: str) -> None:
     body = {"type": kind, **VALID[kind]}
     del body["room"]
     assert invalid_field(body) == "room"
+
+
+@pytest.mark.parametrize("kind", sorted(k for k in VALID if k.startswith("screen.")))
+def test_screen_commands_name_their_screen(kind: str) -> None:
+    body = {"type": kind, **VALID[kind]}
+    assert invalid_field({**body, "screen_id": "a b"}) == "screen_id"
+    del body["screen_id"]
+    assert invalid_field(body) == "screen_id"
+
+
+def test_a_screen_name_is_bounded() -> None:
+    body = {"type": "screen.rename", "screen_id": "s1", "name": "x" * 81}
+    assert invalid_field(body) == "name"
 
 
 def test_announcement_commands_accept_an_optional_room() -> None:

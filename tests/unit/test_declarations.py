@@ -30,7 +30,7 @@ CATALOGUES = Path(__file__).resolve().parents[2] / "dashboard" / "translations"
 
 def test_the_union_and_the_type_list_are_the_declared_commands() -> None:
     assert COMMAND_TYPES == set(COMMANDS)
-    assert len(COMMANDS) == 21
+    assert len(COMMANDS) == 27
 
 
 @pytest.mark.parametrize("kind", sorted(COMMANDS))
@@ -127,6 +127,10 @@ def _every_event(driver: Driver) -> Iterator[Event]:
         ("session.resume", {"room": room}),
         ("speaker.stop", {"room": room}),
         ("speaker.next", {"room": room}),
+        ("podium.message", {"room": room, "preset": "conclude", "blink": True}),
+        ("podium.clear", {"room": room}),
+        ("podium.message", {"room": room, "text": {"es": "Hola", "en": "Hi"}}),
+        ("screen.rename", {"screen_id": "left-1", "name": "Plenario izquierda"}),
     ]
     for kind, fields in steps:
         if kind == "announcement.post" and "expires_at" in fields:

@@ -148,6 +148,7 @@ def test_room_view_is_json_ready_with_the_contract_keys(plenary: Driver) -> None
         "session",
         "next_session",
         "speakers",
+        "podium",
         "announcements",
     }
     assert view["room"] == {

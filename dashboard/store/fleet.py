@@ -1,0 +1,266 @@
+"""The fleet: which pages are connected to which web node, and what they show (in Redis).
+
+Every web node writes the pages connected to it and reads everyone's, so the
+control room sees the whole deployment from any node. Each page is a hash
+`<prefix>:{<meeting>}:fleet:<id>` listed in the sorted set `...:fleet` (score:
+its last sign of life); names given by the admin live in `...:screen_names`
+and outlive connections and restarts. Every hash expires on its own (a node
+that dies leaves nothing behind for long) and the index is pruned when read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+
+__all__ = [
+    "KINDS",
+    "MAX_NAME",
+    "Fleet",
+    "FleetTimes",
+    "Hello",
+    "clean_screen_id",
+    "screen_number",
+    "status_of",
+]
+
+# The kinds of page that report themselves; anything else is reported as "other".
+KINDS = frozenset({"screen", "overview", "podium", "chyron", "chair", "chair_index", "staff",
+                   "admin", "fleet", "delegation", "other"})
+MAX_NAME = 80
+MAX_USER_AGENT = 200
+MAX_LANG = 8
+MAX_VIEWPORT = 100_000  # pixels on a side; bigger is a lie
+MAX_LISTED = 5000  # pages read by one GET /api/screens
+_SCREEN_ID = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
+_VERSION = re.compile(r"^\d{1,20}-\d{1,20}$")
+
+
+def clean_screen_id(value: Any) -> str | None:
+    """A page's own id as sent (letters, digits, - and _, at most 40), else None."""
+    return value if isinstance(value, str) and _SCREEN_ID.match(value) else None
+
+
+def screen_number(page_id: str) -> int:
+    """The large number a page shows when identified (10..99, the same on every node)."""
+    return 10 + int(hashlib.sha256(page_id.encode()).hexdigest()[:8], 16) % 90
+
+
+def _clip(value: Any, size: int) -> str:
+    return value[:size] if isinstance(value, str) else ""
+
+
+def _version(value: Any) -> str:
+    return value if isinstance(value, str) and _VERSION.match(value) else ""
+
+
+@dataclass(frozen=True)
+class Hello:
+    """What a page says of itself on connecting, bounded and cleaned."""
+
+    kind: str
+    screen_id: str | None
+    name: str
+    lang: str
+    viewport: tuple[int, int] | None
+    version: str
+
+    @classmethod
+    def of(cls, data: Any) -> Hello:
+        """The hello of a client's message (anything unreadable is left out)."""
+        data = data if isinstance(data, dict) else {}
+        kind = data.get("kind")
+        viewport = data.get("viewport")
+        size: tuple[int, int] | None = None
+        if (isinstance(viewport, list) and len(viewport) == 2
+                and all(isinstance(v, int) and not isinstance(v, bool)
+                        and 0 <= v <= MAX_VIEWPORT for v in viewport)):
+            size = (viewport[0], viewport[1])
+        return cls(
+            kind=kind if isinstance(kind, str) and kind in KINDS else "other",
+            screen_id=clean_screen_id(data.get("screen_id")),
+            name=" ".join(_clip(data.get("name"), MAX_NAME).split()),
+            lang=_clip(data.get("lang"), MAX_LANG),
+            viewport=size,
+            version=_version(data.get("version")),
+        )
+
+
+@dataclass(frozen=True)
+class FleetTimes:
+    """When a page is behind, silent, and forgotten (seconds)."""
+
+    behind_s: float = 5.0
+    silent_s: float = 10.0
+    gone_keep_s: float = 600.0
+
+
+def version_ms(version: str) -> int:
+    """The instant (epoch milliseconds) of a stream id; 0 for none."""
+    head = version.split("-", 1)[0]
+    return int(head) if head.isdigit() else 0
+
+
+def _newer(a: str, b: str) -> bool:
+    ta, _, sa = a.partition("-")
+    tb, _, sb = b.partition("-")
+    return (int(ta or 0), int(sa or 0)) > (int(tb or 0), int(sb or 0))
+
+
+def status_of(entry: dict[str, Any], room_version: str | None, now: float,
+              times: FleetTimes) -> str:
+    """live | behind | silent | gone for one listed page at `now`."""
+    if entry.get("gone_at"):
+        return "gone"
+    if now - float(entry.get("last_seen") or 0) > times.silent_s:
+        return "silent"
+    shown = entry.get("version_shown") or ""
+    if room_version and shown and _newer(room_version, shown):
+        # The room's version is the stream id of its newest change: its instant says
+        # how long the page has been behind.
+        if now - version_ms(room_version) / 1000 > times.behind_s:
+            return "behind"
+    elif room_version and not shown and now - float(entry.get("connected_at") or 0) > \
+            times.behind_s and room_version != "0-0":
+        return "behind"
+    return "live"
+
+
+# Mark a page gone only if its entry is still that of the socket that closed.
+_GONE = """
+if redis.call('HGET', KEYS[1], 'conn') == ARGV[1] then
+  redis.call('HSET', KEYS[1], 'gone_at', ARGV[2])
+  redis.call('EXPIRE', KEYS[1], ARGV[3])
+end
+return 0
+"""
+
+
+class Fleet:
+    """The registry of connected pages, shared by every web node through Redis."""
+
+    def __init__(self, client: redis.Redis, tag: str, node: str,
+                 times: FleetTimes | None = None) -> None:
+        self.redis = client
+        self.tag = tag
+        self.node = node[:64]
+        self.times = times or FleetTimes()
+        self.index = f"{tag}:fleet"
+        self.names = f"{tag}:screen_names"
+        self.local = 0  # pages listed by this node's sockets (bounded by the settings)
+        self._gone = client.register_script(_GONE)
+
+    def key(self, page_id: str) -> str:
+        """The hash of one page."""
+        return f"{self.tag}:fleet:{page_id}"
+
+    @property
+    def _ttl(self) -> int:
+        # A page not heard from is listed silent, then kept as long as a gone one.
+        return int(self.times.silent_s + self.times.gone_keep_s) + 1
+
+    def name_of(self, page_id: str) -> str:
+        """The name the admin gave a page ("" when none)."""
+        name = self.redis.hget(self.names, page_id)
+        return name.decode() if isinstance(name, bytes) else (name or "")
+
+    def rename(self, page_id: str, name: str) -> None:
+        """Keep the admin's name of a page (across reloads and restarts)."""
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.hset(self.names, page_id, name[:MAX_NAME])
+        pipe.hset(self.key(page_id), "name", name[:MAX_NAME])
+        pipe.execute()
+
+    def connected(self, page_id: str, conn: str, hello: Hello, room: str,
+                  user_agent: str) -> str:
+        """Record a page that said hello on this node (`conn`: its socket); answer its name."""
+        now = time.time()
+        name = self.name_of(page_id) or hello.name
+        fields: dict[str | bytes, str] = {
+            "id": page_id, "kind": hello.kind, "node": self.node, "room": room[:64],
+            "lang": hello.lang, "name": name,
+            "viewport": f"{hello.viewport[0]}x{hello.viewport[1]}" if hello.viewport else "",
+            "connected_at": repr(now), "last_seen": repr(now),
+            "version_shown": hello.version, "user_agent": user_agent[:MAX_USER_AGENT],
+            "gone_at": "", "conn": conn[:100],
+        }
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.delete(self.key(page_id))
+        pipe.hset(self.key(page_id), mapping=fields)
+        pipe.expire(self.key(page_id), self._ttl)
+        pipe.zadd(self.index, {page_id: now})
+        pipe.execute()
+        return name
+
+    def seen(self, page_id: str, version: str | None) -> None:
+        """A page's heartbeat, with the version it shows now (None: unchanged)."""
+        now = time.time()
+        pipe = self.redis.pipeline(transaction=False)
+        mapping: dict[str | bytes, str] = {"last_seen": repr(now)}
+        if version:
+            mapping["version_shown"] = version
+        pipe.hset(self.key(page_id), mapping=mapping)
+        pipe.expire(self.key(page_id), self._ttl)
+        pipe.zadd(self.index, {page_id: now})
+        pipe.execute()
+
+    def disconnected(self, page_id: str, conn: str) -> None:
+        """The page's socket `conn` closed: listed as gone, then forgotten (unless the page
+        is back already on another socket, which the entry names)."""
+        self._gone(keys=[self.key(page_id)],
+                   args=[conn[:100], repr(time.time()), int(self.times.gone_keep_s) + 1])
+
+    def entries(self) -> list[dict[str, Any]]:
+        """Every listed page as stored (pages forgotten are pruned from the index)."""
+        forget_before = time.time() - self._ttl
+        self.redis.zremrangebyscore(self.index, "-inf", forget_before)
+        ids = [i.decode() if isinstance(i, bytes) else i
+               for i in self.redis.zrevrange(self.index, 0, MAX_LISTED - 1)]
+        pipe = self.redis.pipeline(transaction=False)
+        for page_id in ids:
+            pipe.hgetall(self.key(page_id))
+        out: list[dict[str, Any]] = []
+        missing: list[str] = []
+        for page_id, raw in zip(ids, pipe.execute(), strict=True):
+            if not raw:
+                missing.append(page_id)
+                continue
+            out.append({(k.decode() if isinstance(k, bytes) else k):
+                        (v.decode() if isinstance(v, bytes) else v) for k, v in raw.items()})
+        if missing:
+            self.redis.zrem(self.index, *missing)
+        return out
+
+    def listing(self, room_versions: dict[str, str], now: float | None = None
+                ) -> list[dict[str, Any]]:
+        """The contract's list of pages, each with its room's version and its status."""
+        now = time.time() if now is None else now
+        listed = []
+        for entry in self.entries():
+            room = entry.get("room") or ""
+            room_version = room_versions.get(room) if room != "*" else room_versions.get("*")
+            viewport = entry.get("viewport") or ""
+            w, _, h = viewport.partition("x")
+            listed.append({
+                "screen_id": entry.get("id", ""),
+                "number": screen_number(entry.get("id", "")),
+                "kind": entry.get("kind", "other"),
+                "name": entry.get("name", ""),
+                "room": room,
+                "lang": entry.get("lang", ""),
+                "node": entry.get("node", ""),
+                "viewport": [int(w), int(h)] if w.isdigit() and h.isdigit() else None,
+                "connected_at": float(entry.get("connected_at") or 0),
+                "last_seen": float(entry.get("last_seen") or 0),
+                "version_shown": entry.get("version_shown") or None,
+                "room_version": room_version,
+                "status": status_of(entry, room_version, now, self.times),
+                "user_agent": entry.get("user_agent", ""),
+            })
+        listed.sort(key=lambda e: (e["room"], e["kind"], e["name"], e["screen_id"]))
+        return listed

@@ -1,0 +1,115 @@
+// The control room's fleet page: every page connected to any web node, with
+// its status, read from GET /api/screens every 2 s; its actions are the
+// screen.* commands, sent over the live link (recorded in the stream).
+import { fill, h, show } from "./dom.js";
+import { formatTime, pick, setTimezone, t } from "./i18n.js";
+import { connectLive, loadProgramme } from "./live.js";
+
+const POLL_MS = 2000;
+const $ = (id) => document.getElementById(id);
+let programme = null;
+let editing = false; // a rename is being typed: do not redraw under it
+
+const live = connectLive({ room: "*", kind: "fleet", onState() {} });
+
+function roomName(id) {
+  if (id === "*") return t("fleet.all_rooms");
+  if (!id) return t("fleet.none");
+  const room = programme?.rooms?.find((r) => r.id === id);
+  return room ? pick(room.name) : id;
+}
+
+async function send(body) {
+  const ack = await live.command(body);
+  const error = $("error");
+  if (!ack.ok) {
+    error.textContent = t("fleet.failed", { code: ack.error?.code || "unknown" });
+    show(error, true);
+  } else show(error, false);
+  return ack;
+}
+
+function actions(screen) {
+  const id = screen.screen_id;
+  const gone = screen.status === "gone";
+  const rename = h("form", {
+    class: "fleet-rename",
+    onsubmit(event) {
+      event.preventDefault();
+      const name = input.value.trim();
+      editing = false;
+      if (name) send({ type: "screen.rename", screen_id: id, name }).then(refresh);
+    },
+  });
+  const input = h("input", {
+    name: "name", maxlength: 80, value: screen.name || "", "aria-label": t("fleet.rename_prompt"),
+    onfocus() { editing = true; },
+    onblur() { editing = false; },
+  });
+  rename.append(input, h("button", { type: "submit", class: "fleet-do-rename" }, t("fleet.rename")));
+  const lang = h("select", {
+    "aria-label": t("fleet.lang"),
+    class: "fleet-lang",
+    onchange() { if (lang.value) send({ type: "screen.set", screen_id: id, lang: lang.value }); },
+  }, h("option", { value: "" }, t("fleet.lang")),
+  ...["both", "es", "en"].map((l) => h("option", { value: l }, l)));
+  const room = h("select", {
+    "aria-label": t("fleet.room"),
+    class: "fleet-room",
+    onchange() { if (room.value) send({ type: "screen.set", screen_id: id, room: room.value }); },
+  }, h("option", { value: "" }, t("fleet.room")),
+  ...(programme?.rooms || []).map((r) => h("option", { value: r.id }, pick(r.name))));
+  return h("td", { class: "fleet-actions" },
+    h("button", { type: "button", class: "fleet-identify", disabled: gone,
+      onclick: () => send({ type: "screen.identify", screen_id: id }) }, t("fleet.identify")),
+    h("button", { type: "button", class: "fleet-reload", disabled: gone,
+      onclick: () => send({ type: "screen.reload", screen_id: id }) }, t("fleet.reload")),
+    rename, lang, room);
+}
+
+function draw(screens) {
+  const counts = new Map();
+  for (const s of screens) {
+    if (s.status === "gone") continue;
+    counts.set(s.room, (counts.get(s.room) || 0) + 1);
+  }
+  fill($("counts"), ...[...counts.entries()].sort().map(([room, n]) =>
+    h("li", { class: "fleet-count", dataset: { room } }, t("fleet.count", { room: roomName(room), n }))));
+  if (editing) return;
+  fill($("fleet"), ...screens.map((s) => h("tr", {
+    class: `fleet-row status-${s.status}`,
+    dataset: { screen: s.screen_id, room: s.room, kind: s.kind, status: s.status },
+  },
+  h("td", { class: "fleet-number" }, String(s.number ?? "")),
+  h("td", { class: "fleet-name" }, s.name || s.screen_id),
+  h("td", { class: "fleet-kind" }, s.kind),
+  h("td", { class: "fleet-room-name" }, roomName(s.room)),
+  h("td", { class: "fleet-lang-shown" }, s.lang || ""),
+  h("td", { class: "fleet-viewport" }, s.viewport ? `${s.viewport[0]}×${s.viewport[1]}` : ""),
+  h("td", { class: "fleet-node" }, s.node),
+  h("td", {}, formatTime(s.connected_at, { seconds: true })),
+  h("td", {}, formatTime(s.last_seen, { seconds: true })),
+  h("td", { class: "fleet-version" }, s.version_shown || "—"),
+  h("td", { class: "fleet-room-version" }, s.room_version || "—"),
+  h("td", { class: "fleet-status" }, h("span", { class: `pill ${s.status}` }, t(`fleet.${s.status}`))),
+  actions(s))));
+}
+
+async function refresh() {
+  try {
+    const response = await fetch("/api/screens", { credentials: "same-origin" });
+    if (!response.ok) throw new Error(String(response.status));
+    draw(await response.json());
+    document.body.dataset.fleet = "read";
+  } catch {
+    $("error").textContent = t("fleet.unreadable");
+    show($("error"), true);
+  }
+}
+
+loadProgramme().then((p) => {
+  programme = p;
+  setTimezone(p?.meeting?.timezone);
+  refresh();
+});
+setInterval(refresh, POLL_MS);

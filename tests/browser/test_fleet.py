@@ -1,0 +1,145 @@
+"""The fleet page: every screen listed with its room and version; identify, rename, status."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from tests.conftest import SECRET
+from tests.support import LiveServer, free_port
+
+PLENARY, GROUP = "plenario", "gt-seguridad"
+
+
+@pytest.fixture
+def live_server(redis_url: str, prefix: str, tmp_path: Path) -> Iterator[LiveServer]:
+    """A server whose fleet calls a page silent after 7 s (its heartbeat: 5 s) and forgets
+    a gone one after 6 s."""
+    server = LiveServer(
+        port=free_port(), data_dir=tmp_path / "node",
+        env={"REDIS_URL": redis_url, "PLENARY_KEY_PREFIX": prefix, "SECRET_KEY": SECRET,
+             "PLENARY_FLEET_SILENT_S": "7", "PLENARY_FLEET_GONE_KEEP_S": "6"},
+    )
+    server.start()
+    yield server
+    server.stop()
+
+
+def screens(live_server: LiveServer) -> list[dict[str, Any]]:
+    response = requests.get(f"{live_server.url}/api/screens", timeout=10, headers={
+        "Authorization": f"Bearer {live_server.token('admin')}"})
+    assert response.status_code == 200, response.text
+    listed: list[dict[str, Any]] = response.json()
+    return listed
+
+
+def screen_id(page: Any, kind: str = "screen") -> str:
+    return str(page.page.evaluate(f"localStorage.getItem('plenary.screen_id.{kind}')"))
+
+
+def row(fleet: Any, sid: str) -> Any:
+    return fleet.page.locator(f"tr[data-screen='{sid}']")
+
+
+def test_screens_of_two_rooms_show_on_the_fleet_page_with_their_rooms_and_versions(
+        open_page: Any, admin: Any, live_server: LiveServer) -> None:
+    admin("session.open", room=GROUP, session_id="gt-seguridad-1")
+    version = admin("speaker.add", room=GROUP, delegation="PAN")["version"]
+    left = open_page("screen", PLENARY, "", viewport=(1280, 720))
+    right = open_page("screen", PLENARY, "", viewport=(1024, 768))
+    group = open_page("screen", GROUP, "?lang=en", viewport=(800, 600))
+    for page in (left, right, group):
+        page.wait_live()
+    fleet = open_page("admin", "*", "/admin/screens")
+    ids = {name: screen_id(p) for name, p in (("left", left), ("right", right), ("group", group))}
+    assert len(set(ids.values())) == 3
+    for sid in ids.values():
+        fleet.page.wait_for_selector(f"tr[data-screen='{sid}'][data-status='live']", timeout=10_000)
+    assert row(fleet, ids["left"]).get_attribute("data-room") == PLENARY
+    assert row(fleet, ids["group"]).get_attribute("data-room") == GROUP
+    assert row(fleet, ids["group"]).locator(".fleet-version").inner_text() == version
+    assert row(fleet, ids["group"]).locator(".fleet-lang-shown").inner_text() == "en"
+    assert row(fleet, ids["right"]).locator(".fleet-viewport").inner_text() == "1024×768"
+    counts = fleet.text("#counts")
+    assert "2" in counts and "1" in counts
+
+    # A change in the group's room: its screen shows the new version, the others keep theirs.
+    newer = admin("speaker.add", room=GROUP, delegation="USA")["version"]
+    fleet.page.wait_for_function(
+        f"document.querySelector(\"tr[data-screen='{ids['group']}'] .fleet-version\")"
+        f".textContent === '{newer}'", timeout=10_000)
+    listed = {s["screen_id"]: s for s in screens(live_server)}
+    assert listed[ids["group"]]["room_version"] == newer
+    assert listed[ids["left"]]["room_version"] == listed[ids["left"]]["version_shown"]
+    assert {listed[i]["status"] for i in ids.values()} == {"live"}
+    assert not (left.errors or right.errors or group.errors or fleet.errors)
+
+
+def test_identify_shows_the_name_on_that_screen_only_and_a_name_survives_a_reload(
+        open_page: Any, live_server: LiveServer) -> None:
+    left = open_page("screen", PLENARY, "")
+    right = open_page("screen", PLENARY, "")
+    left.wait_live()
+    right.wait_live()
+    fleet = open_page("admin", "*", "/admin/screens")
+    sid = screen_id(left)
+    target = row(fleet, sid)
+    target.wait_for(timeout=10_000)
+    target.locator("input[name=name]").fill("Plenario — pantalla izquierda")
+    target.locator(".fleet-do-rename").click()
+    fleet.page.wait_for_function(
+        f"document.querySelector(\"tr[data-screen='{sid}'] .fleet-name\")?.textContent"
+        " === 'Plenario — pantalla izquierda'", timeout=10_000)
+    row(fleet, sid).locator(".fleet-identify").click()
+    left.page.wait_for_selector("#identify .identify-name", timeout=5000)
+    assert left.text("#identify .identify-name") == "Plenario — pantalla izquierda"
+    number = left.text("#identify .identify-number")
+    assert number == row(fleet, sid).locator(".fleet-number").inner_text()
+    assert int(number) >= 10
+    right.page.wait_for_timeout(500)
+    assert right.page.locator("#identify").count() == 0
+
+    left.page.reload()
+    left.wait_live()
+    assert screen_id(left) == sid  # the same screen, by its stable id
+    listed = {s["screen_id"]: s for s in screens(live_server)}
+    assert listed[sid]["name"] == "Plenario — pantalla izquierda"
+    assert left.page.evaluate(f"localStorage.getItem('plenary.screen_name.{sid}')") == (
+        "Plenario — pantalla izquierda")
+
+
+def test_reload_reloads_that_screen_only(open_page: Any) -> None:
+    left = open_page("screen", PLENARY, "")
+    right = open_page("screen", PLENARY, "")
+    left.wait_live()
+    right.wait_live()
+    for page in (left, right):
+        page.page.evaluate("window.__sameDocument = true")
+    fleet = open_page("admin", "*", "/admin/screens")
+    sid = screen_id(left)
+    row(fleet, sid).wait_for(timeout=10_000)
+    row(fleet, sid).locator(".fleet-reload").click()
+    left.page.wait_for_function("window.__sameDocument !== true", timeout=10_000)
+    left.wait_live()
+    assert right.page.evaluate("window.__sameDocument") is True
+
+
+def test_a_screen_whose_socket_is_cut_turns_silent_then_gone(
+        open_page: Any, live_server: LiveServer) -> None:
+    cut = open_page("screen", PLENARY, "")
+    cut.wait_live()
+    sid = screen_id(cut)
+    fleet = open_page("admin", "*", "/admin/screens")
+    fleet.page.wait_for_selector(f"tr[data-screen='{sid}'][data-status='live']", timeout=10_000)
+    # Frozen: the page's scripts stop (no heartbeat), its socket still open.
+    client = cut.page.context.new_cdp_session(cut.page)
+    client.send("Debugger.enable")
+    client.send("Debugger.pause")
+    fleet.page.wait_for_selector(f"tr[data-screen='{sid}'][data-status='silent']", timeout=15_000)
+    cut.page.close()  # the socket closes
+    fleet.page.wait_for_selector(f"tr[data-screen='{sid}'][data-status='gone']", timeout=60_000)
+    fleet.page.wait_for_selector(f"tr[data-screen='{sid}']", state="detached", timeout=20_000)

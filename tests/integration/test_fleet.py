@@ -1,0 +1,201 @@
+"""The fleet across two web nodes, and the metrics every node serves."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+import websocket
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.faults.harness import node
+from tests.support import LiveServer, engine_socket
+
+ROOM, OTHER = "plenario", "gt-seguridad"
+
+
+@pytest.fixture
+def two_nodes(redis_url: str, prefix: str, tmp_path: Path) -> Iterator[list[LiveServer]]:
+    """Two web nodes on one Redis, one meeting (the same key prefix)."""
+    servers = [node(redis_url, tmp_path / name, prefix, PLENARY_NODE_NAME=name,
+                    PLENARY_FLEET_SILENT_S="2", PLENARY_FLEET_GONE_KEEP_S="30",
+                    PLENARY_FLEET_BEHIND_S="0.5")
+               for name in ("node-a", "node-b")]
+    for server in servers:
+        server.start()
+    yield servers
+    for server in servers:
+        server.stop()
+
+
+def ask(ws: websocket.WebSocket, n: int, event: str, data: Any) -> Any:
+    """Send a Socket.IO event with ack id `n`; the ack's data (pings answered meanwhile)."""
+    ws.send(f"42{n}" + json.dumps([event, data]))
+    while True:
+        frame = ws.recv()
+        if frame == "2":
+            ws.send("3")
+        elif frame.startswith(f"43{n}"):
+            return json.loads(frame[len(f"43{n}"):])[0]
+
+
+def say(ws: websocket.WebSocket, event: str, data: Any) -> None:
+    ws.send("42" + json.dumps([event, data]))
+
+
+def screen(server: LiveServer, room: str, screen_id: str, version: str | None = None,
+           ) -> websocket.WebSocket:
+    ws = engine_socket(server, server.token("screen", room))
+    assert ask(ws, 1, "subscribe", {"room": room})["ok"]
+    hello = {"kind": "screen", "screen_id": screen_id, "lang": "es", "viewport": [1920, 1080]}
+    if version:
+        hello["version"] = version
+    answer = ask(ws, 2, "hello", hello)
+    assert answer["ok"] and answer["screen_id"] == screen_id
+    return ws
+
+
+def listing(server: LiveServer, token: str | None = None) -> list[dict[str, Any]]:
+    response = requests.get(f"{server.url}/api/screens", timeout=10, headers={
+        "Authorization": f"Bearer {token or server.token('admin')}"})
+    assert response.status_code == 200, response.text
+    body: list[dict[str, Any]] = response.json()
+    return body
+
+
+def version_of(server: LiveServer, room: str) -> str:
+    response = requests.get(f"{server.url}/api/rooms/{room}", timeout=10, headers={
+        "Authorization": f"Bearer {server.token('admin')}"})
+    return str(response.json()["version"])
+
+
+def test_api_screens_lists_screens_of_both_nodes_with_their_status(
+        two_nodes: list[LiveServer]) -> None:
+    a, b = two_nodes
+    token = a.token("admin")
+    assert a.command(token, {"type": "session.open", "room": ROOM,
+                             "session_id": "plenaria"}).status_code == 200
+    version = version_of(a, ROOM)
+    left = screen(a, ROOM, "left", version)
+    right = screen(b, OTHER, "right", version_of(b, OTHER))
+    old = screen(b, ROOM, "old", "1-0")  # shows a version older than its room's
+    time.sleep(0.6)  # the room's version is older than the threshold
+    for server in (a, b):  # either node lists the whole fleet
+        found = {s["screen_id"]: s for s in listing(server)}
+        assert found["left"]["node"] == "node-a" and found["left"]["room"] == ROOM
+        assert found["right"]["node"] == "node-b" and found["right"]["room"] == OTHER
+        assert found["left"]["version_shown"] == version == found["left"]["room_version"]
+        assert found["left"]["viewport"] == [1920, 1080]
+        assert found["left"]["status"] == found["right"]["status"] == "live"
+        assert found["old"]["status"] == "behind"
+    # Heartbeats keep them live; a silent one turns silent, a closed one gone.
+    deadline = time.monotonic() + 3
+    while time.monotonic() < deadline:
+        for ws in (left, right):
+            say(ws, "shown", {"version": None})
+        time.sleep(0.5)
+    found = {s["screen_id"]: s for s in listing(a)}
+    assert found["left"]["status"] == "live" and found["right"]["status"] == "live"
+    assert found["old"]["status"] == "silent"
+    right.close()
+    time.sleep(0.5)
+    found = {s["screen_id"]: s for s in listing(a)}
+    assert found["right"]["status"] == "gone"
+    left.close()
+    old.close()
+
+
+def test_a_screen_is_renamed_and_told_on_the_node_that_holds_it(
+        two_nodes: list[LiveServer]) -> None:
+    a, b = two_nodes
+    ws = screen(b, ROOM, "lobby-1")
+    answer = a.command(a.token("admin"), {"type": "screen.rename", "screen_id": "lobby-1",
+                                          "name": "Vestíbulo"})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["events"][0]["type"] == "screen.directed"
+    a.command(a.token("admin"), {"type": "screen.identify", "screen_id": "lobby-1"})
+    directives = []
+    while len(directives) < 2:
+        frame = ws.recv()
+        if frame == "2":
+            ws.send("3")
+        elif frame.startswith('42["directive"'):
+            directives.append(json.loads(frame[2:])[1])
+    assert directives[0]["action"] == "rename" and directives[0]["name"] == "Vestíbulo"
+    assert directives[1]["action"] == "identify" and directives[1]["name"] == "Vestíbulo"
+    assert {s["screen_id"]: s["name"] for s in listing(b)}["lobby-1"] == "Vestíbulo"
+    ws.close()
+    again = screen(a, ROOM, "lobby-1")  # back, on the other node, after a restart of its page
+    assert ask(again, 3, "hello", {"kind": "screen", "screen_id": "lobby-1"})["name"] == (
+        "Vestíbulo")
+    again.close()
+
+
+def test_screen_commands_are_for_the_admin_only(two_nodes: list[LiveServer]) -> None:
+    a, _ = two_nodes
+    for role, room in (("chair", "*"), ("staff", "*"), ("screen", ROOM)):
+        answer = a.command(a.token(role, room), {"type": "screen.reload", "screen_id": "x"})
+        assert answer.status_code == 403, (role, answer.text)
+    response = requests.get(f"{a.url}/api/screens", timeout=10, headers={
+        "Authorization": f"Bearer {a.token('chair', '*')}"})
+    assert response.status_code == 403
+
+
+def scrape(server: LiveServer, token: str) -> dict[str, Any]:
+    response = requests.get(f"{server.url}/metrics", timeout=10,
+                            headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200, response.text
+    return {f.name: f for f in text_string_to_metric_families(response.text)}
+
+
+def value(families: dict[str, Any], name: str, sample: str, **labels: str) -> float:
+    return sum(s.value for s in families[name].samples
+               if s.name == sample and all(s.labels.get(k) == v for k, v in labels.items()))
+
+
+def test_metrics_parse_and_count_commands_and_clients(two_nodes: list[LiveServer]) -> None:
+    a, _ = two_nodes
+    admin = a.token("admin")
+    assert a.command(admin, {"type": "session.open", "room": ROOM,
+                             "session_id": "plenaria"}).status_code == 200
+    for delegation in ("PAN", "USA"):
+        assert a.command(admin, {"type": "speaker.add", "room": ROOM,
+                                 "delegation": delegation}).status_code == 200
+    assert a.command(admin, {"type": "speaker.add", "room": ROOM,
+                             "delegation": "PAN"}).status_code == 409
+    sockets = [screen(a, ROOM, f"s{i}") for i in range(3)]
+    families = scrape(a, admin)
+    assert all(name.startswith("plenary_") for name in families)
+    assert value(families, "plenary_commands", "plenary_commands_total",
+                 type="speaker.add", outcome="ok") == 2
+    assert value(families, "plenary_commands", "plenary_commands_total",
+                 type="speaker.add", outcome="conflict") == 1
+    assert value(families, "plenary_command_seconds", "plenary_command_seconds_count") == 4
+    assert value(families, "plenary_append_seconds", "plenary_append_seconds_count") == 3
+    assert value(families, "plenary_clients", "plenary_clients",
+                 kind="screen", room=ROOM, node="node-a") == 3
+    assert value(families, "plenary_fleet_pages", "plenary_fleet_pages", status="live") == 3
+    assert value(families, "plenary_tail_lag_seconds", "plenary_tail_lag_seconds",
+                 node="node-a") == 0
+    for ws in sockets:
+        ws.close()
+
+
+def test_metrics_refuse_a_screen_token_and_take_the_scrape_token(
+        redis_url: str, prefix: str, tmp_path: Path) -> None:
+    server = node(redis_url, tmp_path / "m", prefix, PLENARY_METRICS_TOKEN="s" * 32)
+    server.start()
+    try:
+        for token, status in ((server.token("screen", ROOM), 403), (None, 401),
+                              (server.token("staff"), 403), ("s" * 31 + "x", 401),
+                              ("s" * 32, 200), (server.token("admin"), 200)):
+            headers = {"Authorization": f"Bearer {token}"} if token else {}
+            got = requests.get(f"{server.url}/metrics", timeout=10, headers=headers)
+            assert got.status_code == status, (token, got.text)
+    finally:
+        server.stop()
