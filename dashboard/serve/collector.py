@@ -5,18 +5,17 @@ CPython starts a full collection whenever the long-lived objects have grown by
 a quarter since the last one. A node holding thousands of screens keeps a few
 hundred objects per socket (its greenlets' frames, engine.io's and the WSGI
 server's objects), so a full pass scans millions of them and holds the
-process for hundreds of milliseconds: measured at 4,000 screens, 150-500 ms
-pauses while screens connect and one of ~0.6 s at each engine.io ping round
-(every 25 s: each pong starts a new greenlet), commands and broadcasts
-waiting behind them (docs/performance.md).
+process long enough for commands and broadcasts to wait behind it, while
+screens connect and at each engine.io ping round (each pong starts a new
+greenlet) (docs/performance.md, "The collector's schedule").
 
 Here the automatic collector keeps collecting the young generations (every
 few hundred allocations, a millisecond or less each time) but never starts a
 full pass: a background task collects the whole heap every `full_every`
 seconds, which reclaims the cycles of screens long gone. Young passes must stay
 automatic: collected once a second instead, a client flooding the node with
-rejected messages left ~66,000 cyclic objects a second to one pass that held
-the process ~100 ms (tests/security/test_limits.py).
+rejected messages leaves a second's worth of cyclic objects to one long pass
+(tests/security/test_limits.py holds the others' latency under such a flood).
 """
 
 from __future__ import annotations

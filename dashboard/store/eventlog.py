@@ -159,9 +159,9 @@ class EventLog:
         """The connection appends go through: one of the pool's, held from the first append.
 
         A connection taken from the pool for each command is first polled for stray
-        data, and under gevent that poll is a turn of the event loop: 0.2 ms of a
-        chair's command at a chair's pace (docs/performance.md). A Meeting appends
-        under its lock; the client's own lock covers any other caller.
+        data, and under gevent that poll is a turn of the event loop on the path of
+        every command (docs/performance.md). A Meeting appends under its lock; the
+        client's own lock covers any other caller.
         """
         if self._appender is None:
             self._appender = redis.Redis(connection_pool=self.client.connection_pool,

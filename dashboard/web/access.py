@@ -140,10 +140,10 @@ def signed_principal(
     well formed, else 401.
 
     Kept for the last tokens verified: a string verifies the same way every time,
-    and verifying it again (the key derived, the signature computed, the payload
-    decoded) took 0.2 ms of every HTTP command at a chair's pace (docs/performance.md).
-    A refusal is not kept, so forged tokens fill nothing; expiry and revocation
-    are checked by the caller at each use.
+    so the key derivation and signature check need not run on every command
+    (docs/performance.md, "A verified token is kept"). A refusal is not kept, so
+    forged tokens fill nothing; expiry and revocation are checked by the caller at
+    each use.
     """
     try:
         data = _serializer(secret, deployment).loads(token)

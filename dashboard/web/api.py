@@ -88,8 +88,8 @@ def command_route(app: Flask, wsgi_app: WSGIApp) -> WSGIApp:
     """Answer POST /api/commands ahead of Flask's dispatch, in an app context.
 
     Flask's request context (the URL map bound and matched, the session's cookie
-    opened and signed again, the signals, `jsonify`, the teardown) cost 0.6 ms at
-    p50 on every command at a chair's pace (docs/performance.md, seventh round).
+    opened and signed again, the signals, `jsonify`, the teardown) would run on every
+    command (docs/performance.md, "Commands outside Flask's request context").
     The command needs none of it: the request object is the
     one Flask makes (its size limit included), and the checks, the errors and their
     logging are the same functions as on every other route.

@@ -305,10 +305,10 @@ def bind_commands(app: Flask) -> None:
     """Bind `command` on the Socket.IO server itself, run in an app context.
 
     Flask-SocketIO runs each event in a request context made from the socket's
-    handshake (the cookie's session opened and signed again, the URL matched):
-    0.1 ms in a warm loop and 0.3 ms (p50) to 0.8 ms (p99) at a chair's pace, on
+    handshake (the cookie's session opened and signed again, the URL matched), on
     the path of every acknowledgement. A command needs none of it: its sender is
-    the socket's, known since connect.
+    the socket's, known since connect (docs/performance.md, "Commands outside
+    Flask's request context").
     """
 
     def command(sid: str, data: Any = None) -> dict[str, Any]:
