@@ -18,11 +18,13 @@ from .state import (
     Entry,
     Level,
     MeetingState,
+    Request,
     RoomState,
     SessionState,
     SessionStatus,
     Speech,
     SpeechKind,
+    Tally,
     Undoable,
 )
 
@@ -53,6 +55,9 @@ def _speech(speech: Speech | None) -> dict[str, Any] | None:
         "accumulated_s": speech.accumulated_s,
         "running_since": speech.running_since,
         "overrun_recorded": speech.overrun_recorded,
+        "level": speech.level,
+        "language": speech.language,
+        "on_behalf_of": speech.on_behalf_of,
     }
 
 
@@ -68,6 +73,7 @@ def _undo(undo: Undoable | None) -> dict[str, Any] | None:
         "entry": undo.entry.to_dict() if undo.entry else None,
         "speech": _speech(undo.speech),
         "floor_changed": undo.floor_changed,
+        "order": undo.order,
     }
 
 
@@ -79,11 +85,20 @@ def _read_undo(data: dict[str, Any] | None) -> Undoable | None:
     if data is None:
         return None
     entry = data["entry"]
+    data = {"order": None, **data}
     return Undoable(**{
         **data,
         "entry": None if entry is None else Entry(**{**entry, "kind": SpeechKind(entry["kind"])}),
         "speech": _read_speech(data["speech"]),
     })
+
+
+def _entry(data: dict[str, Any]) -> Entry:
+    return Entry(**{**data, "kind": SpeechKind(data["kind"])})
+
+
+def _request(data: dict[str, Any]) -> Request:
+    return Request(**{**data, "kind": SpeechKind(data["kind"])})
 
 
 def to_dict(state: MeetingState) -> dict[str, Any]:
@@ -92,6 +107,7 @@ def to_dict(state: MeetingState) -> dict[str, Any]:
         "version": state.version,
         "entry_seq": state.entry_seq,
         "announcement_seq": state.announcement_seq,
+        "request_seq": state.request_seq,
         "rooms": [
             {
                 "id": room.id,
@@ -101,6 +117,11 @@ def to_dict(state: MeetingState) -> dict[str, Any]:
                 "queue": [e.to_dict() for e in room.queue],
                 "list_closed": room.list_closed,
                 "undo": _undo(room.undo),
+                "prepared": {k: [e.to_dict() for e in v] for k, v in room.prepared.items()},
+                "item_id": room.item_id,
+                "requests": [r.to_dict() for r in room.requests],
+                "declined": [r.to_dict() for r in room.declined],
+                "totals": {k: [t.speeches, t.spoken_s] for k, t in room.totals.items()},
             }
             for room in state.rooms.values()
         ],
@@ -146,6 +167,12 @@ def from_dict(programme: Programme, data: dict[str, Any]) -> MeetingState:
                 list_closed=bool(r["list_closed"]),
                 # A snapshot taken before undo existed has nothing to undo.
                 undo=_read_undo(r.get("undo")),
+                # Snapshots taken before prepared lists and requests existed have none.
+                prepared={k: [_entry(e) for e in v] for k, v in r.get("prepared", {}).items()},
+                item_id=r.get("item_id"),
+                requests=[_request(q) for q in r.get("requests", [])],
+                declined=[_request(q) for q in r.get("declined", [])],
+                totals={k: Tally(int(n), float(t)) for k, (n, t) in r.get("totals", {}).items()},
             )
         sessions = {
             s["id"]: SessionState(**{**s, "status": SessionStatus(s["status"])})
@@ -165,6 +192,7 @@ def from_dict(programme: Programme, data: dict[str, Any]) -> MeetingState:
             announcements=announcements,
             entry_seq=int(data["entry_seq"]),
             announcement_seq=int(data["announcement_seq"]),
+            request_seq=int(data.get("request_seq", 0)),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise SnapshotError(f"the snapshot's state is malformed ({exc!r})") from None

@@ -29,7 +29,8 @@ from dashboard.domain import (
     room_view,
     touched_rooms,
 )
-from dashboard.domain.events import AnnouncementPosted, SpeakerAdded
+from dashboard.domain.commands import Actor
+from dashboard.domain.events import AnnouncementPosted, RequestSubmitted, SpeakerAdded
 from dashboard.store.eventlog import Appended, EventLog, id_key
 from dashboard.store.ratelimit import CommandLimiter
 from dashboard.store.snapshots import load_snapshot
@@ -194,7 +195,8 @@ class Meeting:
         with self.lock:
             for _ in range(_MAX_ATTEMPTS):
                 try:
-                    events = decide(self.state, command, time.time(), self.limits)
+                    events = decide(self.state, command, time.time(), self.limits,
+                                    Actor(sender.role, sender.room))
                 except DomainError:
                     # Refused on what this node knows: make sure it knows everything
                     # (a client may have seen a newer version on another node), and
@@ -251,6 +253,8 @@ class Meeting:
                 answer["id"] = e.data.id
             elif isinstance(e.data, SpeakerAdded):
                 answer["entry_id"] = e.data.entry_id
+            elif isinstance(e.data, RequestSubmitted):
+                answer["request_id"] = e.data.request_id
         if retried:
             answer["retried"] = True
         return answer

@@ -30,6 +30,14 @@ VALID: dict[str, dict[str, Any]] = {
     "announcement.post": {"text": {"es": "Hola", "en": "Hello"}, "rooms": ["*"]},
     "announcement.retract": {"id": "an1"},
     "announcement.expire": {"id": "an1"},
+    "list.order": {"room": "plenario", "by": "protocol", "session_id": "plenaria"},
+    "item.start": {"room": "plenario", "item_id": None},
+    "request.submit": {"room": "plenario", "level": "minister", "language": "pt",
+                       "on_behalf_of": "MERCOSUR"},
+    "request.withdraw": {"room": "plenario", "request_id": "rq1"},
+    "request.accept": {"room": "plenario", "request_id": "rq1"},
+    "request.decline": {"room": "plenario", "request_id": "rq1",
+                        "reason": {"es": "Lista cerrada", "en": "List closed"}},
 }
 
 
