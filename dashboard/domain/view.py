@@ -15,7 +15,6 @@ from .state import (
     Request,
     RoomState,
     SessionState,
-    SessionStatus,
     Speech,
     Undoable,
 )

@@ -9,7 +9,7 @@ import time
 import gevent
 from flask_socketio import SocketIO
 
-from dashboard.live.channels import OVERVIEW, room_channel
+from dashboard.live.channels import OVERVIEW, OVERVIEW_DESK, desk_channel, room_channel
 from dashboard.live.fanout import Fanout
 from dashboard.store.meeting import Meeting
 
@@ -87,6 +87,9 @@ class Relay:
                     continue  # marked again while this version was being sent
                 self.sent[room] = view["version"]
                 self.fanout.emit("state", view, to=[room_channel(room), OVERVIEW])
+                # Pending requests go to the desks only, never to screens or delegations.
+                self.fanout.emit("state", self.meeting.view(room, desk=True),
+                                 to=[desk_channel(room), OVERVIEW_DESK])
             except Exception:  # one room's failure must not keep the others' screens stale
                 log.exception("could not send the state of %s", room)
 

@@ -24,6 +24,7 @@ from dashboard.domain import (
     apply,
     check_sender,
     decide,
+    delegation_view,
     new_state,
     parse_command,
     room_view,
@@ -259,13 +260,18 @@ class Meeting:
             answer["retried"] = True
         return answer
 
-    def view(self, room_id: str) -> dict[str, Any]:
-        """The RoomState of one room now."""
+    def view(self, room_id: str, desk: bool = False) -> dict[str, Any]:
+        """The RoomState of one room now (`desk`: with its pending requests)."""
         with self.lock:
-            return room_view(self.state, room_id, time.time())
+            return room_view(self.state, room_id, time.time(), desk)
 
-    def views(self) -> list[dict[str, Any]]:
-        """The RoomState of every room now."""
+    def views(self, desk: bool = False) -> list[dict[str, Any]]:
+        """The RoomState of every room now (`desk`: with their pending requests)."""
         with self.lock:
             now = time.time()
-            return [room_view(self.state, r.id, now) for r in self.programme.rooms]
+            return [room_view(self.state, r.id, now, desk) for r in self.programme.rooms]
+
+    def delegation(self, code: str) -> dict[str, Any]:
+        """One delegation's own entries, pending and declined requests now."""
+        with self.lock:
+            return delegation_view(self.state, code, time.time())

@@ -11,7 +11,7 @@ from flask_socketio import join_room
 from socketio.exceptions import ConnectionRefusedError as Refused
 
 from dashboard.live import json_fast
-from dashboard.live.channels import OVERVIEW, room_channel
+from dashboard.live.channels import OVERVIEW, OVERVIEW_DESK, desk_channel, room_channel
 from dashboard.web.access import ALL, COOKIE, Principal, read_token
 from dashboard.web.errors import ApiError, answered
 from dashboard.web.extensions import socketio
@@ -98,14 +98,17 @@ def on_subscribe(data: Any = None) -> dict[str, Any]:
     if room == ALL:
         if not principal.sees_all:
             return _fail(ApiError(403, "forbidden", "this access is for one room", "room"))
-        join_room(OVERVIEW)  # before the read: no change can fall in between
-        return {"ok": True, "states": meeting.views(), "live": meeting.stream_healthy}
+        join_room(OVERVIEW_DESK if principal.desk else OVERVIEW)  # before the read: no
+        # change can fall in between
+        return {"ok": True, "states": meeting.views(principal.desk),
+                "live": meeting.stream_healthy}
     if room not in meeting.state.rooms:
         return _fail(ApiError(404, "not_found", f"no room {room[:40]!r}", "room"))
     if not principal.sees(room):
         return _fail(ApiError(403, "forbidden", "this access is for another room", "room"))
-    join_room(room_channel(room))
-    return {"ok": True, "state": meeting.view(room), "live": meeting.stream_healthy}
+    join_room(desk_channel(room) if principal.desk else room_channel(room))
+    return {"ok": True, "state": meeting.view(room, principal.desk),
+            "live": meeting.stream_healthy}
 
 
 @socketio.on(json_fast.BAD_JSON_EVENT)
