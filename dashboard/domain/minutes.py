@@ -411,6 +411,8 @@ def report(
     names = programme.delegations_by_code if programme else {}
     titles = programme.sessions_by_id if programme else {}
     for row in speeches:
+        for key in ("item_id", "level", "language", "on_behalf_of"):
+            row.setdefault(key, None)  # rows recorded before these fields existed
         delegation = names.get(row["delegation"] or "")
         row["delegation_name"] = delegation.name.as_dict() if delegation else None
     by_delegation: dict[str, dict[str, Any]] = {}

@@ -37,9 +37,19 @@ class SnapshotError(ValueError):
     """A snapshot that cannot be used (corrupt, another format, another programme)."""
 
 
+# Programme fields the folded state does not depend on (it keeps their codes and ids, and
+# the view names them from the programme): a snapshot stays usable when they change, and
+# one taken before they existed is still used.
+_NOT_FOLDED: Any = {
+    "levels": True,
+    "groups": True,
+    "sessions": {"__all__": {"inscription", "budget_s", "items", "warn_s"}},
+}
+
+
 def programme_hash(programme: Programme) -> str:
     """A fingerprint of the programme: a snapshot taken with another one is not used."""
-    return hashlib.sha256(programme.model_dump_json().encode()).hexdigest()
+    return hashlib.sha256(programme.model_dump_json(exclude=_NOT_FOLDED).encode()).hexdigest()
 
 
 def _speech(speech: Speech | None) -> dict[str, Any] | None:

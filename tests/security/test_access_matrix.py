@@ -17,8 +17,10 @@ from tests.conftest import SECRET
 ROOM_COMMANDS = sorted(t for t in COMMAND_TYPES if not t.startswith("announcement."))
 SYSTEM = {"announcement.expire", "speaker.record_overrun", "session.signal_start_due"}
 STAFF = {"announcement.post", "announcement.retract"}
+# Sent by a delegation's link (for itself) or an admin.
+DELEGATION = {"request.submit", "request.withdraw"}
 CALLERS = ["none", "bad_signature", "expired", "revoked", "screen", "staff",
-           "chair_other_room", "chair", "admin"]
+           "chair_other_room", "chair", "delegation", "admin"]
 
 
 def allowed(caller: str, command: str) -> bool:
@@ -27,6 +29,8 @@ def allowed(caller: str, command: str) -> bool:
         return True
     if command in SYSTEM:
         return False
+    if command in DELEGATION:
+        return caller == "delegation"
     if command in STAFF:
         return caller == "staff"
     return caller == "chair"
@@ -100,6 +104,12 @@ class Room:
             self.admin_ok("session.suspend")
         if c == "list.reopen":
             self.admin_ok("list.close")
+        if c == "list.order":
+            self.admin_ok("speaker.add", delegation="PAN")
+            self.admin_ok("speaker.add", delegation="COL", level="minister")
+        request_id = ""
+        if c in ("request.accept", "request.decline", "request.withdraw"):
+            request_id = self.admin_ok("request.submit", delegation="BRB")["request_id"]
         if c.startswith(("speaker.", "timer.")) and c != "speaker.add":
             for code in ("PAN", "USA"):
                 self.entries.append(self.admin_ok("speaker.add", delegation=code)["entry_id"])
@@ -118,6 +128,12 @@ class Room:
             "speaker.record_overrun": {"entry_id": self.entries[0] if self.entries else ""},
             "timer.extend": {"seconds": 30},
             "speaker.undo": {"expected_version": self.version()},
+            "list.order": {"by": "protocol"},
+            "item.start": {"item_id": "informes"},
+            "request.submit": {"delegation": "BRB"},
+            "request.withdraw": {"delegation": "BRB", "request_id": request_id},
+            "request.accept": {"request_id": request_id},
+            "request.decline": {"request_id": request_id},
         }.get(c, {})
         return {**body, **fields}
 
@@ -135,6 +151,7 @@ def caller_tokens(room: Room) -> dict[str, str | None]:
         "staff": room.token("staff"),
         "chair_other_room": room.token("chair", room.other),
         "chair": room.token("chair", room.room),
+        "delegation": room.token("delegation", "BRB"),
         "admin": admin_now,
     }
 
