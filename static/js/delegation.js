@@ -17,7 +17,10 @@ const live = connectLive({
   onState(received, changed) {
     if (changed) { drawRooms(); refresh(); }
   },
-  onStatus(status) { drawConnMark($("conn-state"), status, { bilingual: false }); },
+  onStatus(status) {
+    drawConnMark($("conn-state"), status, { bilingual: false });
+    document.body.dataset.phase = status.phase;
+  },
 });
 
 /** The delegation's own entries and requests, read again after each change of state. */
