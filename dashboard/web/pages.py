@@ -72,6 +72,14 @@ COMMON_STRINGS = {
     "sitting_suspended": _l("Sitting suspended"),
     "next_label": _l("Next"),
     "time_of_day": _l("Time"),
+    "about.on_behalf": _l("on behalf of {group}"),
+    "about.named_on_behalf": _l("{name}, on behalf of {group}"),
+    "about.lang.es": _l("speaks Spanish"),
+    "about.lang.en": _l("speaks English"),
+    "about.lang.pt": _l("speaks Portuguese"),
+    "about.lang.fr": _l("speaks French"),
+    "forecast.after": _l("List ends ≈ {time}, {min} min after the scheduled end"),
+    "forecast.before": _l("List ends ≈ {time}, {min} min before the scheduled end"),
 }
 
 CHAIR_STRINGS = {
@@ -134,6 +142,13 @@ CHAIR_STRINGS = {
         "Nothing to undo: only the last change to the list can be undone, once, "
         "within 2 minutes."
     ),
+    "desk.accept": _l("Accept"),
+    "desk.decline": _l("Decline"),
+    "desk.accept_named": _l("Accept the request of {name}"),
+    "desk.decline_named": _l("Decline the request of {name}"),
+    "desk.reason_prompt": _l("Reason shown to the delegation (optional)"),
+    "desk.no_item": _l("— No item —"),
+    "undo.ordered": _l("Undo: protocol order"),
     "undo.none": _l("Undo"),
     "undo.floor_given": _l("Undo: {name} given the floor"),
     "undo.speech_ended": _l("Undo: end of the speech of {name}"),

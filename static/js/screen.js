@@ -1,5 +1,6 @@
 // A room's screen: floor, clock, next speakers, announcements; unattended, so
 // it reconnects by itself and says when what it shows may be out of date.
+import { aboutNodes } from "./about.js";
 import { infoNode, activeAnnouncements, announcementsKey, urgentNodes } from "./announcements.js";
 import { drawClock, format, reading, serverNow } from "./clock.js";
 import { $, fill, h, oncePerFrame, show } from "./dom.js";
@@ -113,6 +114,7 @@ function drawFloor(s) {
   fill(name, biPick(speaker.delegation.name));
   fill(
     $("floor-detail"),
+    ...aboutNodes(speaker),
     speaker.speaker_name ? h("span", { class: "speaker-name" }, speaker.speaker_name) : null,
     speaker.kind && speaker.kind !== "speech" ? biT(`kind.${speaker.kind}`, {}, "kind-mark") : null,
   );
@@ -128,6 +130,7 @@ function drawQueue(s) {
         { class: `q-item kind-${entry.kind || "speech"}`, dataset: { entry: entry.entry_id } },
         h("span", { class: "q-name" }, biPick(entry.delegation.name)),
         entry.kind && entry.kind !== "speech" ? biT(`kind.${entry.kind}`, {}, "kind-mark") : null,
+        ...aboutNodes(entry, "q-about"),
         entry.speaker_name ? h("span", { class: "q-speaker" }, entry.speaker_name) : null,
       ),
     ),
