@@ -78,6 +78,7 @@ COMMON_STRINGS = {
     "about.lang.en": _l("speaks English"),
     "about.lang.pt": _l("speaks Portuguese"),
     "about.lang.fr": _l("speaks French"),
+    "forecast.at": _l("List ends ≈ {time}"),
     "forecast.after": _l("List ends ≈ {time}, {min} min after the scheduled end"),
     "forecast.before": _l("List ends ≈ {time}, {min} min before the scheduled end"),
 }

@@ -31,6 +31,8 @@ export function forecastText(state, lang) {
   const scheduled = state?.session?.scheduled_end;
   if (!end || !scheduled) return "";
   const minutes = Math.round((end - scheduled) / 60);
+  // Against a scheduled end more than half a day away the comparison says nothing.
+  if (Math.abs(minutes) > 12 * 60) return t("forecast.at", { time: formatTime(end, { lang }) }, lang);
   const key = minutes > 0 ? "forecast.after" : "forecast.before";
   return t(key, { time: formatTime(end, { lang }), min: Math.abs(minutes) }, lang);
 }

@@ -39,7 +39,8 @@ function drawHeader(s) {
   const pill = $("sitting-status");
   const note = $("sitting-note");
   if (session) {
-    fill($("sitting-title"), biPick(session.title));
+    fill($("sitting-title"), biPick(session.title),
+      session.item ? h("span", { class: "item" }, " · ", biPick(session.item.title)) : null);
     pill.dataset.status = session.status;
     fill(pill, biT(`status.${session.status}`));
     show(pill, true);
