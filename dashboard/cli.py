@@ -142,7 +142,7 @@ def _build_links(
               "links of generation 0 (wrong for any role and room revoked since)",
               file=sys.stderr)
     return build_links(base_url, secret, [r.id for r in programme.rooms], generations,
-                       deployment)
+                       deployment, delegations=[d.code for d in programme.delegations])
 
 
 def _print_links(links: list[dict[str, str]], as_json: bool) -> None:
@@ -169,7 +169,10 @@ def cmd_revoke(args: argparse.Namespace) -> None:
     programme = _programme(settings)
     if args.role not in ROLES:
         sys.exit(f"plenary: role must be one of {', '.join(ROLES)}")
-    if args.room != ALL and args.room not in {r.id for r in programme.rooms}:
+    if args.role == "delegation":
+        if args.room not in programme.delegations_by_code:
+            sys.exit(f"plenary: no delegation {args.room!r} in the programme")
+    elif args.room != ALL and args.room not in {r.id for r in programme.rooms}:
         sys.exit(f"plenary: no room {args.room!r} in the programme")
     with _access_hash(settings, "revoke") as (client, key):
         try:
@@ -348,8 +351,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     links.add_argument("--base-url", help="public address of the service")
     links.set_defaults(func=cmd_links)
     revoke = sub.add_parser("revoke", help="revoke every link of a role and room")
-    revoke.add_argument("role", help="admin, chair, staff or screen")
-    revoke.add_argument("room", help='a room id, or "*" for every room')
+    revoke.add_argument("role", help="admin, chair, staff, screen or delegation")
+    revoke.add_argument("room", help='a room id, "*" for every room, or a delegation\'s code')
     revoke.add_argument("--json", action="store_true", help="print the new link as JSON")
     revoke.add_argument("--base-url", help="public address of the service")
     revoke.set_defaults(func=cmd_revoke)

@@ -36,7 +36,7 @@ from .state import (
     SpeechKind,
     new_state,
 )
-from .view import room_view, room_views
+from .view import delegation_view, room_view, room_views
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -72,6 +72,7 @@ __all__ = [
     "new_state",
     "parse_command",
     "refusal",
+    "delegation_view",
     "room_view",
     "room_views",
     "spec_of",

@@ -38,6 +38,8 @@ from .roles import Role
 
 __all__ = [
     "ADMIN_ONLY",
+    "Actor",
+    "DELEGATION",
     "CHAIR_OF_ROOM",
     "COMMANDS",
     "STAFF",
@@ -155,6 +157,17 @@ STAFF = Permission(frozenset({Role.ADMIN, Role.STAFF, Role.SYSTEM}))
 # What only time causes: the scheduler sends it, and an admin may.
 SYSTEM = Permission(frozenset({Role.ADMIN, Role.SYSTEM}))
 ADMIN_ONLY = Permission(frozenset({Role.ADMIN}))
+# A delegation's link (for its own delegation only: the decider checks whose), or an admin.
+DELEGATION = Permission(frozenset({Role.ADMIN, Role.DELEGATION}))
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who sent a command, as a decider that declares `sender` receives it: the role and
+    the scope of its access (a room id, "*", or a delegation's code)."""
+
+    role: str
+    scope: str = "*"
 
 
 @dataclass(frozen=True)
@@ -168,6 +181,8 @@ class CommandSpec:
     name: str
     # The decider declares a `limits` parameter: it is given the bounds of the live state.
     takes_limits: bool = False
+    # The decider declares a `sender` parameter: it is given the Actor that sent it.
+    takes_sender: bool = False
 
     @property
     def room_scoped(self) -> bool:
@@ -197,8 +212,9 @@ def command(model: type[BaseCommand], *, may: Permission, name: str) -> Callable
     def register(decider: D) -> D:
         if kind in COMMANDS:
             raise ValueError(f"command {kind!r} is declared twice")
-        takes_limits = "limits" in inspect.signature(decider).parameters
-        COMMANDS[kind] = CommandSpec(kind, model, may, decider, name, takes_limits)
+        params = inspect.signature(decider).parameters
+        COMMANDS[kind] = CommandSpec(kind, model, may, decider, name, "limits" in params,
+                                     "sender" in params)
         return decider
 
     return register

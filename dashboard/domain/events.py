@@ -34,13 +34,19 @@ __all__ = [
     "Broadcast",
     "Event",
     "EventType",
+    "ItemStarted",
     "ListClosed",
+    "ListOrdered",
     "ListReopened",
     "Opaque",
     "PodiumCleared",
     "PodiumMessaged",
     "ScreenDirected",
     "Payload",
+    "RequestAccepted",
+    "RequestDeclined",
+    "RequestSubmitted",
+    "RequestWithdrawn",
     "SessionClosed",
     "SessionOpened",
     "SessionResumed",
@@ -85,6 +91,12 @@ class EventType(StrEnum):
     TIMER_EXTENDED = "timer.extended"
     LIST_CLOSED = "list.closed"
     LIST_REOPENED = "list.reopened"
+    LIST_ORDERED = "list.ordered"
+    ITEM_STARTED = "item.started"
+    REQUEST_SUBMITTED = "request.submitted"
+    REQUEST_ACCEPTED = "request.accepted"
+    REQUEST_DECLINED = "request.declined"
+    REQUEST_WITHDRAWN = "request.withdrawn"
     ANNOUNCEMENT_POSTED = "announcement.posted"
     ANNOUNCEMENT_RETRACTED = "announcement.retracted"
     ANNOUNCEMENT_EXPIRED = "announcement.expired"
@@ -101,8 +113,16 @@ class Payload:
     VERSION: ClassVar[int] = 1
 
     def to_data(self) -> dict[str, Any]:
-        """The JSON object stored in the entry's `data` field."""
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}  # type: ignore[arg-type]
+        """The JSON object stored in the entry's `data` field.
+
+        A field added to a version with a default (optional) is written only when it
+        differs from it: an event that uses none of them is stored as before they existed.
+        """
+        return {
+            f.name: getattr(self, f.name)
+            for f in dataclasses.fields(self)  # type: ignore[arg-type]
+            if f.default is dataclasses.MISSING or getattr(self, f.name) != f.default
+        }
 
     @classmethod
     def from_data(cls: type[P], data: dict[str, Any]) -> P:
@@ -160,6 +180,15 @@ def upcaster(kind: str, from_version: int) -> Callable[[U], U]:
         return fn
 
     return register
+
+
+def _plain(value: Any) -> dict[str, Any]:
+    """A nested record's stored form (its optional fields only when they are set)."""
+    return {
+        f.name: getattr(value, f.name)
+        for f in dataclasses.fields(value)
+        if f.default is dataclasses.MISSING or getattr(value, f.name) != f.default
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,6 +259,9 @@ class Waiting:
     speaker_name: str | None
     kind: str
     requested_at: float
+    level: str | None = None
+    language: str | None = None
+    on_behalf_of: str | None = None
 
 
 @event(EventType.SESSION_CLOSED)
@@ -247,7 +279,7 @@ class SessionClosed(Payload):
         return {
             "session_id": self.session_id,
             "ended_entry_id": self.ended_entry_id,
-            "dropped": [dataclasses.asdict(w) for w in self.dropped],
+            "dropped": [_plain(w) for w in self.dropped],
             "list_was_closed": self.list_was_closed,
         }
 
@@ -276,13 +308,25 @@ class SessionStartDue(Payload):
 @event(EventType.SPEAKER_ADDED)
 @dataclass(frozen=True, slots=True)
 class SpeakerAdded(Payload):
-    """A delegation asked for the floor; `position` is its 0-based place in the queue."""
+    """A delegation asked for the floor; `position` is its 0-based place in the queue.
+
+    `session_id`: a scheduled sitting whose prepared list it joins (None: the sitting in
+    progress). `request_id`: the request it was accepted from; `inscribed_at` that
+    request's time (None: the event's). Fields after `position` are absent from entries
+    written before they existed, hence their defaults.
+    """
 
     entry_id: str
     delegation: str
     speaker_name: str | None
     kind: str
     position: int
+    session_id: str | None = None
+    level: str | None = None
+    language: str | None = None
+    on_behalf_of: str | None = None
+    request_id: str | None = None
+    inscribed_at: float | None = None
 
 
 @event(EventType.SPEAKER_REMOVED)
@@ -328,6 +372,10 @@ class SpeakerFloorGiven(Payload):
     limit_s: int
     requested_at: float
     out_of_turn: bool
+    level: str | None = None
+    language: str | None = None
+    on_behalf_of: str | None = None
+    item_id: str | None = None
 
 
 @event(EventType.SPEAKER_SPEECH_ENDED)
@@ -346,6 +394,9 @@ class SpeechEnded(Payload):
     elapsed_s: float
     overran: bool
     reason: str
+    level: str | None = None
+    language: str | None = None
+    on_behalf_of: str | None = None
 
 
 @event(EventType.SPEAKER_OVERRAN)
@@ -375,6 +426,9 @@ class SpeechRestored:
     elapsed_s: float
     running: bool
     overrun_recorded: bool
+    level: str | None = None
+    language: str | None = None
+    on_behalf_of: str | None = None
 
 
 @event(EventType.SPEAKER_UNDONE)
@@ -393,17 +447,19 @@ class SpeakerUndone(Payload):
     requeued: Waiting | None
     floor: SpeechRestored | None
     floor_changed: bool
+    order: list[str] | None = None  # an undone list.order: the queue's order before it
 
     def to_data(self) -> dict[str, Any]:
-        """The stored form: `requeued` and `floor` as objects."""
-        return {
+        """The stored form: `requeued` and `floor` as objects (`order` only when set)."""
+        extra = {} if self.order is None else {"order": list(self.order)}
+        return {**extra,
             "undone": self.undone,
             "undone_at": self.undone_at,
             "entry_id": self.entry_id,
             "delegation": self.delegation,
             "position": self.position,
-            "requeued": dataclasses.asdict(self.requeued) if self.requeued else None,
-            "floor": dataclasses.asdict(self.floor) if self.floor else None,
+            "requeued": _plain(self.requeued) if self.requeued else None,
+            "floor": _plain(self.floor) if self.floor else None,
             "floor_changed": self.floor_changed,
         }
 
@@ -420,6 +476,7 @@ class SpeakerUndone(Payload):
             requeued=Waiting(**requeued) if requeued is not None else None,
             floor=SpeechRestored(**floor) if floor is not None else None,
             floor_changed=data["floor_changed"],
+            order=data.get("order"),
         )
 
 
@@ -465,6 +522,71 @@ class ListReopened(Payload):
     """The list open again."""
 
     session_id: str | None
+
+
+@event(EventType.LIST_ORDERED)
+@dataclass(frozen=True, slots=True)
+class ListOrdered(Payload):
+    """A list put in an order (`by`: protocol): `order` its entry ids from the first,
+    `previous` the order before; `session_id` a prepared list's sitting (None: the queue)."""
+
+    by: str
+    session_id: str | None
+    order: list[str]
+    previous: list[str]
+
+
+@event(EventType.ITEM_STARTED)
+@dataclass(frozen=True, slots=True)
+class ItemStarted(Payload):
+    """The sitting's current agenda item (None: none)."""
+
+    session_id: str
+    item_id: str | None
+
+
+@event(EventType.REQUEST_SUBMITTED)
+@dataclass(frozen=True, slots=True)
+class RequestSubmitted(Payload):
+    """A delegation asked for the floor in a sitting that takes requests with approval."""
+
+    request_id: str
+    delegation: str
+    session_id: str
+    kind: str
+    speaker_name: str | None
+    level: str | None
+    language: str | None
+    on_behalf_of: str | None
+
+
+@event(EventType.REQUEST_ACCEPTED)
+@dataclass(frozen=True, slots=True)
+class RequestAccepted(Payload):
+    """The chair accepted a request: it becomes `entry_id` (the speaker.added that follows)."""
+
+    request_id: str
+    delegation: str
+    entry_id: str
+
+
+@event(EventType.REQUEST_DECLINED)
+@dataclass(frozen=True, slots=True)
+class RequestDeclined(Payload):
+    """The chair declined a request, maybe saying why."""
+
+    request_id: str
+    delegation: str
+    reason: dict[str, str] | None
+
+
+@event(EventType.REQUEST_WITHDRAWN)
+@dataclass(frozen=True, slots=True)
+class RequestWithdrawn(Payload):
+    """A delegation withdrew its pending request."""
+
+    request_id: str
+    delegation: str
 
 
 # --- announcements (meeting-wide: `rooms` are the rooms whose state changes) ------------------

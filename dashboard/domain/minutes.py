@@ -61,6 +61,10 @@ class OpenSpeech:
     paused_s: float = 0.0
     paused_since: float | None = None
     overrun_recorded_at: float | None = None
+    item_id: str | None = None  # the sitting's agenda item when the floor was given
+    level: str | None = None
+    language: str | None = None
+    on_behalf_of: str | None = None
 
 
 @dataclass
@@ -144,6 +148,10 @@ def _speech_row(speech: OpenSpeech, end_reason: str | None, ended_at: float | No
         "pauses": speech.pauses,
         "paused_s": round(paused, 3),
         "out_of_turn": speech.out_of_turn,
+        "item_id": speech.item_id,
+        "level": speech.level,
+        "language": speech.language,
+        "on_behalf_of": speech.on_behalf_of,
     }
 
 
@@ -201,11 +209,11 @@ def _added(record: MinutesRecord, room: str, data: SpeakerAdded, event: Event) -
     record.waiting[data.entry_id] = {
         "entry_id": data.entry_id,
         "room": room,
-        "session_id": record.room_sitting.get(room),
+        "session_id": data.session_id or record.room_sitting.get(room),
         "delegation": data.delegation,
         "speaker_name": data.speaker_name,
         "kind": data.kind,
-        "requested_at": event.at,
+        "requested_at": data.inscribed_at if data.inscribed_at is not None else event.at,
     }
 
 
@@ -228,6 +236,10 @@ def _floor_given(record: MinutesRecord, room: str, data: SpeakerFloorGiven, even
         floor_given_at=event.at,
         limit_s=data.limit_s,
         out_of_turn=data.out_of_turn,
+        item_id=data.item_id,
+        level=data.level,
+        language=data.language,
+        on_behalf_of=data.on_behalf_of,
     )
 
 
@@ -317,6 +329,10 @@ def _floor_back(record: MinutesRecord, room: str, data: SpeakerUndone, event: Ev
         out_of_turn=out_of_turn,
         pauses=pauses,
         paused_s=paused_s,
+        item_id=row.get("item_id") if row is not None else None,
+        level=floor.level,
+        language=floor.language,
+        on_behalf_of=floor.on_behalf_of,
         paused_since=None if floor.running else event.at,
     )
 
@@ -345,6 +361,12 @@ IGNORED: frozenset[str] = frozenset({
     EventType.SPEAKER_MOVED,
     EventType.LIST_CLOSED,
     EventType.LIST_REOPENED,
+    EventType.LIST_ORDERED,
+    EventType.ITEM_STARTED,
+    EventType.REQUEST_SUBMITTED,
+    EventType.REQUEST_ACCEPTED,
+    EventType.REQUEST_DECLINED,
+    EventType.REQUEST_WITHDRAWN,
     EventType.ANNOUNCEMENT_POSTED,
     EventType.ANNOUNCEMENT_RETRACTED,
     EventType.ANNOUNCEMENT_EXPIRED,
@@ -392,6 +414,8 @@ def report(
     names = programme.delegations_by_code if programme else {}
     titles = programme.sessions_by_id if programme else {}
     for row in speeches:
+        for key in ("item_id", "level", "language", "on_behalf_of"):
+            row.setdefault(key, None)  # rows recorded before these fields existed
         delegation = names.get(row["delegation"] or "")
         row["delegation_name"] = delegation.name.as_dict() if delegation else None
     by_delegation: dict[str, dict[str, Any]] = {}
@@ -422,6 +446,7 @@ def report(
         total["unserved"] += 1
     for total in by_sitting.values():
         total["delegations"] = len(total["delegations"])
+    by_item = _item_totals(speeches, titles)
     for totals in (*by_delegation.values(), *by_sitting.values()):
         totals["spoken_s"] = round(totals["spoken_s"], 3)
         totals["overrun_s"] = round(totals["overrun_s"], 3)
@@ -437,8 +462,28 @@ def report(
             "sittings": sorted(
                 by_sitting.values(), key=lambda s: (s.get("opened_at") or 0.0, s["id"])
             ),
+            "items": by_item,
         },
     }
+
+
+def _item_totals(speeches: list[dict[str, Any]], titles: dict[str, Any]) -> list[dict[str, Any]]:
+    """Speeches grouped by the agenda item they were given under, in order of the first
+    speech of each (a speech under no item: `item_id` None); each row gets `item_title`."""
+    groups: dict[tuple[str, str | None], dict[str, Any]] = {}
+    for row in speeches:
+        item_id = row.get("item_id")
+        sitting = titles.get(row["session_id"] or "")
+        item = sitting.items_by_id.get(item_id) if sitting is not None and item_id else None
+        row["item_title"] = item.title.as_dict() if item else None
+        key = (row["session_id"] or "", item_id)
+        group = groups.setdefault(key, {
+            "session_id": row["session_id"], "item_id": item_id, "title": row["item_title"],
+            "speeches": 0, "spoken_s": 0.0, "entries": []})
+        group["speeches"] += 1
+        group["spoken_s"] = round(group["spoken_s"] + row["spoken_s"], 3)
+        group["entries"].append(row["entry_id"])
+    return list(groups.values())
 
 
 def _delegation_total(row: dict[str, Any], names: dict[str, Any]) -> dict[str, Any]:
@@ -473,7 +518,7 @@ def _sitting_total(sitting_id: str, room: str | None, titles: dict[str, Any]) ->
 CSV_COLUMNS = (
     "record", "room", "session_id", "entry_id", "delegation", "speaker_name", "kind",
     "requested_at", "floor_given_at", "ended_at", "end_reason", "limit_s", "spoken_s",
-    "overrun_s", "pauses", "paused_s",
+    "overrun_s", "pauses", "paused_s", "item_id", "on_behalf_of", "language", "level",
 )
 
 

@@ -27,8 +27,13 @@ from .errors import NotFound, ProgrammeError
 __all__ = [
     "ALL_ROOMS",
     "Bilingual",
+    "DEFAULT_LEVELS",
     "Delegation",
     "DelegationKind",
+    "Group",
+    "Item",
+    "ProtocolLevel",
+    "WarnSeconds",
     "MeetingInfo",
     "Notice",
     "Programme",
@@ -106,8 +111,67 @@ class Room(_Model):
     venue: Slug
 
 
+class ProtocolLevel(_Model):
+    """A protocol level of speakers (minister, vice-minister, ...); earlier levels speak first."""
+
+    code: Slug
+    name: Bilingual
+
+    def public_dict(self) -> dict[str, Any]:
+        """The JSON form `{code, name}`."""
+        return {"code": self.code, "name": self.name.as_dict()}
+
+
+def _level(code: str, es: str, en: str) -> ProtocolLevel:
+    return ProtocolLevel(code=code, name=Bilingual(es=es, en=en))
+
+
+# The levels a programme that lists none has, highest first.
+DEFAULT_LEVELS: tuple[ProtocolLevel, ...] = (
+    _level("head_of_state", "Jefe/a de Estado", "Head of State"),
+    _level("head_of_government", "Jefe/a de Gobierno", "Head of Government"),
+    _level("minister", "Ministro/a", "Minister"),
+    _level("vice_minister", "Viceministro/a", "Vice-Minister"),
+    _level("head_of_delegation", "Jefe/a de delegación", "Head of Delegation"),
+    _level("representative", "Representante", "Representative"),
+    _level("observer", "Observador/a", "Observer"),
+)
+
+
+class Group(_Model):
+    """A group of delegations (CARICOM, SICA, ...); a member may speak on its behalf."""
+
+    code: DelegationCode
+    name: Bilingual
+    members: Annotated[list[DelegationCode], Field(min_length=1, max_length=200)]
+
+    def public_dict(self) -> dict[str, Any]:
+        """The JSON form `{code, name, members}`."""
+        return {"code": self.code, "name": self.name.as_dict(), "members": list(self.members)}
+
+
+class Item(_Model):
+    """An agenda item of a sitting."""
+
+    id: Slug
+    title: Bilingual
+
+
+class WarnSeconds(_Model):
+    """Seconds before the limit at which a speaker's clock warns, per speech kind."""
+
+    speech: Seconds = 30
+    point_of_order: Seconds = 15
+    reply: Seconds = 15
+
+
 class Session(_Model):
-    """A sitting scheduled in one room; `kind` selects the speaking limits."""
+    """A sitting scheduled in one room; `kind` selects the speaking limits.
+
+    `inscription`: how a delegation's request for the floor is taken (`direct`: it
+    joins the list at once; `approval`: it waits for the chair). `budget_s`: speaking
+    time each delegation has in the sitting. `items`: its agenda, in order.
+    """
 
     id: Slug
     room: Slug
@@ -115,6 +179,15 @@ class Session(_Model):
     kind: Slug
     start: datetime
     end: datetime
+    inscription: Literal["direct", "approval"] = "direct"
+    budget_s: Annotated[int, Field(ge=1, le=86_400)] | None = None
+    items: Annotated[list[Item], Field(max_length=100)] = Field(default_factory=list)
+    warn_s: WarnSeconds = Field(default_factory=WarnSeconds)
+
+    @cached_property
+    def items_by_id(self) -> dict[str, Item]:
+        """Agenda items keyed by id."""
+        return {i.id: i for i in self.items}
 
 
 class Delegation(_Model):
@@ -159,6 +232,9 @@ class Programme(_Model):
     delegations: list[Delegation] = Field(default_factory=list)
     speaking_limits: dict[str, SpeakingLimits] = Field(default_factory=dict)
     notices: list[Notice] = Field(default_factory=list)
+    levels: Annotated[list[ProtocolLevel], Field(min_length=1, max_length=50)] = Field(
+        default_factory=lambda: list(DEFAULT_LEVELS))
+    groups: Annotated[list[Group], Field(max_length=100)] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _consistent(self) -> Programme:
@@ -191,6 +267,18 @@ class Programme(_Model):
                 problems.append((f"sessions[{i}].end", "the sitting ends before it starts"))
             if not self._within_dates(sitting.start):
                 problems.append((f"sessions[{i}].start", "outside the meeting's dates"))
+        problems += _duplicates("levels", "code", [lv.code for lv in self.levels])
+        problems += _duplicates("groups", "code", [g.code for g in self.groups])
+        delegations = {d.code for d in self.delegations}
+        for i, group in enumerate(self.groups):
+            if group.code in delegations:
+                problems.append((f"groups[{i}].code", f"{group.code!r} is a delegation's code"))
+            problems += _duplicates(f"groups[{i}]", "members", group.members)
+            for j, member in enumerate(group.members):
+                if member not in delegations:
+                    problems.append((f"groups[{i}].members[{j}]", f"unknown delegation {member!r}"))
+        for i, sitting in enumerate(self.sessions):
+            problems += _duplicates(f"sessions[{i}].items", "id", [it.id for it in sitting.items])
         problems += _duplicates("notices", "id", [n.id for n in self.notices if n.id])
         for i, notice in enumerate(self.notices):
             try:
@@ -238,6 +326,21 @@ class Programme(_Model):
         """Delegations keyed by code."""
         return {d.code: d for d in self.delegations}
 
+    @cached_property
+    def levels_by_code(self) -> dict[str, ProtocolLevel]:
+        """Protocol levels keyed by code."""
+        return {lv.code: lv for lv in self.levels}
+
+    @cached_property
+    def level_rank(self) -> dict[str, int]:
+        """A level's place in protocol order (0 speaks first)."""
+        return {lv.code: i for i, lv in enumerate(self.levels)}
+
+    @cached_property
+    def groups_by_code(self) -> dict[str, Group]:
+        """Groups keyed by code."""
+        return {g.code: g for g in self.groups}
+
     def limit_for(self, session_kind: str, speech_kind: str) -> int:
         """Seconds allowed for a speech kind in a sitting kind."""
         limits = self.speaking_limits[session_kind]
@@ -270,6 +373,10 @@ class Programme(_Model):
             "kind": sitting.kind,
             "scheduled_start": self.instant(sitting.start),
             "scheduled_end": self.instant(sitting.end),
+            "inscription": sitting.inscription,
+            "budget_s": sitting.budget_s,
+            "items": [{"id": i.id, "title": i.title.as_dict()} for i in sitting.items],
+            "warn_s": sitting.warn_s.model_dump(),
         }
 
     def public_dict(self) -> dict[str, Any]:
@@ -294,6 +401,8 @@ class Programme(_Model):
             "rooms": [{"id": r.id, "name": r.name.as_dict(), "venue": r.venue} for r in self.rooms],
             "sessions": [self.session_dict(s) for s in self.sessions],
             "delegations": [d.public_dict() for d in self.delegations],
+            "levels": [lv.public_dict() for lv in self.levels],
+            "groups": [g.public_dict() for g in self.groups],
         }
 
     def timed_notices(self) -> list[dict[str, Any]]:

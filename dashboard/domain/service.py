@@ -11,8 +11,15 @@ from typing import Annotated, Any, Union
 
 from pydantic import Field, TypeAdapter, ValidationError
 
-from . import announcements, podium, screens, sessions, speakers  # noqa: F401 - they declare the rules
-from .commands import COMMANDS, AnnouncementCommand, BaseCommand, CommandSpec, RoomCommand
+from . import announcements, podium, requests, screens, sessions, speakers  # noqa: F401 - they declare the rules
+from .commands import (
+    COMMANDS,
+    Actor,
+    AnnouncementCommand,
+    BaseCommand,
+    CommandSpec,
+    RoomCommand,
+)
 from .errors import Forbidden, Invalid, NotFound, Stale
 from .events import APPLIERS, Broadcast, Event
 from .limits import DEFAULT_LIMITS, Limits
@@ -133,12 +140,18 @@ def _check_version(room: RoomState, expected: str | None) -> None:
         raise Stale(f"room {room.id!r} is at version {room.version}, not {expected}")
 
 
+# Who sends a command when the caller names nobody (tools, tests): an admin.
+_ADMIN = Actor("admin")
+
+
 def decide(state: MeetingState, command: BaseCommand | dict[str, Any], now: float,
-           limits: Limits = DEFAULT_LIMITS) -> list[Event]:
+           limits: Limits = DEFAULT_LIMITS, sender: Actor = _ADMIN) -> list[Event]:
     """Turn a command into events (at=now, id=None) or raise a DomainError; never mutates state."""
     cmd: BaseCommand = parse_command(command) if isinstance(command, dict) else command
     spec = COMMANDS[cmd.type]
     extra: dict[str, Any] = {"limits": limits} if spec.takes_limits else {}
+    if spec.takes_sender:
+        extra["sender"] = sender
     if isinstance(cmd, RoomCommand):
         room = _room(state, cmd.room)
         _check_version(room, cmd.expected_version)

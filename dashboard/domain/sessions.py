@@ -13,10 +13,9 @@ from .events import (
     SessionResumed,
     SessionStartDue,
     SessionSuspended,
-    Waiting,
     applies,
 )
-from .speakers import pause_clock, speech_ended
+from .speakers import pause_clock, speech_ended, waiting_of
 from .state import SESSION_TRANSITIONS, MeetingState, RoomState, SessionState, SessionStatus
 
 # A sitting is suspended "until" at most this far ahead (seconds).
@@ -151,10 +150,7 @@ def decide_close(
     events = []
     if room.current is not None:
         events.append(speech_ended(room, sitting.id, now, "session_closed"))
-    dropped = tuple(
-        Waiting(e.entry_id, e.delegation, e.speaker_name, str(e.kind), e.requested_at)
-        for e in room.queue
-    )
+    dropped = tuple(waiting_of(e) for e in room.queue)
     data = SessionClosed(
         session_id=sitting.id,
         ended_entry_id=room.current.entry_id if room.current else None,
@@ -197,9 +193,11 @@ def apply_opened(state: MeetingState, room: RoomState, data: SessionOpened, at: 
     sitting.suspended_until = None
     room.session_id = sitting.id
     room.current = None
-    room.queue = []
+    room.queue = room.prepared.pop(sitting.id, [])  # the list prepared for it, if any
     room.list_closed = False
     room.undo = None
+    room.item_id = None
+    room.totals = {}
 
 
 @applies(SessionSuspended)
@@ -240,6 +238,9 @@ def apply_closed(state: MeetingState, room: RoomState, data: SessionClosed, at: 
     room.queue = []
     room.list_closed = False
     room.undo = None
+    room.item_id = None
+    # Requests the chair did not answer lapse with their sitting.
+    room.requests = [r for r in room.requests if r.session_id != data.session_id]
 
 
 @applies(SessionStartDue)

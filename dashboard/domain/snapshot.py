@@ -18,11 +18,13 @@ from .state import (
     Entry,
     Level,
     MeetingState,
+    Request,
     RoomState,
     SessionState,
     SessionStatus,
     Speech,
     SpeechKind,
+    Tally,
     Undoable,
 )
 
@@ -35,9 +37,19 @@ class SnapshotError(ValueError):
     """A snapshot that cannot be used (corrupt, another format, another programme)."""
 
 
+# Programme fields the folded state does not depend on (it keeps their codes and ids, and
+# the view names them from the programme): a snapshot stays usable when they change, and
+# one taken before they existed is still used.
+_NOT_FOLDED: Any = {
+    "levels": True,
+    "groups": True,
+    "sessions": {"__all__": {"inscription", "budget_s", "items", "warn_s"}},
+}
+
+
 def programme_hash(programme: Programme) -> str:
     """A fingerprint of the programme: a snapshot taken with another one is not used."""
-    return hashlib.sha256(programme.model_dump_json().encode()).hexdigest()
+    return hashlib.sha256(programme.model_dump_json(exclude=_NOT_FOLDED).encode()).hexdigest()
 
 
 def _speech(speech: Speech | None) -> dict[str, Any] | None:
@@ -53,6 +65,9 @@ def _speech(speech: Speech | None) -> dict[str, Any] | None:
         "accumulated_s": speech.accumulated_s,
         "running_since": speech.running_since,
         "overrun_recorded": speech.overrun_recorded,
+        "level": speech.level,
+        "language": speech.language,
+        "on_behalf_of": speech.on_behalf_of,
     }
 
 
@@ -68,6 +83,7 @@ def _undo(undo: Undoable | None) -> dict[str, Any] | None:
         "entry": undo.entry.to_dict() if undo.entry else None,
         "speech": _speech(undo.speech),
         "floor_changed": undo.floor_changed,
+        "order": undo.order,
     }
 
 
@@ -79,11 +95,20 @@ def _read_undo(data: dict[str, Any] | None) -> Undoable | None:
     if data is None:
         return None
     entry = data["entry"]
+    data = {"order": None, **data}
     return Undoable(**{
         **data,
         "entry": None if entry is None else Entry(**{**entry, "kind": SpeechKind(entry["kind"])}),
         "speech": _read_speech(data["speech"]),
     })
+
+
+def _entry(data: dict[str, Any]) -> Entry:
+    return Entry(**{**data, "kind": SpeechKind(data["kind"])})
+
+
+def _request(data: dict[str, Any]) -> Request:
+    return Request(**{**data, "kind": SpeechKind(data["kind"])})
 
 
 def to_dict(state: MeetingState) -> dict[str, Any]:
@@ -92,6 +117,7 @@ def to_dict(state: MeetingState) -> dict[str, Any]:
         "version": state.version,
         "entry_seq": state.entry_seq,
         "announcement_seq": state.announcement_seq,
+        "request_seq": state.request_seq,
         "rooms": [
             {
                 "id": room.id,
@@ -102,6 +128,11 @@ def to_dict(state: MeetingState) -> dict[str, Any]:
                 "list_closed": room.list_closed,
                 "undo": _undo(room.undo),
                 "podium": room.podium,
+                "prepared": {k: [e.to_dict() for e in v] for k, v in room.prepared.items()},
+                "item_id": room.item_id,
+                "requests": [r.to_dict() for r in room.requests],
+                "declined": [r.to_dict() for r in room.declined],
+                "totals": {k: [t.speeches, t.spoken_s] for k, t in room.totals.items()},
             }
             for room in state.rooms.values()
         ],
@@ -149,6 +180,12 @@ def from_dict(programme: Programme, data: dict[str, Any]) -> MeetingState:
                 undo=_read_undo(r.get("undo")),
                 # A snapshot taken before the podium monitor existed has no message.
                 podium=r.get("podium"),
+                # Snapshots taken before prepared lists and requests existed have none.
+                prepared={k: [_entry(e) for e in v] for k, v in r.get("prepared", {}).items()},
+                item_id=r.get("item_id"),
+                requests=[_request(q) for q in r.get("requests", [])],
+                declined=[_request(q) for q in r.get("declined", [])],
+                totals={k: Tally(int(n), float(t)) for k, (n, t) in r.get("totals", {}).items()},
             )
         sessions = {
             s["id"]: SessionState(**{**s, "status": SessionStatus(s["status"])})
@@ -168,6 +205,7 @@ def from_dict(programme: Programme, data: dict[str, Any]) -> MeetingState:
             announcements=announcements,
             entry_seq=int(data["entry_seq"]),
             announcement_seq=int(data["announcement_seq"]),
+            request_seq=int(data.get("request_seq", 0)),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise SnapshotError(f"the snapshot's state is malformed ({exc!r})") from None

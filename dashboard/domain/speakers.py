@@ -19,7 +19,9 @@ from .commands import (
 from .errors import Conflict, NotFound, TooMany
 from .events import (
     Event,
+    ItemStarted,
     ListClosed,
+    ListOrdered,
     ListReopened,
     SpeakerAdded,
     SpeakerFloorGiven,
@@ -45,8 +47,13 @@ from .state import (
     SessionStatus,
     Speech,
     SpeechKind,
+    Tally,
     Undoable,
 )
+
+# Languages a statement may be given in (the Americas' four).
+Language = Literal["es", "en", "pt", "fr"]
+Code = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
 
 def insert_position(queue: list[Entry], kind: SpeechKind) -> int:
@@ -68,6 +75,73 @@ def insert_position(queue: list[Entry], kind: SpeechKind) -> int:
 def sitting_in_progress(state: MeetingState, room: RoomState) -> SessionState | None:
     """The room's open or suspended sitting, if any."""
     return state.sessions.get(room.session_id) if room.session_id else None
+
+
+def next_sitting(state: MeetingState, room_id: str) -> SessionState | None:
+    """The room's next scheduled sitting (earliest scheduled start), if any."""
+    programme = state.programme
+    waiting = [
+        s for s in state.sessions.values()
+        if s.room == room_id and s.status is SessionStatus.SCHEDULED
+        and s.id in programme.sessions_by_id
+    ]
+    waiting.sort(key=lambda s: (programme.instant(programme.sessions_by_id[s.id].start), s.id))
+    return waiting[0] if waiting else None
+
+
+def list_sitting(state: MeetingState, room: RoomState, session_id: str | None) -> SessionState:
+    """The sitting whose list a command changes: the one in progress (no `session_id`, or
+    its id), or a scheduled sitting of the room (its prepared list)."""
+    if session_id is None or session_id == room.session_id:
+        return _require_sitting(state, room)
+    sitting = state.sessions.get(session_id)
+    if sitting is None:
+        raise NotFound(f"unknown sitting {session_id!r}", field="session_id")
+    if sitting.room != room.id:
+        raise Conflict(f"sitting {session_id!r} belongs to room {sitting.room!r}, not {room.id!r}",
+                       field="session_id")
+    if sitting.status is not SessionStatus.SCHEDULED:
+        raise Conflict(f"sitting {session_id!r} is {sitting.status}: its list is no longer "
+                       "prepared", field="session_id")
+    return sitting
+
+
+def entries_of(room: RoomState, session_id: str) -> list[Entry]:
+    """The list of a sitting: the queue while it is in progress, else its prepared list."""
+    return room.queue if session_id == room.session_id else room.prepared.get(session_id, [])
+
+
+def check_inscription(state: MeetingState, room: RoomState, sitting: SessionState,
+                      delegation: str, kind: SpeechKind, level: str | None,
+                      on_behalf_of: str | None, limits: Limits) -> list[Entry]:
+    """Refuse an inscription the rules do not allow; the sitting's list when they do.
+
+    The same for a chair's speaker.add, a delegation's request and its acceptance.
+    """
+    programme = state.programme
+    entries = entries_of(room, sitting.id)
+    if len(entries) >= limits.max_queue:
+        raise TooMany(f"room {room.id!r} already has {limits.max_queue} requests waiting")
+    if delegation not in programme.delegations_by_code:
+        raise NotFound(f"unknown delegation {delegation!r}", field="delegation")
+    if kind is SpeechKind.SPEECH and room.list_closed and sitting.id == room.session_id:
+        raise Conflict("the list of speakers is closed to new speeches", field="kind")
+    if level is not None and level not in programme.levels_by_code:
+        raise NotFound(f"unknown protocol level {level!r}", field="level")
+    if on_behalf_of is not None:
+        group = programme.groups_by_code.get(on_behalf_of)
+        if group is None:
+            raise NotFound(f"unknown group {on_behalf_of!r}", field="on_behalf_of")
+        if delegation not in group.members:
+            raise Conflict(f"{delegation} is not a member of {on_behalf_of}",
+                           field="on_behalf_of")
+    for entry in entries:
+        if entry.delegation == delegation and entry.kind is kind:
+            raise Conflict(
+                f"{delegation} is already waiting for a {kind.replace('_', ' ')}",
+                field="delegation",
+            )
+    return entries
 
 
 def _require_sitting(state: MeetingState, room: RoomState) -> SessionState:
@@ -115,6 +189,9 @@ def speech_ended(room: RoomState, session_id: str | None, now: float, reason: st
         elapsed_s=elapsed,
         overran=elapsed > speech.limit_s,
         reason=reason,
+        level=speech.level,
+        language=speech.language,
+        on_behalf_of=speech.on_behalf_of,
     )
     return Event.of(data, room.id, now)
 
@@ -133,8 +210,25 @@ def _floor_given(
         limit_s=state.programme.limit_for(session_kind, entry.kind),
         requested_at=entry.requested_at,
         out_of_turn=index != 0,
+        level=entry.level,
+        language=entry.language,
+        on_behalf_of=entry.on_behalf_of,
+        item_id=room.item_id,
     )
     return Event.of(data, room.id, now)
+
+
+def waiting_of(entry: Entry) -> Waiting:
+    """An entry as events record it (dropped at a close, put back by an undo)."""
+    return Waiting(entry.entry_id, entry.delegation, entry.speaker_name, str(entry.kind),
+                   entry.requested_at, entry.level, entry.language, entry.on_behalf_of)
+
+
+def entry_of(waiting: Waiting) -> Entry:
+    """The entry an event recorded."""
+    return Entry(waiting.entry_id, waiting.delegation, waiting.speaker_name,
+                 SpeechKind(waiting.kind), waiting.requested_at, waiting.level,
+                 waiting.language, waiting.on_behalf_of)
 
 
 # --- decide -----------------------------------------------------------------------------------
@@ -147,6 +241,10 @@ class SpeakerAdd(RoomCommand):
     delegation: Annotated[str, StringConstraints(min_length=1, max_length=16)]
     speaker_name: SpeakerName | None = None
     kind: Literal["speech", "point_of_order", "reply"] = "speech"
+    session_id: Id | None = None
+    level: Code | None = None
+    language: Language | None = None
+    on_behalf_of: Code | None = None
 
     @field_validator("speaker_name")
     @classmethod
@@ -154,32 +252,40 @@ class SpeakerAdd(RoomCommand):
         return value or None
 
 
+def inscription(state: MeetingState, room: RoomState, sitting: SessionState,
+                entries: list[Entry], *, delegation: str, kind: SpeechKind,
+                speaker_name: str | None, level: str | None, language: str | None,
+                on_behalf_of: str | None, request_id: str | None = None,
+                inscribed_at: float | None = None) -> SpeakerAdded:
+    """The speaker.added of a checked inscription (placed by the ordering rules)."""
+    return SpeakerAdded(
+        entry_id=f"sp{state.entry_seq + 1}",
+        delegation=delegation,
+        speaker_name=speaker_name,
+        kind=str(kind),
+        position=insert_position(entries, kind),
+        # None: the sitting in progress (as events written before prepared lists say).
+        session_id=None if sitting.id == room.session_id else sitting.id,
+        level=level,
+        language=language,
+        on_behalf_of=on_behalf_of,
+        request_id=request_id,
+        inscribed_at=inscribed_at,
+    )
+
+
 @command(SpeakerAdd, may=CHAIR_OF_ROOM, name=N_("Add a speaker"))
 def decide_add(state: MeetingState, room: RoomState, cmd: SpeakerAdd, now: float,
                limits: Limits) -> list[Event]:
-    """speaker.add → speaker.added (position chosen by the ordering rules)."""
-    _require_sitting(state, room)
-    if len(room.queue) >= limits.max_queue:
-        raise TooMany(f"room {room.id!r} already has {limits.max_queue} requests waiting")
-    if cmd.delegation not in state.programme.delegations_by_code:
-        raise NotFound(f"unknown delegation {cmd.delegation!r}", field="delegation")
+    """speaker.add → speaker.added (position chosen by the ordering rules); with
+    `session_id` of a scheduled sitting, on the list prepared for it."""
+    sitting = list_sitting(state, room, cmd.session_id)
     kind = SpeechKind(cmd.kind)
-    if kind is SpeechKind.SPEECH and room.list_closed:
-        raise Conflict("the list of speakers is closed to new speeches", field="kind")
-    for entry in room.queue:
-        if entry.delegation == cmd.delegation and entry.kind is kind:
-            raise Conflict(
-                f"{cmd.delegation} is already waiting for a {kind.replace('_', ' ')}",
-                field="delegation",
-            )
-    entry_id = f"sp{state.entry_seq + 1}"
-    data = SpeakerAdded(
-        entry_id=entry_id,
-        delegation=cmd.delegation,
-        speaker_name=cmd.speaker_name,
-        kind=str(kind),
-        position=insert_position(room.queue, kind),
-    )
+    entries = check_inscription(state, room, sitting, cmd.delegation, kind, cmd.level,
+                                cmd.on_behalf_of, limits)
+    data = inscription(state, room, sitting, entries, delegation=cmd.delegation, kind=kind,
+                       speaker_name=cmd.speaker_name, level=cmd.level, language=cmd.language,
+                       on_behalf_of=cmd.on_behalf_of)
     return [Event.of(data, room.id, now)]
 
 
@@ -190,15 +296,30 @@ class SpeakerRemove(RoomCommand):
     entry_id: Id
 
 
+def find_any(room: RoomState, entry_id: str) -> tuple[list[Entry], int]:
+    """A waiting entry in the queue or a prepared list: (its list, its index)."""
+    for entries in (room.queue, *room.prepared.values()):
+        for index, entry in enumerate(entries):
+            if entry.entry_id == entry_id:
+                return entries, index
+    _find(room, entry_id)  # says it has the floor, or that there is no such entry
+    raise NotFound(f"no entry {entry_id!r} waiting in this room", field="entry_id")
+
+
+def removal(room: RoomState, entry_id: str, now: float) -> Event:
+    """The speaker.removed of a waiting entry (of the queue or a prepared list)."""
+    entries, index = find_any(room, entry_id)
+    entry = entries[index]
+    return Event.of(SpeakerRemoved(entry.entry_id, entry.delegation, str(entry.kind), index),
+                    room.id, now)
+
+
 @command(SpeakerRemove, may=CHAIR_OF_ROOM, name=N_("Remove a speaker"))
 def decide_remove(
     state: MeetingState, room: RoomState, cmd: SpeakerRemove, now: float
 ) -> list[Event]:
     """speaker.remove → speaker.removed."""
-    index = _find(room, cmd.entry_id)
-    entry = room.queue[index]
-    data = SpeakerRemoved(entry.entry_id, entry.delegation, str(entry.kind), index)
-    return [Event.of(data, room.id, now)]
+    return [removal(room, cmd.entry_id, now)]
 
 
 class SpeakerMove(RoomCommand):
@@ -211,11 +332,11 @@ class SpeakerMove(RoomCommand):
 
 @command(SpeakerMove, may=CHAIR_OF_ROOM, name=N_("Move a speaker in the list"))
 def decide_move(state: MeetingState, room: RoomState, cmd: SpeakerMove, now: float) -> list[Event]:
-    """speaker.move → speaker.moved (position is a 0-based index in the queue)."""
-    index = _find(room, cmd.entry_id)
-    if cmd.position >= len(room.queue):
+    """speaker.move → speaker.moved (position is a 0-based index in the entry's list)."""
+    entries, index = find_any(room, cmd.entry_id)
+    if cmd.position >= len(entries):
         raise Conflict(
-            f"position {cmd.position} is past the end of the queue ({len(room.queue)} waiting)",
+            f"position {cmd.position} is past the end of the queue ({len(entries)} waiting)",
             field="position",
         )
     data = SpeakerMoved(cmd.entry_id, from_position=index, position=cmd.position)
@@ -393,6 +514,62 @@ def decide_list_reopen(
     return [Event.of(ListReopened(room.session_id), room.id, now)]
 
 
+def protocol_order(entries: list[Entry], rank: dict[str, int]) -> list[Entry]:
+    """Points of order first and replies last (each in their own order); speeches between,
+    by protocol level (unknown or none: after every level), then time of inscription; a
+    tie keeps the order it had (the sort is stable)."""
+    lowest = len(rank)
+    speeches = sorted(
+        (e for e in entries if e.kind is SpeechKind.SPEECH),
+        key=lambda e: (rank.get(e.level, lowest) if e.level else lowest, e.requested_at),
+    )
+    return ([e for e in entries if e.kind is SpeechKind.POINT_OF_ORDER] + speeches
+            + [e for e in entries if e.kind is SpeechKind.REPLY])
+
+
+class ListOrder(RoomCommand):
+    """Put the waiting speeches in protocol order (the list in progress, or a prepared one)."""
+
+    type: Literal["list.order"]
+    by: Literal["protocol"]
+    session_id: Id | None = None
+
+
+@command(ListOrder, may=CHAIR_OF_ROOM, name=N_("Put the list in protocol order"))
+def decide_list_order(state: MeetingState, room: RoomState, cmd: ListOrder,
+                      now: float) -> list[Event]:
+    """list.order → list.ordered (409 when the list is already in that order)."""
+    sitting = list_sitting(state, room, cmd.session_id)
+    entries = entries_of(room, sitting.id)
+    ordered = protocol_order(entries, state.programme.level_rank)
+    previous = [e.entry_id for e in entries]
+    order = [e.entry_id for e in ordered]
+    if order == previous:
+        raise Conflict("the list is already in protocol order")
+    session_id = None if sitting.id == room.session_id else sitting.id
+    return [Event.of(ListOrdered(cmd.by, session_id, order, previous), room.id, now)]
+
+
+class ItemStart(RoomCommand):
+    """Move the sitting in progress to an agenda item (null: none)."""
+
+    type: Literal["item.start"]
+    item_id: Id | None
+
+
+@command(ItemStart, may=CHAIR_OF_ROOM, name=N_("Move to an agenda item"))
+def decide_item_start(state: MeetingState, room: RoomState, cmd: ItemStart,
+                      now: float) -> list[Event]:
+    """item.start → item.started (an item of the sitting in progress)."""
+    sitting = _require_sitting(state, room)
+    spec = state.programme.sessions_by_id[sitting.id]
+    if cmd.item_id is not None and cmd.item_id not in spec.items_by_id:
+        raise NotFound(f"sitting {sitting.id!r} has no item {cmd.item_id!r}", field="item_id")
+    if cmd.item_id == room.item_id:
+        raise Conflict("that is already the current item", field="item_id")
+    return [Event.of(ItemStarted(sitting.id, cmd.item_id), room.id, now)]
+
+
 class SpeakerUndo(RoomCommand):
     """Take back the room's newest change to its list of speakers (at most 120 s old)."""
 
@@ -423,10 +600,7 @@ def decide_undo(state: MeetingState, room: RoomState, cmd: SpeakerUndo, now: flo
         entry_id=undo.entry_id,
         delegation=undo.delegation,
         position=undo.position,
-        requeued=None if entry is None else Waiting(
-            entry.entry_id, entry.delegation, entry.speaker_name, str(entry.kind),
-            entry.requested_at,
-        ),
+        requeued=None if entry is None else waiting_of(entry),
         floor=None if speech is None else SpeechRestored(
             entry_id=speech.entry_id,
             delegation=speech.delegation,
@@ -437,8 +611,12 @@ def decide_undo(state: MeetingState, room: RoomState, cmd: SpeakerUndo, now: flo
             elapsed_s=speech.accumulated_s,
             running=speech.running_since is not None,
             overrun_recorded=speech.overrun_recorded,
+            level=speech.level,
+            language=speech.language,
+            on_behalf_of=speech.on_behalf_of,
         ),
         floor_changed=undo.floor_changed,
+        order=undo.order,
     )
     return [Event.of(data, room.id, now)]
 
@@ -455,8 +633,16 @@ def apply_added(state: MeetingState, room: RoomState, data: SpeakerAdded, at: fl
         delegation=data.delegation,
         speaker_name=data.speaker_name,
         kind=SpeechKind(data.kind),
-        requested_at=at,
+        requested_at=data.inscribed_at if data.inscribed_at is not None else at,
+        level=data.level,
+        language=data.language,
+        on_behalf_of=data.on_behalf_of,
     )
+    if data.session_id is not None and data.session_id != room.session_id:
+        # A prepared list; the undo keeps to the list of the sitting in progress.
+        prepared = room.prepared.setdefault(data.session_id, [])
+        prepared.insert(min(data.position, len(prepared)), entry)
+        return
     room.queue.insert(min(data.position, len(room.queue)), entry)
     room.undo = Undoable("speaker.add", at, data.entry_id, data.delegation, data.position)
 
@@ -486,7 +672,10 @@ def apply_removed(state: MeetingState, room: RoomState, data: SpeakerRemoved, at
     if index is not None:
         entry = room.queue[index]
         room.undo = Undoable("speaker.remove", at, entry.entry_id, entry.delegation, index, entry)
-    _drop(room, data.entry_id)
+        _drop(room, data.entry_id)
+        return
+    for session_id, entries in room.prepared.items():
+        room.prepared[session_id] = [e for e in entries if e.entry_id != data.entry_id]
 
 
 @applies(SpeakerMoved)
@@ -496,7 +685,13 @@ def apply_moved(state: MeetingState, room: RoomState, data: SpeakerMoved, at: fl
     if index is not None:
         delegation = room.queue[index].delegation
         room.undo = Undoable("speaker.move", at, data.entry_id, delegation, index)
-    _move(room, data.entry_id, data.position)
+        _move(room, data.entry_id, data.position)
+        return
+    for entries in room.prepared.values():
+        for i, entry in enumerate(entries):
+            if entry.entry_id == data.entry_id:
+                entries.insert(min(data.position, len(entries) - 1), entries.pop(i))
+                return
 
 
 @applies(SpeakerFloorGiven)
@@ -532,13 +727,53 @@ def apply_floor_given(
         started_at=at,
         limit_s=data.limit_s,
         running_since=at,
+        level=data.level,
+        language=data.language,
+        on_behalf_of=data.on_behalf_of,
     )
+
+
+def _tally(room: RoomState, delegation: str, speeches: int, seconds: float) -> None:
+    tally = room.totals.setdefault(delegation, Tally())
+    tally.speeches = max(0, tally.speeches + speeches)
+    tally.spoken_s = max(0.0, tally.spoken_s + seconds)
+
+
+def reorder(entries: list[Entry], order: list[str]) -> list[Entry]:
+    """The entries in `order` (by id); any it does not name keep their order, after it."""
+    by_id = {e.entry_id: e for e in entries}
+    named = [by_id.pop(i) for i in order if i in by_id]
+    return named + [e for e in entries if e.entry_id in by_id]
+
+
+@applies(ListOrdered)
+def apply_ordered(state: MeetingState, room: RoomState, data: ListOrdered, at: float) -> None:
+    """Put the list in its new order (the queue's, remembered for an undo)."""
+    if data.session_id is not None and data.session_id != room.session_id:
+        if data.session_id in room.prepared:
+            room.prepared[data.session_id] = reorder(room.prepared[data.session_id], data.order)
+        return
+    if room.queue:
+        first = room.queue[0]
+        room.undo = Undoable("list.order", at, first.entry_id, first.delegation,
+                             order=[e.entry_id for e in room.queue])
+    room.queue = reorder(room.queue, data.order)
+
+
+@applies(ItemStarted)
+def apply_item_started(state: MeetingState, room: RoomState, data: ItemStarted,
+                       at: float) -> None:
+    """The sitting's current agenda item."""
+    if data.session_id == room.session_id:
+        room.item_id = data.item_id
 
 
 @applies(SpeechEnded)
 def apply_speech_ended(state: MeetingState, room: RoomState, data: SpeechEnded, at: float) -> None:
     """Nobody has the floor any more (the speech, its clock stopped, kept for an undo)."""
     speech = room.current
+    if data.session_id is not None and data.session_id == room.session_id:
+        _tally(room, data.delegation, 1, data.elapsed_s)
     if speech is not None and speech.entry_id == data.entry_id:
         if data.reason in ("next", "start", "stop"):
             ended = replace(
@@ -612,20 +847,18 @@ def apply_undone(state: MeetingState, room: RoomState, data: SpeakerUndone, at: 
         _drop(room, data.entry_id)
     elif data.undone == "speaker.move" and data.position is not None:
         _move(room, data.entry_id, data.position)
+    elif data.undone == "list.order" and data.order is not None:
+        room.queue = reorder(room.queue, data.order)
     waiting = data.requeued
     if waiting is not None:
         _drop(room, waiting.entry_id)
-        entry = Entry(
-            entry_id=waiting.entry_id,
-            delegation=waiting.delegation,
-            speaker_name=waiting.speaker_name,
-            kind=SpeechKind(waiting.kind),
-            requested_at=waiting.requested_at,
-        )
+        entry = entry_of(waiting)
         position = data.position if data.position is not None else len(room.queue)
         room.queue.insert(min(position, len(room.queue)), entry)
     if data.floor_changed:
         floor = data.floor
+        if floor is not None:  # its speech ended and was counted: it goes on, uncounted
+            _tally(room, floor.delegation, -1, -floor.elapsed_s)
         room.current = None if floor is None else Speech(
             entry_id=floor.entry_id,
             delegation=floor.delegation,
@@ -636,5 +869,8 @@ def apply_undone(state: MeetingState, room: RoomState, data: SpeakerUndone, at: 
             accumulated_s=floor.elapsed_s,
             running_since=at if floor.running else None,
             overrun_recorded=floor.overrun_recorded,
+            level=floor.level,
+            language=floor.language,
+            on_behalf_of=floor.on_behalf_of,
         )
     room.undo = None

@@ -15,12 +15,15 @@ __all__ = [
     "AnnouncementStatus",
     "Entry",
     "Level",
+    "MAX_DECLINED",
     "MeetingState",
+    "Request",
     "RoomState",
     "SessionState",
     "SessionStatus",
     "Speech",
     "SpeechKind",
+    "Tally",
     "UNDO_WINDOW_S",
     "Undoable",
     "new_state",
@@ -29,6 +32,8 @@ __all__ = [
 INITIAL_VERSION = "0-0"
 # How long after a change to the list of speakers it can still be undone, in seconds.
 UNDO_WINDOW_S = 120
+# Declined requests a room keeps (so a delegation can read the chair's reason).
+MAX_DECLINED = 50
 
 
 class SessionStatus(StrEnum):
@@ -89,7 +94,10 @@ class Entry:
     delegation: str
     speaker_name: str | None
     kind: SpeechKind
-    requested_at: float
+    requested_at: float  # the time of inscription (of the request, when one was accepted)
+    level: str | None = None  # a protocol level's code
+    language: str | None = None  # es, en, pt or fr
+    on_behalf_of: str | None = None  # a group's code
 
     def to_dict(self) -> dict[str, Any]:
         """The entry as plain data (event data, snapshots)."""
@@ -99,7 +107,39 @@ class Entry:
             "speaker_name": self.speaker_name,
             "kind": str(self.kind),
             "requested_at": self.requested_at,
+            "level": self.level,
+            "language": self.language,
+            "on_behalf_of": self.on_behalf_of,
         }
+
+
+@dataclass
+class Request:
+    """A delegation's request for the floor waiting for the chair (approval), or declined."""
+
+    request_id: str
+    delegation: str
+    session_id: str
+    kind: SpeechKind
+    speaker_name: str | None
+    level: str | None
+    language: str | None
+    on_behalf_of: str | None
+    requested_at: float
+    declined_at: float | None = None
+    reason: dict[str, str] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The request as plain data (snapshots)."""
+        return {**self.__dict__, "kind": str(self.kind)}
+
+
+@dataclass
+class Tally:
+    """A delegation's speeches and seconds spoken in the sitting in progress."""
+
+    speeches: int = 0
+    spoken_s: float = 0.0
 
 
 @dataclass
@@ -115,6 +155,9 @@ class Speech:
     accumulated_s: float = 0.0
     running_since: float | None = None
     overrun_recorded: bool = False
+    level: str | None = None
+    language: str | None = None
+    on_behalf_of: str | None = None
 
     @property
     def paused(self) -> bool:
@@ -154,6 +197,7 @@ class Undoable:
     entry: Entry | None = None
     speech: Speech | None = None
     floor_changed: bool = False
+    order: list[str] | None = None  # the queue's order before a list.order
 
 
 @dataclass
@@ -182,6 +226,13 @@ class RoomState:
     undo: Undoable | None = None
     # The chair's message to the speaker: {"text": {es, en}, "preset", "blink", "at"}.
     podium: dict[str, Any] | None = None
+    # Lists prepared for the room's scheduled sittings, by sitting id (the open one's
+    # becomes `queue` when it opens).
+    prepared: dict[str, list[Entry]] = field(default_factory=dict)
+    item_id: str | None = None  # the open sitting's current agenda item
+    requests: list[Request] = field(default_factory=list)  # pending, oldest first
+    declined: list[Request] = field(default_factory=list)  # newest last, at most MAX_DECLINED
+    totals: dict[str, Tally] = field(default_factory=dict)  # by delegation, this sitting
 
 
 @dataclass
@@ -208,6 +259,7 @@ class MeetingState:
     announcements: dict[str, AnnouncementState] = field(default_factory=dict)
     entry_seq: int = 0
     announcement_seq: int = 0
+    request_seq: int = 0
 
 
 def new_state(programme: Programme) -> MeetingState:

@@ -11,7 +11,7 @@ import gevent
 from flask_socketio import SocketIO
 
 from dashboard.live import json_fast
-from dashboard.live.channels import OVERVIEW, room_channel
+from dashboard.live.channels import OVERVIEW, OVERVIEW_DESK, desk_channel, room_channel
 from dashboard.live.fanout import Fanout
 from dashboard.store.meeting import Meeting
 
@@ -92,6 +92,9 @@ class Relay:
                 self.sent[room] = view["version"]
                 began = time.perf_counter()
                 self.fanout.emit("state", view, to=[room_channel(room), OVERVIEW])
+                # Pending requests go to the desks only, never to screens or delegations.
+                self.fanout.emit("state", self.meeting.view(room, desk=True),
+                                 to=[desk_channel(room), OVERVIEW_DESK])
                 if self.on_broadcast is not None:
                     self.on_broadcast(time.perf_counter() - began, len(json_fast.dumps(view)))
             except Exception:  # one room's failure must not keep the others' screens stale

@@ -24,12 +24,14 @@ from dashboard.domain import (
     apply,
     check_sender,
     decide,
+    delegation_view,
     new_state,
     parse_command,
     room_view,
     touched_rooms,
 )
-from dashboard.domain.events import AnnouncementPosted, SpeakerAdded
+from dashboard.domain.commands import Actor
+from dashboard.domain.events import AnnouncementPosted, RequestSubmitted, SpeakerAdded
 from dashboard.store.eventlog import Appended, EventLog, id_key
 from dashboard.store.ratelimit import CommandLimiter
 from dashboard.store.snapshots import load_snapshot
@@ -207,7 +209,8 @@ class Meeting:
         with self.lock:
             for _ in range(_MAX_ATTEMPTS):
                 try:
-                    events = decide(self.state, command, time.time(), self.limits)
+                    events = decide(self.state, command, time.time(), self.limits,
+                                    Actor(sender.role, sender.room))
                 except DomainError:
                     # Refused on what this node knows: make sure it knows everything
                     # (a client may have seen a newer version on another node), and
@@ -267,17 +270,24 @@ class Meeting:
                 answer["id"] = e.data.id
             elif isinstance(e.data, SpeakerAdded):
                 answer["entry_id"] = e.data.entry_id
+            elif isinstance(e.data, RequestSubmitted):
+                answer["request_id"] = e.data.request_id
         if retried:
             answer["retried"] = True
         return answer
 
-    def view(self, room_id: str) -> dict[str, Any]:
-        """The RoomState of one room now."""
+    def view(self, room_id: str, desk: bool = False) -> dict[str, Any]:
+        """The RoomState of one room now (`desk`: with its pending requests)."""
         with self.lock:
-            return room_view(self.state, room_id, time.time())
+            return room_view(self.state, room_id, time.time(), desk)
 
-    def views(self) -> list[dict[str, Any]]:
-        """The RoomState of every room now."""
+    def views(self, desk: bool = False) -> list[dict[str, Any]]:
+        """The RoomState of every room now (`desk`: with their pending requests)."""
         with self.lock:
             now = time.time()
-            return [room_view(self.state, r.id, now) for r in self.programme.rooms]
+            return [room_view(self.state, r.id, now, desk) for r in self.programme.rooms]
+
+    def delegation(self, code: str) -> dict[str, Any]:
+        """One delegation's own entries, pending and declined requests now."""
+        with self.lock:
+            return delegation_view(self.state, code, time.time())

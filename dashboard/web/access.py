@@ -6,7 +6,7 @@ import functools
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -27,7 +27,9 @@ log = logging.getLogger(__name__)
 View = TypeVar("View", bound=Callable[..., Any])
 
 # The roles access links are made for (the system's principal has none).
-ROLES = (Role.ADMIN, Role.CHAIR, Role.STAFF, Role.SCREEN)
+ROLES = (Role.ADMIN, Role.CHAIR, Role.STAFF, Role.SCREEN, Role.DELEGATION)
+# Roles that see a room's pending requests for the floor (the desk's view of a room).
+DESK = frozenset({Role.ADMIN, Role.CHAIR, Role.STAFF})
 COOKIE = "plenary_session"
 ALL = "*"
 
@@ -57,6 +59,11 @@ class Principal:
     def sees(self, room: str) -> bool:
         """Whether this principal may read a room's state."""
         return self.sees_all or self.room == room
+
+    @property
+    def desk(self) -> bool:
+        """Whether this principal sees the rooms' pending requests for the floor."""
+        return self.role in DESK
 
     def may(self, command_type: str, room: str | None) -> bool:
         """Whether this principal may send a command of this type to this room (as declared
@@ -375,6 +382,8 @@ def landing(principal: Principal) -> str:
         if principal.room == ALL:
             return url_for("pages.chair_index")
         return url_for("pages.chair", room=principal.room)
+    if principal.role is Role.DELEGATION:
+        return url_for("pages.delegation")
     return url_for("pages.staff") if principal.role is Role.STAFF else url_for("pages.admin")
 
 
@@ -421,8 +430,10 @@ def build_links(
     room_ids: list[str],
     generations: Mapping[str, int] | None = None,
     deployment: str | None = None,
+    delegations: Sequence[str] = (),
 ) -> list[dict[str, str]]:
-    """Every access link of the meeting: admin, staff, chair and screen per room, overview.
+    """Every access link of the meeting: admin, staff, chair and screen per room, overview,
+    one per delegation (its `room` is the delegation's code: the link's scope).
 
     `generations` ("role:room" -> generation) gives the links valid now; without
     it every link is of generation 0 (right only while none was revoked).
@@ -431,6 +442,7 @@ def build_links(
     for room in room_ids:
         grants += [(Role.CHAIR, room), (Role.SCREEN, room)]
     grants.append((Role.SCREEN, ALL))
+    grants += [(Role.DELEGATION, code) for code in delegations]
     known = generations or {}
     return [link(base_url, secret, role, room, known.get(grant_key(role, room), 0), deployment)
             for role, room in grants]
@@ -451,8 +463,10 @@ def access_links(base_url: str | None = None) -> list[dict[str, str]]:
         known = parts.access.refresh()
     except redis.RedisError:
         known = parts.access.known  # the last ones read: right unless revoked since
-    rooms = [r.id for r in parts.meeting.programme.rooms]
-    return build_links(base_url, current_app.config["SECRET_KEY"], rooms, known)
+    programme = parts.meeting.programme
+    rooms = [r.id for r in programme.rooms]
+    return build_links(base_url, current_app.config["SECRET_KEY"], rooms, known,
+                       delegations=[d.code for d in programme.delegations])
 
 
 @bp.post("/api/access/revoke")
@@ -464,7 +478,10 @@ def revoke() -> Any:
     if role not in ROLES:
         raise ApiError(422, "invalid", f"role must be one of {', '.join(ROLES)}", "role")
     parts = services()
-    if not isinstance(room, str) or (room != ALL and room not in parts.meeting.state.rooms):
+    if role == Role.DELEGATION:
+        if room not in parts.meeting.programme.delegations_by_code:
+            raise ApiError(404, "not_found", "room must be a delegation's code", "room")
+    elif not isinstance(room, str) or (room != ALL and room not in parts.meeting.state.rooms):
         raise ApiError(404 if isinstance(room, str) else 422,
                        "not_found" if isinstance(room, str) else "invalid",
                        "room must be a room id or \"*\"", "room")

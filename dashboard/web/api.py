@@ -42,7 +42,7 @@ def programme() -> Any:
 def rooms() -> Any:
     """The state of every room the caller may see."""
     who = principal()
-    return jsonify([v for v in services().meeting.views() if who.sees(v["room"]["id"])])
+    return jsonify([v for v in services().meeting.views(who.desk) if who.sees(v["room"]["id"])])
 
 
 @bp.get("/rooms/<room_id>")
@@ -52,7 +52,20 @@ def room(room_id: str) -> Any:
     meeting = services().meeting
     if room_id not in meeting.state.rooms:
         raise ApiError(404, "not_found", f"no room {room_id!r}", "room")
-    return jsonify(meeting.view(room_id))
+    return jsonify(meeting.view(room_id, principal().desk))
+
+
+@bp.get("/delegation")
+@allow(Role.DELEGATION, Role.ADMIN)
+def delegation() -> Any:
+    """A delegation reads its own entries (place, estimated wait), pending and declined
+    requests; an admin names the delegation with `?code=`."""
+    who = principal()
+    meeting = services().meeting
+    code = who.room if who.role is Role.DELEGATION else request.args.get("code", "")
+    if code not in meeting.programme.delegations_by_code:
+        raise ApiError(404, "not_found", f"no delegation {code[:16]!r}", "code")
+    return jsonify(meeting.delegation(code))
 
 
 def command_answer(req: Request) -> dict[str, Any]:

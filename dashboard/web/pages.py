@@ -32,6 +32,7 @@ ROLE_LABELS: dict[str, Any] = {
     Role.CHAIR: _l("Chair"),
     Role.STAFF: _l("Secretariat staff"),
     Role.SCREEN: _l("Screen"),
+    Role.DELEGATION: _l("Delegation"),
 }
 
 # Strings shared by every live page (screens, overview, chair, staff).
@@ -71,6 +72,15 @@ COMMON_STRINGS = {
     "sitting_suspended": _l("Sitting suspended"),
     "next_label": _l("Next"),
     "time_of_day": _l("Time"),
+    "about.on_behalf": _l("on behalf of {group}"),
+    "about.named_on_behalf": _l("{name}, on behalf of {group}"),
+    "about.lang.es": _l("speaks Spanish"),
+    "about.lang.en": _l("speaks English"),
+    "about.lang.pt": _l("speaks Portuguese"),
+    "about.lang.fr": _l("speaks French"),
+    "forecast.at": _l("List ends ≈ {time}"),
+    "forecast.after": _l("List ends ≈ {time}, {min} min after the scheduled end"),
+    "forecast.before": _l("List ends ≈ {time}, {min} min before the scheduled end"),
 }
 
 CHAIR_STRINGS = {
@@ -133,6 +143,13 @@ CHAIR_STRINGS = {
         "Nothing to undo: only the last change to the list can be undone, once, "
         "within 2 minutes."
     ),
+    "desk.accept": _l("Accept"),
+    "desk.decline": _l("Decline"),
+    "desk.accept_named": _l("Accept the request of {name}"),
+    "desk.decline_named": _l("Decline the request of {name}"),
+    "desk.reason_prompt": _l("Reason shown to the delegation (optional)"),
+    "desk.no_item": _l("— No item —"),
+    "undo.ordered": _l("Undo: protocol order"),
     "undo.none": _l("Undo"),
     "undo.floor_given": _l("Undo: {name} given the floor"),
     "undo.speech_ended": _l("Undo: end of the speech of {name}"),
@@ -175,6 +192,43 @@ STAFF_STRINGS = {
     "offline.since": CHAIR_STRINGS["offline.since"],
     "offline.connecting": CHAIR_STRINGS["offline.connecting"],
     "offline.denied": CHAIR_STRINGS["offline.denied"],
+    "error.stale": CHAIR_STRINGS["error.stale"],
+    "error.conflict": CHAIR_STRINGS["error.conflict"],
+    "error.invalid": CHAIR_STRINGS["error.invalid"],
+    "error.not_found": CHAIR_STRINGS["error.not_found"],
+    "error.forbidden": CHAIR_STRINGS["error.forbidden"],
+    "error.unauthorized": CHAIR_STRINGS["error.unauthorized"],
+    "error.rate_limited": CHAIR_STRINGS["error.rate_limited"],
+    "error.offline": CHAIR_STRINGS["error.offline"],
+    "error.timeout": CHAIR_STRINGS["error.timeout"],
+    "error.unknown": CHAIR_STRINGS["error.unknown"],
+}
+
+DELEGATION_STRINGS = {
+    "dl.rooms": _l("Rooms"),
+    "dl.mine": _l("My requests and places"),
+    "dl.none": _l("You have no request and no place on a list."),
+    "dl.floor": _l("Has the floor: {name}"),
+    "dl.no_floor": _l("Nobody has the floor"),
+    "dl.no_sitting": _l("No sitting in progress"),
+    "dl.position": _l("Number {n} on the list"),
+    "dl.eta": _l("≈ {min} min until your turn"),
+    "dl.eta_now": _l("Your turn is next"),
+    "dl.prepared": _l("On the list prepared for {title}"),
+    "dl.pending": _l("Waiting for the chair to accept it"),
+    "dl.declined": _l("Declined by the chair"),
+    "dl.reason": _l("Reason: {reason}"),
+    "dl.withdraw": _l("Withdraw"),
+    "dl.withdrawn": _l("Withdrawn."),
+    "dl.sent_direct": _l("You are on the list."),
+    "dl.sent_approval": _l("Request sent: the chair will accept or decline it."),
+    "dl.own": _l("On our own behalf"),
+    "dl.level_any": _l("(not given)"),
+    "dl.on_behalf": _l("{name}, on behalf of {group}"),
+    "error.conflict.request": _l(
+        "Not possible now: you may already be waiting with that kind, the list may be "
+        "closed to new speeches, or no sitting is in progress or scheduled in that room."
+    ),
     "error.stale": CHAIR_STRINGS["error.stale"],
     "error.conflict": CHAIR_STRINGS["error.conflict"],
     "error.invalid": CHAIR_STRINGS["error.invalid"],
@@ -366,6 +420,19 @@ def fleet() -> Any:
     return _live_page("fleet.html", "fleet", FLEET_STRINGS, room="*")
 
 
+@bp.get("/delegation")
+@allow(Role.DELEGATION)
+def delegation() -> Any:
+    """A delegation's page (made for a phone): rooms, its places, requesting the floor."""
+    who = current_principal()
+    code = who.room if who is not None else ""
+    programme = services().meeting.programme
+    groups = [g.public_dict() for g in programme.groups if code in g.members]
+    return _live_page("delegation.html", "delegation", DELEGATION_STRINGS, room="*",
+                      delegation=code, groups=groups,
+                      levels=[lv.public_dict() for lv in programme.levels])
+
+
 def qr_svg(url: str) -> Markup:
     """An access link as an inline SVG QR code (paths only: nothing from the URL is echoed)."""
     svg = segno.make(url, error="m").svg_inline(
@@ -379,6 +446,7 @@ def qr_svg(url: str) -> Markup:
 def admin() -> Any:
     """The access links, each with its QR code, to print and hand out."""
     rooms = services().meeting.programme.rooms_by_id
+    delegations = services().meeting.programme.delegations_by_code
     locale = str(get_locale() or LOCALES[0])
     links = [
         {
@@ -387,6 +455,8 @@ def admin() -> Any:
             "role_label": ROLE_LABELS.get(link["role"], link["role"]),
             "room_name": rooms[link["room"]].name.as_dict()[locale]
             if link["room"] in rooms
+            else delegations[link["room"]].name.as_dict()[locale]
+            if link["room"] in delegations
             else "",
         }
         for link in access_links()

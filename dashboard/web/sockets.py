@@ -16,7 +16,7 @@ from socketio.exceptions import ConnectionRefusedError as Refused
 
 from dashboard.domain.events import Event, ScreenDirected
 from dashboard.live import json_fast
-from dashboard.live.channels import OVERVIEW, room_channel
+from dashboard.live.channels import OVERVIEW, OVERVIEW_DESK, desk_channel, room_channel
 from dashboard.store.fleet import Hello, screen_number
 from dashboard.web.access import ALL, COOKIE, Principal, read_token
 from dashboard.web.errors import ApiError, answered
@@ -148,16 +148,19 @@ def on_subscribe(data: Any = None) -> dict[str, Any]:
     if room == ALL:
         if not principal.sees_all:
             return _fail(ApiError(403, "forbidden", "this access is for one room", "room"))
-        join_room(OVERVIEW)  # before the read: no change can fall in between
+        join_room(OVERVIEW_DESK if principal.desk else OVERVIEW)  # before the read: no
+        # change can fall in between
         _subscribed(sid, ALL)
-        return {"ok": True, "states": meeting.views(), "live": meeting.stream_healthy}
+        return {"ok": True, "states": meeting.views(principal.desk),
+                "live": meeting.stream_healthy}
     if room not in meeting.state.rooms:
         return _fail(ApiError(404, "not_found", f"no room {room[:40]!r}", "room"))
     if not principal.sees(room):
         return _fail(ApiError(403, "forbidden", "this access is for another room", "room"))
-    join_room(room_channel(room))
+    join_room(desk_channel(room) if principal.desk else room_channel(room))
     _subscribed(sid, room)
-    return {"ok": True, "state": meeting.view(room), "live": meeting.stream_healthy}
+    return {"ok": True, "state": meeting.view(room, principal.desk),
+            "live": meeting.stream_healthy}
 
 
 def _fleet_write(write: Callable[[], object]) -> None:

@@ -4,7 +4,9 @@
 // need Alt+Shift, a key typed as part of a word never presses a button, giving the
 // floor out of turn asks first, no command goes out while the link is down, and the
 // newest change to the list can be undone (Undo names it) for as long as the server allows.
+import { aboutNodes } from "./about.js";
 import { activeAnnouncements } from "./announcements.js";
+import { drawDesk } from "./desk.js";
 import { drawClock, reading, serverNow } from "./clock.js";
 import { explain, makeSender } from "./commands.js";
 import { $, fill, h, messageBox, setText, show } from "./dom.js";
@@ -225,6 +227,7 @@ function drawQueue(s) {
           { class: "queue-who" },
           h("span", { class: "queue-name" }, name),
           entry.kind && entry.kind !== "speech" ? h("span", { class: "badge kind" }, kindText(entry.kind)) : null,
+          ...aboutNodes(entry, "muted about"),
           entry.speaker_name ? h("span", { class: "muted" }, entry.speaker_name) : null,
         ),
         h(
@@ -312,6 +315,7 @@ function render() {
   drawSitting(s);
   drawFloor(s);
   drawQueue(s);
+  drawDesk(s, { send, programme });
   drawScreen();
   // The message the podium monitor shows now: the clear button shows while there is one.
   show($("btn-podium-clear"), !!s.podium);
@@ -544,6 +548,9 @@ $("add-form").addEventListener("submit", async (event) => {
   const name = $("speaker-name").value.trim();
   const fields = { delegation: delegation.code, kind };
   if (name) fields.speaker_name = name;
+  // No sitting in progress: the entry goes on the list prepared for the next one.
+  const prepared = current?.state.speakers?.for_session;
+  if (!current?.state.session && prepared) fields.session_id = prepared;
   const ack = await send("speaker.add", fields);
   if (ack?.ok) {
     picker.clear();

@@ -156,7 +156,8 @@ function drawCard(entry) {
     }
     show(p.pill, !!s.session);
   } else if (s.session) {
-    fill(p.title, biPick(s.session.title));
+    fill(p.title, biPick(s.session.title),
+      s.session.item ? h("span", { class: "o-item" }, " · ", biPick(s.session.item.title)) : null);
     p.pill.dataset.status = s.session.status;
     fill(p.pill, biT(`status.${s.session.status}`));
     show(p.pill, true);

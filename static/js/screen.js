@@ -1,5 +1,6 @@
 // A room's screen: floor, clock, next speakers, announcements; unattended, so
 // it reconnects by itself and says when what it shows may be out of date.
+import { aboutNodes } from "./about.js";
 import { infoNode, activeAnnouncements, announcementsKey, urgentNodes } from "./announcements.js";
 import { drawClock, format, reading, serverNow } from "./clock.js";
 import { $, fill, h, oncePerFrame, show } from "./dom.js";
@@ -38,7 +39,8 @@ function drawHeader(s) {
   const pill = $("sitting-status");
   const note = $("sitting-note");
   if (session) {
-    fill($("sitting-title"), biPick(session.title));
+    fill($("sitting-title"), biPick(session.title),
+      session.item ? h("span", { class: "item" }, " · ", biPick(session.item.title)) : null);
     pill.dataset.status = session.status;
     fill(pill, biT(`status.${session.status}`));
     show(pill, true);
@@ -113,6 +115,7 @@ function drawFloor(s) {
   fill(name, biPick(speaker.delegation.name));
   fill(
     $("floor-detail"),
+    ...aboutNodes(speaker),
     speaker.speaker_name ? h("span", { class: "speaker-name" }, speaker.speaker_name) : null,
     speaker.kind && speaker.kind !== "speech" ? biT(`kind.${speaker.kind}`, {}, "kind-mark") : null,
   );
@@ -128,6 +131,7 @@ function drawQueue(s) {
         { class: `q-item kind-${entry.kind || "speech"}`, dataset: { entry: entry.entry_id } },
         h("span", { class: "q-name" }, biPick(entry.delegation.name)),
         entry.kind && entry.kind !== "speech" ? biT(`kind.${entry.kind}`, {}, "kind-mark") : null,
+        ...aboutNodes(entry, "q-about"),
         entry.speaker_name ? h("span", { class: "q-speaker" }, entry.speaker_name) : null,
       ),
     ),

@@ -68,12 +68,15 @@ def test_a_frame_half_written_is_finished_before_anything_else_goes_out():
 
 
 def timeless(state: dict) -> dict:
-    """A room state without what moves with the clock (the server's time, time spoken)."""
-    state = {k: v for k, v in state.items() if k != "server_time"}
-    if state["speakers"]["current"]:
-        current = {k: v for k, v in state["speakers"]["current"].items() if k != "elapsed_s"}
-        state["speakers"] = {**state["speakers"], "current": current}
-    return state
+    """A room state without what moves with the clock (the server's time, time spoken, the
+    estimates made from it) and without the desk's pending requests (screens never get them)."""
+    state = {k: v for k, v in state.items() if k not in ("server_time", "totals")}
+    speakers = {k: v for k, v in state["speakers"].items()
+                if k not in ("forecast_end", "requests")}
+    speakers["queue"] = [{k: v for k, v in e.items() if k != "wait_s"} for e in speakers["queue"]]
+    if speakers["current"]:
+        speakers["current"] = {k: v for k, v in speakers["current"].items() if k != "elapsed_s"}
+    return {**state, "speakers": speakers}
 
 
 class RawScreen:

@@ -19,8 +19,10 @@ SYSTEM = {"announcement.expire", "speaker.record_overrun", "session.signal_start
 STAFF = {"announcement.post", "announcement.retract"}
 # The control room's requests to one screen: the admin's alone.
 ADMIN = {"screen.identify", "screen.reload", "screen.rename", "screen.set"}
+# Sent by a delegation's link (for itself) or an admin.
+DELEGATION = {"request.submit", "request.withdraw"}
 CALLERS = ["none", "bad_signature", "expired", "revoked", "screen", "staff",
-           "chair_other_room", "chair", "admin"]
+           "chair_other_room", "chair", "delegation", "admin"]
 
 
 def allowed(caller: str, command: str) -> bool:
@@ -29,6 +31,8 @@ def allowed(caller: str, command: str) -> bool:
         return True
     if command in SYSTEM or command in ADMIN:
         return False
+    if command in DELEGATION:
+        return caller == "delegation"
     if command in STAFF:
         return caller == "staff"
     return caller == "chair"
@@ -107,6 +111,12 @@ class Room:
             self.admin_ok("session.suspend")
         if c == "list.reopen":
             self.admin_ok("list.close")
+        if c == "list.order":
+            self.admin_ok("speaker.add", delegation="PAN")
+            self.admin_ok("speaker.add", delegation="COL", level="minister")
+        request_id = ""
+        if c in ("request.accept", "request.decline", "request.withdraw"):
+            request_id = self.admin_ok("request.submit", delegation="BRB")["request_id"]
         if c.startswith(("speaker.", "timer.")) and c != "speaker.add":
             for code in ("PAN", "USA"):
                 self.entries.append(self.admin_ok("speaker.add", delegation=code)["entry_id"])
@@ -125,6 +135,12 @@ class Room:
             "speaker.record_overrun": {"entry_id": self.entries[0] if self.entries else ""},
             "timer.extend": {"seconds": 30},
             "speaker.undo": {"expected_version": self.version()},
+            "list.order": {"by": "protocol"},
+            "item.start": {"item_id": "informes"},
+            "request.submit": {"delegation": "BRB"},
+            "request.withdraw": {"delegation": "BRB", "request_id": request_id},
+            "request.accept": {"request_id": request_id},
+            "request.decline": {"request_id": request_id},
         }.get(c, {})
         return {**body, **fields}
 
@@ -142,6 +158,7 @@ def caller_tokens(room: Room) -> dict[str, str | None]:
         "staff": room.token("staff"),
         "chair_other_room": room.token("chair", room.other),
         "chair": room.token("chair", room.room),
+        "delegation": room.token("delegation", "BRB"),
         "admin": admin_now,
     }
 

@@ -36,6 +36,14 @@ VALID: dict[str, dict[str, Any]] = {
     "screen.reload": {"screen_id": "left-1"},
     "screen.rename": {"screen_id": "left-1", "name": "Plenario izquierda"},
     "screen.set": {"screen_id": "left-1", "lang": "en", "room": "plenario"},
+    "list.order": {"room": "plenario", "by": "protocol", "session_id": "plenaria"},
+    "item.start": {"room": "plenario", "item_id": None},
+    "request.submit": {"room": "plenario", "level": "minister", "language": "pt",
+                       "on_behalf_of": "MERCOSUR"},
+    "request.withdraw": {"room": "plenario", "request_id": "rq1"},
+    "request.accept": {"room": "plenario", "request_id": "rq1"},
+    "request.decline": {"room": "plenario", "request_id": "rq1",
+                        "reason": {"es": "Lista cerrada", "en": "List closed"}},
 }
 
 

@@ -30,7 +30,7 @@ CATALOGUES = Path(__file__).resolve().parents[2] / "dashboard" / "translations"
 
 def test_the_union_and_the_type_list_are_the_declared_commands() -> None:
     assert COMMAND_TYPES == set(COMMANDS)
-    assert len(COMMANDS) == 27
+    assert len(COMMANDS) == 33
 
 
 @pytest.mark.parametrize("kind", sorted(COMMANDS))
@@ -41,11 +41,14 @@ def test_every_command_has_a_model_a_decider_a_permission_and_a_name(kind: str) 
     params = list(inspect.signature(spec.decider).parameters)
     expected = ["state", "room", "cmd", "now"] if spec.room_scoped else ["state", "cmd", "now"]
     # A decider bounded by the live state's limits declares them last.
-    assert params == expected + (["limits"] if spec.takes_limits else [])
+    assert params == expected + (["limits"] if spec.takes_limits else []) + (
+        ["sender"] if spec.takes_sender else [])
     assert spec.may.roles and spec.may.roles <= set(Role)
     assert Role.SCREEN not in spec.may.roles
     assert Role.ADMIN in spec.may.roles  # the contract: an admin may send every command
     assert spec.may.room_bound == (Role.CHAIR in spec.may.roles)
+    # A delegation's link acts for itself only: its deciders are told who sent them.
+    assert spec.takes_sender == (Role.DELEGATION in spec.may.roles)
     assert spec.name.strip()
 
 
@@ -111,6 +114,17 @@ def _every_event(driver: Driver) -> Iterator[Event]:
         ("speaker.add", {"room": room, "delegation": "BRA"}),
         ("speaker.move", {"room": room, "entry_id": "sp2", "position": 0}),
         ("speaker.remove", {"room": room, "entry_id": "sp4"}),
+        ("speaker.add", {"room": room, "delegation": "BRB", "session_id": "clausura",
+                         "level": "minister", "on_behalf_of": "CARICOM", "language": "en"}),
+        ("item.start", {"room": room, "item_id": "informes"}),
+        ("request.submit", {"room": room, "delegation": "COL", "level": "minister"}),
+        ("request.submit", {"room": room, "delegation": "ECU"}),
+        ("request.submit", {"room": room, "delegation": "PER"}),
+        ("request.accept", {"room": room, "request_id": "rq1"}),
+        ("request.decline", {"room": room, "request_id": "rq2",
+                             "reason": {"es": "Ya habló", "en": "Has spoken"}}),
+        ("request.withdraw", {"room": room, "delegation": "PER", "request_id": "rq3"}),
+        ("list.order", {"room": room, "by": "protocol"}),
         ("speaker.next", {"room": room}),
         ("speaker.undo", {"room": room}),
         ("speaker.next", {"room": room}),

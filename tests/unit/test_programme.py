@@ -156,7 +156,8 @@ def test_reference_limits_and_notices(reference) -> None:
 
 def test_public_dict_shape(reference) -> None:
     public = reference.public_dict()
-    assert set(public) == {"meeting", "rooms", "sessions", "delegations", "venues"}
+    assert set(public) == {"meeting", "rooms", "sessions", "delegations", "venues", "levels",
+                           "groups"}
     json.dumps(public, allow_nan=False)
     assert public["delegations"][0] == {
         "code": "PAN",
@@ -164,7 +165,8 @@ def test_public_dict_shape(reference) -> None:
         "kind": "state",
     }
     session = public["sessions"][0]
-    assert set(session) == {"id", "room", "title", "kind", "scheduled_start", "scheduled_end"}
+    assert set(session) == {"id", "room", "title", "kind", "scheduled_start", "scheduled_end",
+                            "inscription", "budget_s", "items", "warn_s"}
     assert isinstance(session["scheduled_start"], float)
     assert public["rooms"][0].keys() == {"id", "name", "venue"}
 

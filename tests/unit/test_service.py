@@ -150,6 +150,7 @@ def test_room_view_is_json_ready_with_the_contract_keys(plenary: Driver) -> None
         "speakers",
         "podium",
         "announcements",
+        "totals",
     }
     assert view["room"] == {
         "id": ROOM,
@@ -157,7 +158,8 @@ def test_room_view_is_json_ready_with_the_contract_keys(plenary: Driver) -> None
         "venue": "palacio-bolivar",
     }
     assert view["server_time"] == plenary.now
-    assert set(view["speakers"]) == {"current", "queue", "list_closed", "undo"}
+    assert set(view["speakers"]) == {"current", "queue", "list_closed", "undo", "for_session",
+                                     "forecast_end"}
 
 
 def test_room_views_cover_every_room_and_unknown_rooms_are_not_found(programme) -> None:

@@ -134,6 +134,9 @@ def test_session_view_has_the_contract_fields(meeting: Driver, programme) -> Non
         "scheduled_end": programme.instant(spec.end),
         "suspended_until": None,
         "start_due": False,
+        "inscription": "approval",
+        "budget_s": 360,
+        "item": None,
     }
 
 
@@ -191,7 +194,8 @@ def test_a_new_sitting_starts_with_an_empty_open_list(meeting: Driver) -> None:
     meeting.run("session.close", room=ROOM)
     meeting.run("session.open", room=ROOM, session_id="clausura")
     speakers = meeting.view()["speakers"]
-    assert speakers == {"current": None, "queue": [], "list_closed": False, "undo": None}
+    assert speakers == {"current": None, "queue": [], "list_closed": False, "undo": None,
+                        "for_session": "clausura", "forecast_end": meeting.now}
 
 
 def test_start_due_is_flagged_once_while_scheduled(meeting: Driver) -> None:

@@ -271,9 +271,15 @@ def test_view_entries_have_the_contract_fields(plenary: Driver) -> None:
             },
             "speaker_name": None,
             "kind": "speech",
+            "inscribed_at": plenary.now,
+            "level": None,
+            "language": None,
+            "on_behalf_of": None,
+            "wait_s": 240.0,
         }
     ]
     assert set(speakers["current"]) == {
+        "level", "language", "on_behalf_of", "warn_s", "budget_s", "spoken_before_s",
         "entry_id",
         "delegation",
         "speaker_name",

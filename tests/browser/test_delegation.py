@@ -1,0 +1,51 @@
+"""A delegation's page on a phone (390×844): request the floor, see its place and the
+estimated wait, withdraw, and read the reason the chair gave for declining."""
+
+from __future__ import annotations
+
+from typing import Any
+
+ROOM, SITTING = "plenario", "plenaria"
+
+
+def test_a_delegation_requests_sees_its_place_withdraws_and_reads_a_decline(
+        open_page: Any, admin: Any, room_state: Any, artifacts: Any) -> None:
+    admin("session.open", room=ROOM, session_id=SITTING)
+    admin("speaker.add", room=ROOM, delegation="PAN")
+    admin("speaker.add", room=ROOM, delegation="USA")
+    admin("speaker.next", room=ROOM)  # Panama speaks (240 s), the United States waits
+    phone = open_page("delegation", "BRB", "?lang=en", viewport=(390, 844))
+    page = phone.page
+    phone.wait_live()
+    page.wait_for_selector("#ask-room option[value='plenario']", state="attached")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390  # no sideways scroll
+    assert "Barbados" in phone.text("#who")
+    assert "Panama" in phone.text("#rooms")  # who has the floor
+    page.select_option("#ask-room", ROOM)
+    page.select_option("#ask-level", "minister")
+    page.select_option("#ask-behalf", "CARICOM")
+    page.select_option("#ask-language", "en")
+    page.click("#ask-send")
+    page.wait_for_selector("#mine li.pending")
+    assert "chair" in phone.text("#ask-result")
+    request_id = room_state(ROOM)["speakers"]["requests"][0]["request_id"]
+    admin("request.accept", room=ROOM, request_id=request_id)
+    entry = page.wait_for_selector("#mine li.entry")
+    text = entry.inner_text()
+    assert "Number 2 on the list" in text, text
+    # Behind the rest of Panama's 240 s and the United States' 240 s: about 8 minutes.
+    assert "≈ 8 min until your turn" in text or "≈ 7 min until your turn" in text, text
+    page.screenshot(path=str(artifacts / "delegation-phone.png"), full_page=True)
+    entry_id = entry.get_attribute("data-entry")
+    page.get_by_role("button", name="Withdraw: Plenary Hall · Speech").click()
+    page.wait_for_selector(f"#mine li[data-entry='{entry_id}']", state="detached")
+    assert [e["delegation"]["code"] for e in room_state(ROOM)["speakers"]["queue"]] == ["USA"]
+    # Asked again, declined with a reason: the phone shows it.
+    page.click("#ask-send")
+    page.wait_for_selector("#mine li.pending")
+    request_id = room_state(ROOM)["speakers"]["requests"][0]["request_id"]
+    admin("request.decline", room=ROOM, request_id=request_id,
+          reason={"es": "La lista está completa", "en": "The list is full"})
+    page.wait_for_selector("#mine li.declined")
+    assert "Reason: The list is full" in phone.text("#mine li.declined")
+    assert not phone.errors and not phone.console and not phone.dialogs
