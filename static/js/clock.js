@@ -58,9 +58,9 @@ export function reading(received) {
   return { text, level, paused: !!current.paused, countUp: false, remaining, limit, progress };
 }
 
-/** m:ss (or h:mm:ss) for a whole number of seconds. */
+/** m:ss (or h:mm:ss) for a number of seconds (whole seconds shown, never negative). */
 export function format(seconds) {
-  const s = Math.max(0, seconds);
+  const s = Number.isFinite(seconds) ? Math.max(0, Math.floor(seconds)) : 0;
   const hours = Math.floor(s / 3600);
   const minutes = Math.floor((s % 3600) / 60);
   const secs = String(s % 60).padStart(2, "0");
