@@ -34,8 +34,7 @@ def children(pid: int) -> list[int]:
     return sorted(found)
 
 
-def open_connections(pid: int, port: int) -> int:
-    """Established TCP connections to `port` that process `pid` holds (from /proc)."""
+def _inodes(pid: int) -> set[str]:
     inodes = set()
     for fd in os.listdir(f"/proc/{pid}/fd"):
         try:
@@ -44,14 +43,31 @@ def open_connections(pid: int, port: int) -> int:
             continue
         if target.startswith("socket:["):
             inodes.add(target[8:-1])
-    count = 0
+    return inodes
+
+
+def _established() -> list[tuple[int, int, str]]:
+    """(local port, remote port, inode) of every established TCP connection (from /proc)."""
+    found = []
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         for line in Path(table).read_text().splitlines()[1:]:
             fields = line.split()
-            local_port = int(fields[1].rsplit(":", 1)[1], 16)
-            if fields[3] == "01" and local_port == port and fields[9] in inodes:
-                count += 1
-    return count
+            if fields[3] == "01":
+                found.append((int(fields[1].rsplit(":", 1)[1], 16),
+                              int(fields[2].rsplit(":", 1)[1], 16), fields[9]))
+    return found
+
+
+def open_connections(pid: int, port: int, peer: int | None = None) -> int:
+    """Established TCP connections to `port` that process `pid` holds; with `peer`, only
+    those whose other end that process holds (the swarm's screens, not a stray client)."""
+    mine, table = _inodes(pid), _established()
+    ends = None
+    if peer is not None:
+        theirs = _inodes(peer)
+        ends = {local for local, _, inode in table if inode in theirs}
+    return sum(1 for local, remote, inode in table
+               if local == port and inode in mine and (ends is None or remote in ends))
 
 
 def wait_for(what: str, check, timeout: float) -> float:  # type: ignore[no-untyped-def]
@@ -136,7 +152,7 @@ def test_two_processes_serve_one_port_and_survive_a_killed_one(tmp_path, record_
 
         # SIGKILL one process: it is started again, and its screens come back.
         victim = max(first, key=lambda pid: open_connections(pid, port))
-        on_victim = open_connections(victim, port)
+        on_victim = open_connections(victim, port, peer=swarm.process.pid)
         os.kill(victim, signal.SIGKILL)
         killed = time.monotonic()
         restarted = wait_for("a new web process", lambda: len(
