@@ -268,3 +268,25 @@ def soak_enabled() -> bool:
 
 
 soak = pytest.mark.skipif(not soak_enabled(), reason="soak run: set PLENARY_SOAK=1")
+
+
+def instant_free(state: dict[str, Any]) -> dict[str, Any]:
+    """A RoomState without what is computed for the instant it was rendered: the server
+    time, the running clock's seconds, and the seconds derived from them (a delegation's
+    time spoken with the speech in progress, each entry's wait, the list's forecast end);
+    and the pending requests that only desks receive, so a screen's state compares with
+    an admin's."""
+    state = json.loads(json.dumps(state))
+    state.pop("server_time", None)
+    speakers = state["speakers"]
+    if speakers["current"]:
+        speakers["current"].pop("elapsed_s", None)
+    speakers.pop("forecast_end", None)
+    speakers.pop("requests", None)  # what desks get besides: screens never do
+    for entry in speakers["queue"]:
+        entry.pop("wait_s", None)
+    for total in state.get("totals") or []:
+        total.pop("spoken_s", None)
+    if state.get("totals"):  # ordered by time spoken: by code once that is set aside
+        state["totals"].sort(key=lambda total: total["delegation"]["code"])
+    return state

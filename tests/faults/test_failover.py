@@ -19,6 +19,7 @@ from tests.faults.harness import (
     RetryingChair,
     Swarm,
     assert_acked_in_stream,
+    instant_free,
     node,
     programme_of,
     rooms_with_sittings,
@@ -69,12 +70,7 @@ def _room_view(server: Any, token: str, room: str) -> dict[str, Any]:
 
 def _shown(state: dict[str, Any]) -> dict[str, Any]:
     """What a screen shows of a room state (the clock's readings aside)."""
-    shown = {k: v for k, v in state.items() if k != "server_time"}
-    current = shown["speakers"]["current"]
-    if current is not None:
-        shown["speakers"] = {**shown["speakers"],
-                             "current": {k: v for k, v in current.items() if k != "elapsed_s"}}
-    return shown
+    return instant_free(state)
 
 
 @pytest.mark.timeout(150)

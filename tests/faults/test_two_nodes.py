@@ -14,7 +14,7 @@ import pytest
 import redis
 import requests
 
-from tests.faults.harness import Swarm, node, programme_of, rooms_with_sittings
+from tests.faults.harness import Swarm, instant_free, node, programme_of, rooms_with_sittings
 
 pytestmark = pytest.mark.slow
 
@@ -25,12 +25,7 @@ SCREENS_PER_NODE = 10
 
 def comparable(state: dict[str, Any]) -> dict[str, Any]:
     """A RoomState without what depends on the instant it was rendered."""
-    state = {**state, "speakers": {**state["speakers"]}}
-    state.pop("server_time", None)
-    if state["speakers"]["current"]:
-        state["speakers"]["current"] = {
-            k: v for k, v in state["speakers"]["current"].items() if k != "elapsed_s"}
-    return state
+    return instant_free(state)
 
 
 def replay(redis_url: str, prefix: str) -> Any:
