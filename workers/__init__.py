@@ -48,7 +48,7 @@ def _beat(path: Path) -> Any:
         if now - last[0] >= 1.0:
             last[0] = now
             try:
-                path.touch()
+                path.touch(mode=0o600)  # the data folder is private (0600)
             except OSError:  # a read-only disk must not stop the worker
                 pass
 

@@ -134,10 +134,14 @@ def test_the_embedded_server_requires_its_password_and_the_folder_is_private(
     tmp_path: Path
 ) -> None:
     data = tmp_path / "data"
-    server = embedded(data)
+    server = embedded(data, PLENARY_RUN_WORKERS="true")  # their heartbeat files too
     server.start()
     try:
         port = valkey_port(data)
+        deadline = time.monotonic() + 10
+        while not list(data.glob("worker-*.alive")) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert list(data.glob("worker-*.alive"))
         # another local user who finds the port can do nothing without the password
         refused = raw_redis(port, b"*3\r\n$4\r\nHDEL\r\n$1\r\nx\r\n$1\r\ny\r\n")
         assert refused.startswith(b"-NOAUTH"), refused
