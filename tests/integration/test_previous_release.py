@@ -59,18 +59,21 @@ def from_replay(folder: Path) -> Iterator[LiveServer]:
     of the stream is folded by this release, into the state and into the minutes."""
     server = _server(folder)
     server.start()
-    found = re.search(r"embedded Valkey on 127\.0\.0\.1:(\d+)", server.log_path.read_text())
-    assert found, server.log_path.read_text()
-    password = (folder / "valkey_password").read_text().strip()
-    client = redis.Redis(port=int(found.group(1)), password=password)
-    removed = client.delete(f"{TAG}:snapshot", f"{TAG}:minutes", f"{TAG}:minutes:cursor",
-                            f"{TAG}:minutes:speeches")
-    client.close()
-    assert removed >= 2
-    server.stop()
-    server.start()
-    yield server
-    server.stop()
+    try:
+        found = re.search(r"embedded Valkey on 127\.0\.0\.1:(\d+)",
+                          server.log_path.read_text())
+        assert found, server.log_path.read_text()
+        password = (folder / "valkey_password").read_text().strip()
+        client = redis.Redis(port=int(found.group(1)), password=password)
+        removed = client.delete(f"{TAG}:snapshot", f"{TAG}:minutes", f"{TAG}:minutes:cursor",
+                                f"{TAG}:minutes:speeches")
+        client.close()
+        assert removed >= 2
+        server.stop()
+        server.start()
+        yield server
+    finally:  # a failed check must not leave the server (and its Valkey) running
+        server.stop()
 
 
 def _get(server: LiveServer, path: str, token: str) -> requests.Response:
