@@ -156,6 +156,22 @@ class Settings(BaseSettings):
         ge=1,
         le=2000,
     )
+    max_text_chars: int = Field(
+        500,
+        validation_alias=AliasChoices("PLENARY_MAX_TEXT_CHARS", "max_text_chars"),
+        description="Characters of an announcement's text in each language at most (500 at "
+        "the most); a longer one is refused (422 `invalid`).",
+        ge=1,
+        le=500,
+    )
+    max_name_chars: int = Field(
+        120,
+        validation_alias=AliasChoices("PLENARY_MAX_NAME_CHARS", "max_name_chars"),
+        description="Characters of a speaker's name at most (120 at the most); a longer one "
+        "is refused (422 `invalid`).",
+        ge=1,
+        le=120,
+    )
     gc_full_every_s: float = Field(
         300.0,
         validation_alias=AliasChoices("PLENARY_GC_FULL_EVERY_S", "gc_full_every_s"),
@@ -330,12 +346,14 @@ class Settings(BaseSettings):
     @property
     def limits(self) -> Limits:
         """The bounds of the live state the rules are given."""
-        return Limits(max_announcements=self.max_announcements, max_queue=self.max_queue)
+        return Limits(max_announcements=self.max_announcements, max_queue=self.max_queue,
+                      max_text=self.max_text_chars, max_name=self.max_name_chars)
 
     @property
     def redis_timeout_s(self) -> float:
         """Socket timeout of the command path's connections: it must outlast a WAIT."""
         return max(2.0, self.replica_timeout_ms / 1000 + 1.0)
+
     @field_validator("secret_key")
     @classmethod
     def _key_is_long(cls, value: str | None) -> str | None:

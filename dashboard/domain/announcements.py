@@ -96,6 +96,8 @@ def decide_post(state: MeetingState, cmd: AnnouncementPost, now: float,
                 limits: Limits) -> list[Event]:
     """announcement.post → (announcement.expired for the oldest info ones past the cap)
     + announcement.posted (data: id and resolved room ids)."""
+    limits.check_length("text.es", cmd.text.es, limits.max_text)
+    limits.check_length("text.en", cmd.text.en, limits.max_text)
     rooms = state.programme.resolve_rooms(cmd.rooms)
     if not rooms:
         raise Conflict("the target has no rooms", field="rooms")

@@ -90,6 +90,7 @@ class RequestSubmit(RoomCommand):
 def decide_submit(state: MeetingState, room: RoomState, cmd: RequestSubmit, now: float,
                   limits: Limits, sender: Actor) -> list[Event]:
     """request.submit → speaker.added (direct) or request.submitted (approval)."""
+    limits.check_length("speaker_name", cmd.speaker_name, limits.max_name)
     delegation = acting_for(state, sender, cmd.delegation)
     sitting = _sitting_for(state, room, cmd.session_id)
     kind = SpeechKind(cmd.kind)

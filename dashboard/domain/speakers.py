@@ -279,6 +279,7 @@ def decide_add(state: MeetingState, room: RoomState, cmd: SpeakerAdd, now: float
                limits: Limits) -> list[Event]:
     """speaker.add → speaker.added (position chosen by the ordering rules); with
     `session_id` of a scheduled sitting, on the list prepared for it."""
+    limits.check_length("speaker_name", cmd.speaker_name, limits.max_name)
     sitting = list_sitting(state, room, cmd.session_id)
     kind = SpeechKind(cmd.kind)
     entries = check_inscription(state, room, sitting, cmd.delegation, kind, cmd.level,

@@ -16,7 +16,7 @@ from tests.support import LiveServer, free_port
 
 pytestmark = pytest.mark.slow
 
-CAP, QUEUE = 3, 3
+CAP, QUEUE, TEXT, NAME = 3, 3, 40, 12
 
 
 @pytest.fixture
@@ -24,7 +24,8 @@ def bounded(redis_url: str, prefix: str, tmp_path: Path) -> Iterator[LiveServer]
     """`plenary run` with small bounds of the live state."""
     server = LiveServer(port=free_port(), data_dir=tmp_path / "node", env={
         "REDIS_URL": redis_url, "PLENARY_KEY_PREFIX": prefix, "SECRET_KEY": SECRET,
-        "PLENARY_MAX_ANNOUNCEMENTS": str(CAP), "PLENARY_MAX_QUEUE": str(QUEUE)})
+        "PLENARY_MAX_ANNOUNCEMENTS": str(CAP), "PLENARY_MAX_QUEUE": str(QUEUE),
+        "PLENARY_MAX_TEXT_CHARS": str(TEXT), "PLENARY_MAX_NAME_CHARS": str(NAME)})
     server.start()
     yield server
     server.stop()
@@ -73,6 +74,23 @@ def test_a_queue_is_bounded(bounded: LiveServer) -> None:
                                       "delegation": "MEX", "kind": "point_of_order"})
     assert refused.status_code == 409 and refused.json()["error"]["code"] == "too_many"
     assert len(_room(bounded, "plenario")["speakers"]["queue"]) == QUEUE
+
+
+def test_texts_and_names_are_bounded_by_the_settings(bounded: LiveServer) -> None:
+    long_text = {"es": "a" * (TEXT + 1), "en": "b" * TEXT}
+    refused = bounded.command(bounded.token("staff"), {
+        "type": "announcement.post", "rooms": ["plenario"], "text": long_text})
+    assert refused.status_code == 422 and refused.json()["error"]["field"] == "text.es"
+    chair = bounded.token("chair", "plenario")
+    assert bounded.command(chair, {"type": "session.open", "room": "plenario",
+                                   "session_id": "plenaria"}).status_code == 200
+    body = {"type": "speaker.add", "room": "plenario", "delegation": "PAN"}
+    refused = bounded.command(chair, {**body, "speaker_name": "x" * (NAME + 1)})
+    assert refused.status_code == 422 and refused.json()["error"]["field"] == "speaker_name"
+    assert _room(bounded, "plenario")["speakers"]["queue"] == []
+    assert bounded.command(chair, {**body, "speaker_name": "x" * NAME}).status_code == 200
+    fits = _post(bounded, "info", 1, text={"es": "a" * TEXT, "en": "b" * TEXT})
+    assert fits.status_code == 200, fits.text
 
 
 @pytest.mark.parametrize("until", [1e13, 1e308, "day+"])
