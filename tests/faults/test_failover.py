@@ -181,9 +181,13 @@ def test_failover_loses_no_acknowledged_command(tmp_path: Path, record_property:
             assert state is not None and _shown(state) == expected
 
         # The old primary rejoined as a replica; the rejoin changed nothing in the stream.
+        # (On a starved machine the Sentinels may elect it primary again later: then the
+        # other one must follow it, with the same stream.)
         deadline = time.monotonic() + 15
         while True:
-            with old.client() as c:
+            primary = old if nodes.primary_port() == old.port else new
+            follower = new if primary is old else old
+            with follower.client() as c:
                 info = c.info("replication")
                 mirrored = stream_entries(c, "plenary", meeting)
             if info["role"] == "slave" and info.get("master_link_status") == "up" \
@@ -191,9 +195,10 @@ def test_failover_loses_no_acknowledged_command(tmp_path: Path, record_property:
                 break
             assert time.monotonic() < deadline, (info, len(mirrored), len(entries))
             time.sleep(0.1)
-        assert nodes.primary_port() == new.port
+        if primary is old:
+            print("failover: the Sentinels elected the old primary again (a starved machine)")
         assert entries[:len(failover["at_promotion"])] == failover["at_promotion"]
-        with new.client() as c:
+        with primary.client() as c:
             assert stream_entries(c, "plenary", meeting) == entries
         for server in (a, b):
             assert requests.get(f"{server.url}/readyz", timeout=5).status_code == 200
