@@ -166,6 +166,12 @@ CHAIR_STRINGS = {
     "error.unknown": _l("Refused: {message}"),
 }
 
+# What every desk says of a refused command, in the chair console's words.
+ERROR_STRINGS = {key: CHAIR_STRINGS[key] for key in (
+    "error.stale", "error.conflict", "error.invalid", "error.not_found", "error.forbidden",
+    "error.unauthorized", "error.rate_limited", "error.offline", "error.timeout",
+    "error.unknown")}
+
 STAFF_STRINGS = {
     "staff.posted": _l("Announcement posted."),
     "staff.retracted": _l("Announcement retracted."),
@@ -192,16 +198,7 @@ STAFF_STRINGS = {
     "offline.since": CHAIR_STRINGS["offline.since"],
     "offline.connecting": CHAIR_STRINGS["offline.connecting"],
     "offline.denied": CHAIR_STRINGS["offline.denied"],
-    "error.stale": CHAIR_STRINGS["error.stale"],
-    "error.conflict": CHAIR_STRINGS["error.conflict"],
-    "error.invalid": CHAIR_STRINGS["error.invalid"],
-    "error.not_found": CHAIR_STRINGS["error.not_found"],
-    "error.forbidden": CHAIR_STRINGS["error.forbidden"],
-    "error.unauthorized": CHAIR_STRINGS["error.unauthorized"],
-    "error.rate_limited": CHAIR_STRINGS["error.rate_limited"],
-    "error.offline": CHAIR_STRINGS["error.offline"],
-    "error.timeout": CHAIR_STRINGS["error.timeout"],
-    "error.unknown": CHAIR_STRINGS["error.unknown"],
+    **ERROR_STRINGS,
 }
 
 DELEGATION_STRINGS = {
@@ -229,16 +226,7 @@ DELEGATION_STRINGS = {
         "Not possible now: you may already be waiting with that kind, the list may be "
         "closed to new speeches, or no sitting is in progress or scheduled in that room."
     ),
-    "error.stale": CHAIR_STRINGS["error.stale"],
-    "error.conflict": CHAIR_STRINGS["error.conflict"],
-    "error.invalid": CHAIR_STRINGS["error.invalid"],
-    "error.not_found": CHAIR_STRINGS["error.not_found"],
-    "error.forbidden": CHAIR_STRINGS["error.forbidden"],
-    "error.unauthorized": CHAIR_STRINGS["error.unauthorized"],
-    "error.rate_limited": CHAIR_STRINGS["error.rate_limited"],
-    "error.offline": CHAIR_STRINGS["error.offline"],
-    "error.timeout": CHAIR_STRINGS["error.timeout"],
-    "error.unknown": CHAIR_STRINGS["error.unknown"],
+    **ERROR_STRINGS,
 }
 
 # Labels drawn by the screen templates in one or both languages.
