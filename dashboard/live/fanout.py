@@ -26,7 +26,7 @@ from typing import Any
 
 from flask_socketio import SocketIO
 
-from dashboard.live import seams
+from dashboard.live import json_fast, seams
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +45,7 @@ class Fanout:
         # Frames written straight out, through the socket's queue, or by python-socketio's
         # emit (the public path, when the seams do not hold).
         self.sent = {"direct": 0, "queued": 0, "public": 0, "cut_off": 0}
+        self.last_bytes = 0  # the size of the last broadcast's message (for the metrics)
 
     def attach(self, sid: str, environ: dict[str, Any]) -> None:
         """Take over the writes of a client connected over websocket from the start."""
@@ -82,6 +83,7 @@ class Fanout:
 
     def _emit_direct(self, server: Any, event: str, data: Any, to: list[str]) -> int:
         eio_pkt, frame = seams.framed(seams.event_packet(server, event, data))
+        self.last_bytes = len(frame)
         pipes, send_queued = self.pipes, seams.queued_sender(server)
         direct = queued = 0
         for sid, eio_sid, sock in seams.recipients(server, to):
@@ -110,6 +112,7 @@ class Fanout:
 
     def _emit_public(self, server: Any, event: str, data: Any, to: list[str]) -> int:
         count = sum(1 for _ in server.manager.get_participants(seams.NAMESPACE, to))
+        self.last_bytes = len(json_fast.dumps([event, data]))
         server.emit(event, data, to=to, namespace=seams.NAMESPACE)
         self.sent["public"] += count
         return count
