@@ -22,10 +22,10 @@ from dashboard.serve import collector
 from dashboard.serve.datadir import recorded_address
 from dashboard.serve.server import ServerLimits, default_max_connections
 from dashboard.settings import Settings, load_settings
+from dashboard.store.admission import Admission
 from dashboard.store.eventlog import EventLog, connect
 from dashboard.store.fleet import Fleet, FleetTimes
 from dashboard.store.meeting import Meeting
-from dashboard.store.ratelimit import CommandLimiter
 from dashboard.store.snapshots import load_snapshot
 from dashboard.web import access, api, errors, headers, metrics, pages, sockets
 from dashboard.web.extensions import babel, select_locale, socketio
@@ -60,9 +60,9 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     log = EventLog(client, programme.meeting.id, settings.key_prefix,
                    min_replicas=settings.min_replicas,
                    replica_timeout_ms=settings.replica_timeout_ms)
-    limiter = CommandLimiter(client, log.key("rate"), settings.command_rate,
-                             settings.system_command_rate)
-    meeting = Meeting(programme, log, limiter, settings.limits)
+    admission = Admission(client, log.key("access"), log.key("rate"), settings.command_rate,
+                          settings.system_command_rate)
+    meeting = Meeting(programme, log, admission, settings.limits)
     app.config["BABEL_DEFAULT_TIMEZONE"] = programme.meeting.timezone
 
     babel.init_app(app, locale_selector=select_locale)

@@ -16,19 +16,24 @@ import redis
 
 from dashboard.domain import Event
 from dashboard.domain.events import EVENTS, Opaque, Payload, read_payload
-from dashboard.store import connection
+from dashboard.store import admission, connection
 
 log = logging.getLogger(__name__)
 
-# KEYS: stream, command answers.  ARGV: expected last id, command id (as the client
-# sent it, written in each entry's `cmd`), the answer's key (the id scoped to its
-# sender), the body's hash, then (type, room, data, at, v) for each event (v "" for a
-# version-1 payload, which is written without it, as release 0.1.0 wrote every entry).
-# Answers {"dup", first answer} for a key seen before with the same body hash,
-# {"reused", first answer} with another hash (or an answer of release 0.1.0, which
-# has none), {"stale", last id} when another writer got there first, else
-# {"ok", answer, ids} after appending every event.
-_APPEND = """
+# KEYS: stream, command answers, then the access hash and the sender's rate list of
+# `admission.admit`.  ARGV: expected last id, command id (as the client sent it,
+# written in each entry's `cmd`), the answer's key (the id scoped to its sender), the
+# body's hash, the five arguments of `admit`, then (type, room, data, at, v) for each
+# event (v "" for a version-1 payload, which is written without it, as release 0.1.0
+# wrote every entry).
+# Answers what `admit` refuses ({"revoked", ...} or {"limited", ...}), else {"dup",
+# first answer} for a key seen before with the same body hash, {"reused", first
+# answer} with another hash (or an answer of release 0.1.0, which has none),
+# {"stale", last id} when another writer got there first, else {"ok", answer, ids}
+# after appending every event.
+_APPEND = admission.ADMIT + """
+local refused = admit(KEYS[3], KEYS[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9])
+if refused then return refused end
 local prior = redis.call('HGET', KEYS[2], ARGV[3])
 if prior then
   local ok, seen = pcall(cjson.decode, prior)
@@ -40,7 +45,7 @@ local top = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
 if #top > 0 then last = top[1][1] end
 if last ~= ARGV[1] then return {'stale', last} end
 local ids = {}
-for i = 5, #ARGV, 5 do
+for i = 10, #ARGV, 5 do
   if ARGV[i + 4] == '' then
     ids[#ids + 1] = redis.call('XADD', KEYS[1], '*', 'type', ARGV[i], 'room', ARGV[i + 1],
                                'data', ARGV[i + 2], 'at', ARGV[i + 3], 'cmd', ARGV[2])
@@ -126,27 +131,34 @@ class EventLog:
         return f"{self.tag}:{name}"
 
     def append(self, events: Sequence[Event], expected_last: str, command_id: str,
-               key: str | None = None, body_hash: str = "") -> Appended:
-        """Append all events at once if the stream still ends at `expected_last`.
+               key: str | None = None, body_hash: str = "",
+               ticket: admission.Pass = admission.OPEN, count: bool = True) -> Appended:
+        """Append all events at once if the stream still ends at `expected_last`, and
+        if the sender's `ticket` is admitted (counted with `count`; else Revoked or
+        RateLimited, nothing appended).
 
         The answer is kept under `key` (the command id scoped to its sender; the bare id
         when not given) with `body_hash`: the same key with another hash is `reused`.
         """
-        args: list[Any] = [expected_last, command_id, key or command_id, body_hash]
+        args: list[Any] = [expected_last, command_id, key or command_id, body_hash,
+                           *ticket.args(count)]
         for e in events:
             f = e.to_fields()
             args += [f["type"], f["room"], f["data"], f["at"], f.get("v", "")]
         with self._append_lock:  # the WAIT must follow on the same connection
             appender = self._appending()
             try:
-                status, payload, *rest = self._append(
-                    keys=[self.stream, self.answers], args=args, client=appender)
+                reply = self._append(keys=[self.stream, self.answers, *ticket.keys],
+                                     args=args, client=appender)
+                status, payload, *rest = reply
                 status = status.decode()
                 if status in ("ok", "dup") and self.min_replicas:
                     self._wait_replicas(appender)
             except connection.FAILOVER_ERRORS:
                 self._drop_appender()
                 raise
+        if status in ("revoked", "limited"):
+            admission.refusal(reply, ticket)
         if status == "stale":
             return Appended("stale", last=payload.decode())
         if status == "reused":

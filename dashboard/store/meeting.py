@@ -8,7 +8,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from dashboard.domain import (
     DEFAULT_LIMITS,
@@ -32,8 +32,8 @@ from dashboard.domain import (
 )
 from dashboard.domain.commands import Actor
 from dashboard.domain.events import AnnouncementPosted, RequestSubmitted, SpeakerAdded
+from dashboard.store.admission import OPEN, Admission, Pass, Sender
 from dashboard.store.eventlog import Appended, EventLog, id_key
-from dashboard.store.ratelimit import CommandLimiter
 from dashboard.store.snapshots import load_snapshot
 
 log = logging.getLogger(__name__)
@@ -46,20 +46,6 @@ Pace = Callable[[Iterator[Event]], Iterable[Event]]
 
 # How often a command is decided again when another writer appended first.
 _MAX_ATTEMPTS = 20
-
-
-class Sender(Protocol):
-    """Who sends a command: a role, the room it is limited to ("*": every room), and the
-    generation of its link (its allowance of commands is the link's)."""
-
-    @property
-    def role(self) -> str: ...
-
-    @property
-    def room(self) -> str: ...
-
-    @property
-    def generation(self) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -82,10 +68,11 @@ class Meeting:
     """
 
     def __init__(self, programme: Programme, log_: EventLog,
-                 limiter: CommandLimiter | None = None, limits: Limits = DEFAULT_LIMITS) -> None:
+                 admission: Admission | None = None, limits: Limits = DEFAULT_LIMITS) -> None:
         self.programme = programme
         self.log = log_
-        self.limiter = limiter  # None: commands are not counted (tools, tests)
+        # None: commands are neither counted nor checked for revoked links (tools, tests)
+        self.admission = admission
         self.limits = limits  # the bounds of the live state the rules are given
         self.state: MeetingState = new_state(programme)
         self.lock = threading.RLock()
@@ -185,12 +172,23 @@ class Meeting:
         HTTP and Socket.IO only parse the body and encode the answer or the
         DomainError raised here (Forbidden, Invalid, NotFound, Conflict, Stale).
         """
-        if self.limiter is not None:
-            self.limiter.spend(sender.role, sender.room, sender.generation)
-        check_sender(sender.role, sender.room, body)
-        return self.execute(parse_command(body), sender)
+        ticket = OPEN if self.admission is None else self.admission.pass_for(sender)
+        try:
+            check_sender(sender.role, sender.room, body)
+            command = parse_command(body)
+        except DomainError:
+            self._refused(ticket)
+            raise
+        return self.execute(command, sender, ticket)
 
-    def execute(self, command: BaseCommand, sender: Sender = SYSTEM) -> dict[str, Any]:
+    def _refused(self, ticket: Pass) -> None:
+        """Count a command refused before its append (its link may be revoked or over its
+        allowance: that answer comes first, as it would have for a valid command)."""
+        if self.admission is not None:
+            self.admission.check(ticket)
+
+    def execute(self, command: BaseCommand, sender: Sender = SYSTEM,
+                ticket: Pass | None = None) -> dict[str, Any]:
         """Run a command; answer {"version", "events", ...} or raise a DomainError.
 
         One round trip in the usual case: the state is kept current by the tail,
@@ -202,7 +200,12 @@ class Meeting:
         The answer is kept under the id scoped to its sender (`<role>:<room>:<id>`)
         with a hash of the body: another sender's id is a new id (no one is answered
         with another's events), and the same id with another body is refused.
+        The append checks the sender's `ticket` (its link current, within its
+        allowance; the sender's own by default) and counts the command once.
         """
+        if ticket is None:
+            ticket = OPEN if self.admission is None else self.admission.pass_for(sender)
+        counted = False
         command_id = command.command_id or uuid.uuid4().hex
         key = f"{sender.role}:{sender.room}:{command_id}"
         body_hash = command.body_hash()
@@ -220,12 +223,16 @@ class Meeting:
                         continue
                     # The same command, sent at once to another node, may be what
                     # changed the state: then it is answered, not refused.
+                    if not counted:
+                        self._refused(ticket)
                     first = self.log.answer_of(key, body_hash) if command.command_id else None
                     if first is not None:
                         return self._repeated(command, first)
                     raise
                 began = time.perf_counter()
-                done = self.log.append(events, self.version, command_id, key, body_hash)
+                done = self.log.append(events, self.version, command_id, key, body_hash,
+                                       ticket, count=not counted)
+                counted = True
                 if self.on_append is not None:
                     self.on_append(time.perf_counter() - began)
                 if done.status == "stale":

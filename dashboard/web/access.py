@@ -17,6 +17,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 
 from dashboard.domain import may_send
 from dashboard.domain.roles import READS_EVERY_ROOM, Role
+from dashboard.store.admission import grant_key
 from dashboard.web.errors import ApiError, forbidden, unauthorized, unavailable
 from dashboard.web.extensions import socketio
 from dashboard.web.request_body import json_body
@@ -100,11 +101,6 @@ def _serializer(secret: str | None = None, deployment: str | None = None) -> URL
     return URLSafeSerializer(secret or current_app.config["SECRET_KEY"], salt=salt)
 
 
-def grant_key(role: str, room: str) -> str:
-    """The field of the access hash for one role and room."""
-    return f"{role}:{room}"
-
-
 def make_token(
     role: str,
     room: str = ALL,
@@ -128,13 +124,17 @@ def make_token(
     return str(_serializer(secret, deployment).dumps(payload))
 
 
-def read_token(token: str) -> Principal:
-    """The principal of a token, or a 401 (`unauthorized`, `token_expired`, `token_revoked`)."""
+def read_token(token: str, revoked_later: bool = False) -> Principal:
+    """The principal of a token, or a 401 (`unauthorized`, `token_expired`, `token_revoked`).
+
+    `revoked_later`: the caller checks the revocation itself (a command's append does,
+    in the same round trip to Redis).
+    """
     config = current_app.config
     principal = signed_principal(config["SECRET_KEY"], token, config["PLENARY_DEPLOYMENT"])
     if principal.expires_at is not None and time.time() >= principal.expires_at:
         raise ApiError(401, "token_expired", "this access link has expired; ask for a new one")
-    if not generations().accepts(principal):
+    if not revoked_later and not generations().accepts(principal):
         raise ApiError(401, "token_revoked", "this access link was revoked; ask for a new one")
     return principal
 
@@ -293,14 +293,16 @@ def current_principal() -> Principal | None:
         return None
 
 
-def require_principal(*roles: Role, req: Request | None = None) -> Principal:
+def require_principal(*roles: Role, req: Request | None = None,
+                      revoked_later: bool = False) -> Principal:
     """The principal of a request (the current one by default), or 401; 403 when its
-    role is not among `roles`, or when a cookie's change comes from another site."""
+    role is not among `roles`, or when a cookie's change comes from another site
+    (`revoked_later`: as `read_token`'s)."""
     req = request if req is None else req
     token, from_cookie = token_of_request(req)
     if not token:
         raise unauthorized()
-    principal = read_token(token)
+    principal = read_token(token, revoked_later)
     if roles and principal.role not in roles:
         raise forbidden(f"the {principal.role} role may not do this")
     if from_cookie and req.method not in ("GET", "HEAD", "OPTIONS"):

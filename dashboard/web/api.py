@@ -75,7 +75,8 @@ def command_answer(req: Request) -> dict[str, Any]:
     body: Any = None
     role: str | None = None
     try:
-        sender = require_principal(req=req)
+        # The append checks whether the link was revoked, in its one round trip.
+        sender = require_principal(req=req, revoked_later=True)
         role = sender.role
         body = json_body(req)
         answer: dict[str, Any] = parts.meeting.run(sender, body)

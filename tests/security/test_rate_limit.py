@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import requests
 
 from tests.faults.harness import node
 from tests.support import LiveServer, engine_socket
@@ -79,3 +80,28 @@ def test_another_link_keeps_its_own_allowance(two_nodes: list[LiveServer]) -> No
     assert 429 in codes
     answer = two.command(other, {"type": "list.close", "room": "gt-seguridad"})
     assert answer.status_code == 409  # refused by the rules (no sitting), not rate-limited
+
+
+def test_refused_commands_draw_on_the_allowance(two_nodes: list[LiveServer]) -> None:
+    one, _ = two_nodes
+    chair = one.token("chair", "plenario")
+    time.sleep(1.1)  # a fresh window
+    malformed = [one.command(chair, {"type": "speaker.add", "room": "plenario"})
+                 for _ in range(RATE // 2)]
+    assert {a.status_code for a in malformed} == {422}
+    refused = [one.command(chair, {"type": "list.close", "room": "plenario"})
+               for _ in range(RATE // 2)]
+    assert {a.status_code for a in refused} == {409}  # no sitting open: refused by the rules
+    # The allowance is spent: a command that would be appended is refused, and not applied.
+    def version() -> str:
+        return requests.get(f"{one.url}/api/rooms/plenario", timeout=5, headers={
+            "Authorization": f"Bearer {chair}"}).json()["version"]
+
+    before = version()
+    answer = one.command(chair, {"type": "session.open", "room": "plenario",
+                                 "session_id": "plenaria"})
+    assert answer.status_code == 429 and answer.json()["error"]["code"] == "rate_limited"
+    assert version() == before
+    time.sleep(1.1)
+    assert one.command(chair, {"type": "session.open", "room": "plenario",
+                               "session_id": "plenaria"}).status_code == 200

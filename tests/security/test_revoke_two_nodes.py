@@ -33,7 +33,7 @@ def test_a_revoked_link_is_refused_by_the_other_node_at_its_next_request(
     a.start()
     b.start()
     try:
-        room = rooms_with_sittings(programme_of(a))[0][0]
+        room, sitting = rooms_with_sittings(programme_of(a))[0]
         admin = {"Authorization": f"Bearer {a.token('admin')}"}
         old = b.token("chair", room)
         opened = engine_socket(b, old)  # an open console on the other node
@@ -49,9 +49,17 @@ def test_a_revoked_link_is_refused_by_the_other_node_at_its_next_request(
                                    headers={"Authorization": f"Bearer {old}"})
             assert refused.status_code == 401, (round_, refused.text)
             assert refused.json()["error"]["code"] == "token_revoked"
-            command = b.command(old, {"type": "list.close", "room": room})
-            assert command.status_code == 401 and \
-                command.json()["error"]["code"] == "token_revoked"
+            # Whether the command would be appended, refused by the rules or malformed.
+            version = requests.get(f"{b.url}/api/rooms/{room}", timeout=5, headers={
+                "Authorization": f"Bearer {new}"}).json()["version"]
+            for body in ({"type": "session.open", "room": room, "session_id": sitting},
+                         {"type": "list.close", "room": room},
+                         {"type": "speaker.add", "room": room}):
+                command = b.command(old, body)
+                assert command.status_code == 401 and \
+                    command.json()["error"]["code"] == "token_revoked", (body, command.text)
+            assert requests.get(f"{b.url}/api/rooms/{room}", timeout=5, headers={
+                "Authorization": f"Bearer {new}"}).json()["version"] == version
             frame = connect_refusal(b, old)
             assert frame.startswith("44") and "token_revoked" in frame, frame
             assert connect_refusal(b, new).startswith("40")
