@@ -36,7 +36,7 @@ from .state import (
     SpeechKind,
     new_state,
 )
-from .view import delegation_view, room_view, room_views
+from .view import Audience, delegation_view, for_audience, room_view, room_views
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -74,6 +74,8 @@ __all__ = [
     "refusal",
     "delegation_view",
     "room_view",
+    "Audience",
+    "for_audience",
     "room_views",
     "spec_of",
     "touched_rooms",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any
 
 from .announcements import is_shown
@@ -19,7 +20,15 @@ from .state import (
     Undoable,
 )
 
-__all__ = ["delegation_view", "room_view", "room_views"]
+__all__ = ["Audience", "delegation_view", "for_audience", "room_view", "room_views"]
+
+
+class Audience(StrEnum):
+    """Who a RoomState is for: what each may receive differs, never what it shows."""
+
+    SCREEN = "screen"  # room screens, the overview, delegations, the chyron
+    PODIUM = "podium"  # the podium monitor: with the chair's message to the speaker
+    DESK = "desk"  # chairs, the secretariat, admins: the message and pending requests too
 
 
 def _delegation(programme: Programme, code: str) -> dict[str, Any]:
@@ -156,12 +165,25 @@ def _undo(programme: Programme, undo: Undoable | None, server_time: float) -> di
 
 
 def room_view(state: MeetingState, room_id: str, server_time: float,
-              desk: bool = False) -> dict[str, Any]:
-    """The contract's RoomState for one room, plus `next_session`; raises NotFound.
+              audience: Audience = Audience.SCREEN) -> dict[str, Any]:
+    """The contract's RoomState for one room as `audience` receives it; raises NotFound."""
+    return for_audience(_full_view(state, room_id, server_time), audience)
 
-    `desk`: for a chair, the secretariat or an admin (pending requests included);
-    screens and delegations never receive them.
-    """
+
+def for_audience(view: dict[str, Any], audience: Audience) -> dict[str, Any]:
+    """A desk's RoomState as `audience` receives it: pending requests go to desks only,
+    the chair's message to the speaker to desks and the podium monitor only."""
+    if audience is Audience.DESK:
+        return view
+    speakers = view["speakers"].copy()
+    del speakers["requests"]
+    out = {**view, "speakers": speakers}
+    if audience is Audience.SCREEN:
+        del out["podium"]
+    return out
+
+
+def _full_view(state: MeetingState, room_id: str, server_time: float) -> dict[str, Any]:
     programme = state.programme
     room = state.rooms.get(room_id)
     spec = programme.rooms_by_id.get(room_id)
@@ -207,9 +229,8 @@ def room_view(state: MeetingState, room_id: str, server_time: float,
             # When the list ends if every speech takes its limit (a sitting in progress).
             "forecast_end": server_time + waits[-1] if sitting and waits[-1] is not None
             else None,
-            **({"requests": [_request(programme, r) for r in room.requests]} if desk else {}),
+            "requests": [_request(programme, r) for r in room.requests],
         },
-        # Read only by the podium monitor; the screens and the overview never show it.
         "podium": dict(room.podium) if room.podium else None,
         "totals": _totals(programme, room, budget, server_time) if sitting else [],
         "announcements": [
@@ -226,9 +247,9 @@ def room_view(state: MeetingState, room_id: str, server_time: float,
 
 
 def room_views(state: MeetingState, server_time: float,
-               desk: bool = False) -> list[dict[str, Any]]:
+               audience: Audience = Audience.SCREEN) -> list[dict[str, Any]]:
     """Every room's RoomState, in programme order (the overview)."""
-    return [room_view(state, room_id, server_time, desk) for room_id in state.rooms]
+    return [room_view(state, room_id, server_time, audience) for room_id in state.rooms]
 
 
 def delegation_view(state: MeetingState, code: str, server_time: float) -> dict[str, Any]:

@@ -21,6 +21,7 @@ start: when they do not hold, every broadcast is python-socketio's own `emit`.
 
 from __future__ import annotations
 
+import itertools
 import logging
 from typing import Any
 
@@ -82,11 +83,15 @@ class Fanout:
         return self._emit_public(server, event, data, to)
 
     def _emit_direct(self, server: Any, event: str, data: Any, to: list[str]) -> int:
+        recipients = seams.recipients(server, to)
+        first = next(recipients, None)
+        if first is None:
+            return 0  # nobody listens: no packet to build
         eio_pkt, frame = seams.framed(seams.event_packet(server, event, data))
         self.last_bytes = len(frame)
         pipes, send_queued = self.pipes, seams.queued_sender(server)
         direct = queued = 0
-        for sid, eio_sid, sock in seams.recipients(server, to):
+        for sid, eio_sid, sock in itertools.chain((first,), recipients):
             pipe = pipes.get(sid)
             if pipe is not None and seams.idle(sock) and pipe.try_send(frame):
                 direct += 1
@@ -112,6 +117,8 @@ class Fanout:
 
     def _emit_public(self, server: Any, event: str, data: Any, to: list[str]) -> int:
         count = sum(1 for _ in server.manager.get_participants(seams.NAMESPACE, to))
+        if not count:
+            return 0
         self.last_bytes = len(json_fast.dumps([event, data]))
         server.emit(event, data, to=to, namespace=seams.NAMESPACE)
         self.sent["public"] += count

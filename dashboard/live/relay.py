@@ -10,7 +10,8 @@ from collections.abc import Callable
 import gevent
 from flask_socketio import SocketIO
 
-from dashboard.live.channels import OVERVIEW, OVERVIEW_DESK, desk_channel, room_channel
+from dashboard.domain import Audience, for_audience
+from dashboard.live.channels import channel, overview
 from dashboard.live.fanout import Fanout
 from dashboard.store.meeting import Meeting
 
@@ -85,16 +86,19 @@ class Relay:
     def _send(self, rooms: set[str]) -> None:
         for room in sorted(rooms):
             try:
-                view = self.meeting.view(room)
-                if self.sent.get(room) == view["version"]:
+                full = self.meeting.view(room, Audience.DESK)
+                if self.sent.get(room) == full["version"]:
                     continue  # marked again while this version was being sent
-                self.sent[room] = view["version"]
+                self.sent[room] = full["version"]
                 began = time.perf_counter()
-                self.fanout.emit("state", view, to=[room_channel(room), OVERVIEW])
-                size = self.fanout.last_bytes
-                # Pending requests go to the desks only, never to screens or delegations.
-                self.fanout.emit("state", self.meeting.view(room, desk=True),
-                                 to=[desk_channel(room), OVERVIEW_DESK])
+                size = 0
+                # Each audience gets what it may see, encoded only when someone listens.
+                for audience in (Audience.SCREEN, Audience.PODIUM, Audience.DESK):
+                    to = [channel(room, audience)]
+                    if audience is not Audience.PODIUM:
+                        to.append(overview(audience))
+                    if self.fanout.emit("state", for_audience(full, audience), to):
+                        size = max(size, self.fanout.last_bytes)
                 if self.on_broadcast is not None:
                     self.on_broadcast(time.perf_counter() - began, size)
             except Exception:  # one room's failure must not keep the others' screens stale

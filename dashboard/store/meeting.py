@@ -12,6 +12,7 @@ from typing import Any
 
 from dashboard.domain import (
     DEFAULT_LIMITS,
+    Audience,
     BaseCommand,
     CommandIdReused,
     Conflict,
@@ -283,16 +284,16 @@ class Meeting:
             answer["retried"] = True
         return answer
 
-    def view(self, room_id: str, desk: bool = False) -> dict[str, Any]:
-        """The RoomState of one room now (`desk`: with its pending requests)."""
+    def view(self, room_id: str, audience: Audience = Audience.SCREEN) -> dict[str, Any]:
+        """The RoomState of one room now, as `audience` receives it."""
         with self.lock:
-            return room_view(self.state, room_id, time.time(), desk)
+            return room_view(self.state, room_id, time.time(), audience)
 
-    def views(self, desk: bool = False) -> list[dict[str, Any]]:
-        """The RoomState of every room now (`desk`: with their pending requests)."""
+    def views(self, audience: Audience = Audience.SCREEN) -> list[dict[str, Any]]:
+        """The RoomState of every room now, as `audience` receives it."""
         with self.lock:
             now = time.time()
-            return [room_view(self.state, r.id, now, desk) for r in self.programme.rooms]
+            return [room_view(self.state, r.id, now, audience) for r in self.programme.rooms]
 
     def delegation(self, code: str) -> dict[str, Any]:
         """One delegation's own entries, pending and declined requests now."""

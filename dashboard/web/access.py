@@ -15,7 +15,7 @@ from flask import Blueprint, Flask, Request, current_app, g, jsonify, redirect, 
 from flask_socketio import SocketIO
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from dashboard.domain import may_send
+from dashboard.domain import Audience, may_send
 from dashboard.domain.roles import READS_EVERY_ROOM, Role
 from dashboard.store.admission import grant_key
 from dashboard.web.errors import ApiError, forbidden, unauthorized, unavailable
@@ -65,6 +65,13 @@ class Principal:
     def desk(self) -> bool:
         """Whether this principal sees the rooms' pending requests for the floor."""
         return self.role in DESK
+
+    def audience(self, podium: bool = False) -> Audience:
+        """What this principal receives of a room's state (`podium`: the page asks for the
+        chair's message to the speaker, as the podium monitor does)."""
+        if self.desk:
+            return Audience.DESK
+        return Audience.PODIUM if podium else Audience.SCREEN
 
     def may(self, command_type: str, room: str | None) -> bool:
         """Whether this principal may send a command of this type to this room (as declared

@@ -42,7 +42,8 @@ def programme() -> Any:
 def rooms() -> Any:
     """The state of every room the caller may see."""
     who = principal()
-    return jsonify([v for v in services().meeting.views(who.desk) if who.sees(v["room"]["id"])])
+    views = services().meeting.views(who.audience())
+    return jsonify([v for v in views if who.sees(v["room"]["id"])])
 
 
 @bp.get("/rooms/<room_id>")
@@ -52,7 +53,7 @@ def room(room_id: str) -> Any:
     meeting = services().meeting
     if room_id not in meeting.state.rooms:
         raise ApiError(404, "not_found", f"no room {room_id!r}", "room")
-    return jsonify(meeting.view(room_id, principal().desk))
+    return jsonify(meeting.view(room_id, principal().audience()))
 
 
 @bp.get("/delegation")

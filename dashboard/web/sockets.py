@@ -16,7 +16,7 @@ from socketio.exceptions import ConnectionRefusedError as Refused
 
 from dashboard.domain.events import Event, ScreenDirected
 from dashboard.live import json_fast
-from dashboard.live.channels import OVERVIEW, OVERVIEW_DESK, desk_channel, room_channel
+from dashboard.live.channels import channel, overview
 from dashboard.store.fleet import Hello, screen_number
 from dashboard.web.access import ALL, COOKIE, Principal, read_token
 from dashboard.web.errors import ApiError, answered
@@ -136,7 +136,8 @@ def on_disconnect(reason: Any = None) -> None:
 
 @socketio.on("subscribe")
 def on_subscribe(data: Any = None) -> dict[str, Any]:
-    """A screen asks for a room ("*": all rooms); it gets the state now and on every change."""
+    """A screen asks for a room ("*": all rooms); it gets the state now and on every change
+    (`podium`: with the chair's message to the speaker, for the podium monitor)."""
     sid: str = request.sid  # type: ignore[attr-defined]
     if (refused := throttled(sid)) is not None:
         return refused
@@ -148,18 +149,19 @@ def on_subscribe(data: Any = None) -> dict[str, Any]:
     if room == ALL:
         if not principal.sees_all:
             return _fail(ApiError(403, "forbidden", "this access is for one room", "room"))
-        join_room(OVERVIEW_DESK if principal.desk else OVERVIEW)  # before the read: no
-        # change can fall in between
+        audience = principal.audience()
+        join_room(overview(audience))  # before the read: no change can fall in between
         _subscribed(sid, ALL)
-        return {"ok": True, "states": meeting.views(principal.desk),
+        return {"ok": True, "states": meeting.views(audience),
                 "live": meeting.stream_healthy}
     if room not in meeting.state.rooms:
         return _fail(ApiError(404, "not_found", f"no room {room[:40]!r}", "room"))
     if not principal.sees(room):
         return _fail(ApiError(403, "forbidden", "this access is for another room", "room"))
-    join_room(desk_channel(room) if principal.desk else room_channel(room))
+    audience = principal.audience(podium=data.get("podium") is True)
+    join_room(channel(room, audience))
     _subscribed(sid, room)
-    return {"ok": True, "state": meeting.view(room, principal.desk),
+    return {"ok": True, "state": meeting.view(room, audience),
             "live": meeting.stream_healthy}
 
 

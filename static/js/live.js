@@ -17,8 +17,9 @@ const DENIED = new Set(["unauthorized", "token_expired", "token_revoked", "forbi
  * onState(received, changed) gets {state, offset} for each room whose version
  * is at least the newest seen; onStatus({phase, lastContact, error}) gets
  * "connecting" | "live" | "reconnecting" | "denied".
+ * podium: also receive the chair's message to the speaker (the podium monitor).
  */
-export function connectLive({ room, onState, onStatus = () => {}, kind = page.page }) {
+export function connectLive({ room, onState, onStatus = () => {}, kind = page.page, podium = false }) {
   const socket = window.io({
     transports: ["websocket"],
     reconnection: true,
@@ -95,7 +96,7 @@ export function connectLive({ room, onState, onStatus = () => {}, kind = page.pa
   function ask(event, onAnswer) {
     if (probing) return;
     probing = true;
-    socket.timeout(PROBE_TIMEOUT_MS).emit(event, { room }, (err, ack) => {
+    socket.timeout(PROBE_TIMEOUT_MS).emit(event, podium ? { room, podium } : { room }, (err, ack) => {
       probing = false;
       if (err) {
         down();

@@ -35,6 +35,7 @@ function tick() {
 
 connectLive({
   room: page.room,
+  podium: true,
   onState(received, changed) {
     current = received;
     if (changed) render();

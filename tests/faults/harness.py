@@ -274,8 +274,8 @@ def instant_free(state: dict[str, Any]) -> dict[str, Any]:
     """A RoomState without what is computed for the instant it was rendered: the server
     time, the running clock's seconds, and the seconds derived from them (a delegation's
     time spoken with the speech in progress, each entry's wait, the list's forecast end);
-    and the pending requests that only desks receive, so a screen's state compares with
-    an admin's."""
+    and what only desks receive (the pending requests, the chair's message to the
+    speaker), so a screen's state compares with an admin's."""
     state = json.loads(json.dumps(state))
     state.pop("server_time", None)
     speakers = state["speakers"]
@@ -283,6 +283,7 @@ def instant_free(state: dict[str, Any]) -> dict[str, Any]:
         speakers["current"].pop("elapsed_s", None)
     speakers.pop("forecast_end", None)
     speakers.pop("requests", None)  # what desks get besides: screens never do
+    state.pop("podium", None)
     for entry in speakers["queue"]:
         entry.pop("wait_s", None)
     for total in state.get("totals") or []:

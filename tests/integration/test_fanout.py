@@ -69,10 +69,9 @@ def test_a_frame_half_written_is_finished_before_anything_else_goes_out():
 
 def timeless(state: dict) -> dict:
     """A room state without what moves with the clock (the server's time, time spoken, the
-    estimates made from it) and without the desk's pending requests (screens never get them)."""
+    estimates made from it)."""
     state = {k: v for k, v in state.items() if k not in ("server_time", "totals")}
-    speakers = {k: v for k, v in state["speakers"].items()
-                if k not in ("forecast_end", "requests")}
+    speakers = {k: v for k, v in state["speakers"].items() if k != "forecast_end"}
     speakers["queue"] = [{k: v for k, v in e.items() if k != "wait_s"} for e in speakers["queue"]]
     if speakers["current"]:
         speakers["current"] = {k: v for k, v in speakers["current"].items() if k != "elapsed_s"}
@@ -158,7 +157,8 @@ def test_every_screen_gets_whole_frames_in_order_fast_or_slow(live_server):
         with ThreadPoolExecutor(4) as pool:
             answers = list(pool.map(lambda c: live_server.command(chair, c), burst))
         assert all(a.status_code == 200 for a in answers)
-        final = requests.get(f"{live_server.url}/api/rooms/{room}", headers=auth).json()
+        final = requests.get(f"{live_server.url}/api/rooms/{room}", headers={  # as screens
+            "Authorization": f"Bearer {live_server.token('screen', room)}"}).json()
         deadline = time.monotonic() + 15
         while any(s.states[-1]["version"] != final["version"] for s in screens):
             assert time.monotonic() < deadline, "a screen never got the last version"

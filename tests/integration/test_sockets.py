@@ -100,3 +100,37 @@ def test_a_probe_answers_the_rooms_version_and_nothing_more(app, token, programm
     other = other_room(programme, room)
     assert screen.emit("probe", {"room": other}, callback=True)["error"]["code"] == "not_found"
     assert screen.emit("probe", {"room": "*"}, callback=True)["ok"] is False
+
+
+def test_each_page_receives_what_its_audience_may_see(app, token, programme, client):
+    """The chair's message to the speaker reaches desks and the podium monitor only;
+    pending requests reach desks only; room screens and the overview get neither."""
+    room, _ = room_with_sitting(programme)
+    screen, podium = connect(app, token("screen", room)), connect(app, token("screen", room))
+    overview, desk = connect(app, token("screen", "*")), connect(app, token("chair", room))
+    acks = {
+        "screen": screen.emit("subscribe", {"room": room}, callback=True)["state"],
+        "podium": podium.emit("subscribe", {"room": room, "podium": True},
+                              callback=True)["state"],
+        "overview": next(s for s in overview.emit("subscribe", {"room": "*"},
+                                                  callback=True)["states"]
+                         if s["room"]["id"] == room),
+        "desk": desk.emit("subscribe", {"room": room}, callback=True)["state"],
+    }
+    chair = Chair(client, token("chair", room), room)
+    chair.open(programme)
+    chair.ok("podium.message", preset="conclude")
+    got = {"screen": states(screen), "podium": states(podium),
+           "overview": states(overview), "desk": states(desk)}
+    for name, sent in got.items():
+        assert len(sent) == 2, name
+        for state in [acks[name], *sent]:
+            assert ("podium" in state) == (name in ("podium", "desk")), name
+            assert ("requests" in state["speakers"]) == (name == "desk"), name
+        assert sent[-1]["version"] == got["screen"][-1]["version"]
+    assert got["podium"][-1]["podium"]["preset"] == "conclude"
+    assert got["desk"][-1]["podium"]["preset"] == "conclude"
+    # The same question over HTTP: a screen's link reads the room without the message.
+    seen = client.get(f"/api/rooms/{room}",
+                      headers={"Authorization": f"Bearer {token('screen', room)}"}).get_json()
+    assert "podium" not in seen and "requests" not in seen["speakers"]

@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dashboard.domain import (
+    Audience,
     Conflict,
     Forbidden,
     NotFound,
@@ -208,7 +209,7 @@ def test_an_approval_request_waits_for_the_chair_then_is_accepted(plenary: Drive
                            on_behalf_of="CARICOM", language="en")
     assert sub.type == "request.submitted"
     assert codes(plenary.view()) == []
-    desk = room_view(plenary.state, ROOM, plenary.now, desk=True)
+    desk = room_view(plenary.state, ROOM, plenary.now, Audience.DESK)
     assert [r["request_id"] for r in desk["speakers"]["requests"]] == [sub.data.request_id]
     with pytest.raises(Conflict):  # the same again while it waits
         as_delegation(plenary, "BRB", "request.submit", room=ROOM)
@@ -216,7 +217,7 @@ def test_an_approval_request_waits_for_the_chair_then_is_accepted(plenary: Drive
     plenary.run("request.accept", room=ROOM, request_id=sub.data.request_id)
     entry = plenary.view()["speakers"]["queue"][0]
     assert entry["delegation"]["code"] == "BRB" and entry["inscribed_at"] == sub.at
-    assert room_view(plenary.state, ROOM, plenary.now, desk=True)["speakers"]["requests"] == []
+    assert room_view(plenary.state, ROOM, plenary.now, Audience.DESK)["speakers"]["requests"] == []
 
 
 def test_a_declined_request_keeps_the_reason_for_its_delegation(plenary: Driver) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from dashboard.domain import (
+    Audience,
     Event,
     EventType,
     Stale,
@@ -148,7 +149,6 @@ def test_room_view_is_json_ready_with_the_contract_keys(plenary: Driver) -> None
         "session",
         "next_session",
         "speakers",
-        "podium",
         "announcements",
         "totals",
     }
@@ -160,6 +160,12 @@ def test_room_view_is_json_ready_with_the_contract_keys(plenary: Driver) -> None
     assert view["server_time"] == plenary.now
     assert set(view["speakers"]) == {"current", "queue", "list_closed", "undo", "for_session",
                                      "forecast_end"}
+    # The podium monitor gets the chair's message too; desks also the pending requests.
+    podium = room_view(plenary.state, ROOM, plenary.now, Audience.PODIUM)
+    desk = room_view(plenary.state, ROOM, plenary.now, Audience.DESK)
+    assert set(podium) == set(view) | {"podium"} and podium["speakers"] == view["speakers"]
+    assert set(desk) == set(podium) and set(desk["speakers"]) == set(view["speakers"]) | {
+        "requests"}
 
 
 def test_room_views_cover_every_room_and_unknown_rooms_are_not_found(programme) -> None:
