@@ -154,8 +154,10 @@ def static_folder() -> Path:
 
 def start_node(app: Flask) -> None:
     """Start a web node's background tasks (`plenary run` and the gunicorn entry point):
-    the relay (tail and sends), the access refresher and the collector's full passes."""
+    the relay (tail and sends), the access refresher, the fleet's heartbeat writer and the
+    collector's full passes."""
     parts = services(app)
     parts.relay.start()
+    socketio.start_background_task(parts.fleet.run_flusher, socketio.sleep)
     socketio.start_background_task(access.run_access_refresher, app, socketio)
     socketio.start_background_task(collector.run, socketio.sleep, parts.settings.gc_full_every_s)

@@ -11,12 +11,16 @@ that dies leaves nothing behind for long) and the index is pruned when read.
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import redis
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "KINDS",
@@ -153,6 +157,8 @@ class Fleet:
         self.index = f"{tag}:fleet"
         self.names = f"{tag}:screen_names"
         self.local = 0  # pages listed by this node's sockets (bounded by the settings)
+        # page id -> (when, the version it shows or None): heartbeats not yet written
+        self.pending: dict[str, tuple[float, str | None]] = {}
         self._gone = client.register_script(_GONE)
 
     def key(self, page_id: str) -> str:
@@ -198,20 +204,52 @@ class Fleet:
         return name
 
     def seen(self, page_id: str, version: str | None) -> None:
-        """A page's heartbeat, with the version it shows now (None: unchanged)."""
-        now = time.time()
+        """A page's heartbeat, with the version it shows now (None: unchanged): kept until
+        the next `flush`, which writes every page's at once."""
+        if version is None and page_id in self.pending:
+            version = self.pending[page_id][1]
+        self.pending[page_id] = (time.time(), version)
+
+    @property
+    def flush_every_s(self) -> float:
+        """How often `flush` must run: well within the times that make a page behind or
+        silent, so that a heartbeat is written before its page would be listed so."""
+        return min(1.0, self.times.behind_s / 2, self.times.silent_s / 4)
+
+    def flush(self) -> int:
+        """Write the heartbeats noted since the last flush, in one round trip; how many.
+
+        Thousands of screens each report every few seconds: one write per report
+        would cost a round trip to Redis each, on the node that holds the sockets.
+        """
+        pending, self.pending = self.pending, {}
+        if not pending:
+            return 0
         pipe = self.redis.pipeline(transaction=False)
-        mapping: dict[str | bytes, str] = {"last_seen": repr(now)}
-        if version:
-            mapping["version_shown"] = version
-        pipe.hset(self.key(page_id), mapping=mapping)
-        pipe.expire(self.key(page_id), self._ttl)
-        pipe.zadd(self.index, {page_id: now})
+        for page_id, (at, version) in pending.items():
+            mapping: dict[str | bytes, str] = {"last_seen": repr(at)}
+            if version:
+                mapping["version_shown"] = version
+            pipe.hset(self.key(page_id), mapping=mapping)
+            pipe.expire(self.key(page_id), self._ttl)
+        pipe.zadd(self.index, {page_id: at for page_id, (at, _) in pending.items()})
         pipe.execute()
+        return len(pending)
+
+    def run_flusher(self, sleep: Callable[[float], object],
+                    running: Callable[[], bool] = lambda: True) -> None:
+        """Flush the heartbeats every `flush_every_s` (a background task of each web node)."""
+        while running():
+            sleep(self.flush_every_s)
+            try:
+                self.flush()
+            except redis.RedisError as exc:  # the listing misses them; the next ones come
+                log.warning("could not write the fleet's heartbeats: %s", exc)
 
     def disconnected(self, page_id: str, conn: str) -> None:
         """The page's socket `conn` closed: listed as gone, then forgotten (unless the page
         is back already on another socket, which the entry names)."""
+        self.pending.pop(page_id, None)
         self._gone(keys=[self.key(page_id)],
                    args=[conn[:100], repr(time.time()), int(self.times.gone_keep_s) + 1])
 

@@ -61,8 +61,7 @@ class Client:
     room: str = ""  # the room it subscribed to last ("*": the overview)
     kind: str = ""  # the kind of page its hello said (empty before it)
     page_id: str | None = None  # set by its hello: its entry in the fleet
-    shown: str = ""  # the version it said it shows, as last written to the fleet
-    written: float = 0.0  # when its fleet entry was last written (monotonic)
+    shown: str = ""  # the version it said it shows
 
     def spend(self, rate: float) -> bool:
         """Take one event from a token bucket of `rate` per second (burst: 2 seconds' worth)."""
@@ -197,7 +196,7 @@ def on_hello(data: Any = None) -> dict[str, Any]:
         if parts.fleet.local >= parts.settings.max_fleet_per_node:
             return _fail(ApiError(429, "too_many", "this node lists no more pages"))
         parts.fleet.local += 1
-    me.page_id, me.shown, me.written = page_id, hello.version, time.monotonic()
+    me.page_id, me.shown = page_id, hello.version
     me.kind = hello.kind
     log_event("hello", kind=hello.kind, page=page_id, room=me.room, node=parts.fleet.node)
     asked = data.get("room") if isinstance(data, dict) else None
@@ -215,8 +214,8 @@ def on_hello(data: Any = None) -> dict[str, Any]:
 
 @socketio.on("shown")
 def on_shown(data: Any = None) -> None:
-    """A page rendered a version, or says it is alive (at least every 5 s): written to the
-    fleet at once when the version changed, else at most once a second."""
+    """A page rendered a version, or says it is alive: noted for the fleet, written with
+    the other pages' by the node's flusher."""
     sid: str = request.sid  # type: ignore[attr-defined]
     me = services().clients.get(sid)
     if me is None or me.page_id is None:
@@ -224,14 +223,9 @@ def on_shown(data: Any = None) -> None:
     version = data.get("version") if isinstance(data, dict) else None
     version = version if isinstance(version, str) and _VERSION.match(version) else None
     changed = version is not None and version != me.shown
-    now = time.monotonic()
-    if not changed and now - me.written < 1.0:
-        return
-    me.written = now
     if changed:
         me.shown = version or ""
-    fleet = services().fleet
-    _fleet_write(lambda: fleet.seen(me.page_id or "", version if changed else None))
+    services().fleet.seen(me.page_id, version if changed else None)
 
 
 def directive_listener(app: Flask) -> Callable[[Event], None]:

@@ -1,10 +1,14 @@
 // What a page tells the control room about itself, and what the control room
-// asks of it: `hello` on every (re)connect, `shown {version}` after each render
-// and at least every 5 s, and the server's `directive`s (identify, reload,
-// rename, set). Screens keep a stable id and their name in localStorage.
+// asks of it: `hello` on every (re)connect, `shown {version}` after a render
+// (at most every 2.5 s) and at least every 5 s, and the server's `directive`s
+// (identify, reload, rename, set). Screens keep a stable id and their name in
+// localStorage.
 import { page } from "./i18n.js";
 
-const HEARTBEAT_MS = 5000;
+const HEARTBEAT_MS = 5000; // at least this often: a page not heard for 10 s is silent
+// At most this often: thousands of screens follow a busy room, and a page is listed
+// behind only after 5 s, which the newest version, sent within 2.5 s, never reaches.
+const SHOWN_EVERY_MS = 2500;
 const IDENTIFY_MS = 10000;
 // Pages that are screens of the fleet (a stable id of their own); the others
 // (consoles, desks) are listed by their connection.
@@ -117,11 +121,21 @@ export function startReport(socket, { kind, room }) {
     });
   }
 
+  let sentAt = 0;
+  let pending = null; // a send of the newest version, waiting for its turn
+
+  function send() {
+    pending = null;
+    if (!socket.connected) return;
+    sentAt = Date.now();
+    socket.emit("shown", { version });
+  }
+
   socket.on("connect", hello);
   if (socket.connected) hello();
   setInterval(() => {
-    if (socket.connected) socket.emit("shown", { version });
-  }, HEARTBEAT_MS);
+    if (Date.now() - sentAt >= HEARTBEAT_MS - 500) send();
+  }, 1000);
 
   socket.on("directive", (d) => {
     if (!d || (id && d.screen_id !== id)) return;
@@ -136,7 +150,7 @@ export function startReport(socket, { kind, room }) {
     shown(next) {
       if (!next || next === version) return;
       version = next;
-      if (socket.connected) socket.emit("shown", { version });
+      if (pending === null) pending = setTimeout(send, Math.max(0, sentAt + SHOWN_EVERY_MS - Date.now()));
     },
   };
 }
