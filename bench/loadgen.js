@@ -1,11 +1,14 @@
 // Load generator of the fan-out benchmark (driven by bench/run.py).
 //
 //   node loadgen.js screens --url U --token T --room R --count N --out F
-//                           [--client tcp|raw|sio]
+//                           [--client tcp|raw|sio] [--heartbeat --id-prefix P]
 //     connects N Socket.IO screens (websocket only), subscribes each to R,
 //     prints {"event":"ready",...} once all are subscribed, records the
 //     arrival instant of every "state" event, and on a "dump" line on stdin
-//     writes the record to F, disconnects and exits.
+//     writes the record to F, disconnects and exits. With --heartbeat each
+//     screen also reports itself as static/js/report.js does: `hello` (kind
+//     screen, screen id P-<i>, room, language, viewport) on connect, `shown`
+//     with each newer version it receives, and `shown` every 5 s.
 //   node loadgen.js chair --url U[,U2,...] --token T --transport http|socketio
 //                         --rate R --duration S --commands F --out O
 //     sends the commands of F (a JSON list, cycled) at R per second for S
@@ -45,6 +48,8 @@ async function screens() {
   const out = arg("out");
   const timeoutMs = Number(arg("connect-timeout", 60000));
   const clientKind = arg("client", "raw");
+  const heartbeat = process.argv.includes("--heartbeat");
+  const idPrefix = arg("id-prefix", `bench${process.pid}`);
 
   const versionIndex = new Map();
   const versions = [];
@@ -67,7 +72,61 @@ async function screens() {
     if (vi === undefined) { vi = versions.length; versions.push(v); versionIndex.set(v, vi); }
     rec.push(vi, t);
     stateEvents++;
+    if (heartbeat) reportShown(rec.screen, v);
   }
+
+  // --heartbeat: what a screen page tells the fleet (static/js/report.js, live.js).
+  // `hello` goes out on connect with an ack, before `subscribe`, as the page's
+  // handlers are registered in that order; `shown {version}` after each state newer
+  // than the one last reported (the page draws only newer ones), and on the page's
+  // 5 s timer. Each page's timer starts when it loads, so the screens' phases are
+  // spread: every screen gets a random one of HEARTBEAT_SLOTS slots of the period,
+  // and one timer sends each slot's heartbeats in turn.
+  const HEARTBEAT_MS = 5000;
+  const HEARTBEAT_SLOTS = 100;
+  const VIEWPORT = [1920, 1080];
+  const slots = Array.from({ length: HEARTBEAT_SLOTS }, () => []);
+  let heartbeats = 0, hellos = 0, helloAcks = 0, shownSent = 0;
+  function newer(a, b) {  // stream ids "ms-seq": is a newer than b?
+    if (b === null) return true;
+    const [am, as] = a.split("-").map(Number), [bm, bs] = b.split("-").map(Number);
+    return am > bm || (am === bm && as > bs);
+  }
+  function helloBody(screen) {
+    const body = { kind: "screen", screen_id: screen.id, lang: "es", viewport: VIEWPORT, room };
+    if (screen.version !== null) body.version = screen.version;
+    return body;
+  }
+  function newScreen(i, send) {
+    const screen = { id: `${idPrefix}-${i}`, send, version: null, connected: false };
+    if (heartbeat) slots[crypto.randomInt(HEARTBEAT_SLOTS)].push(screen);
+    return screen;
+  }
+  function sayHello(screen) {
+    screen.connected = true;
+    hellos++;
+    screen.send("hello", helloBody(screen), 2);
+  }
+  function reportShown(screen, v) {
+    if (!screen || typeof v !== "string" || !newer(v, screen.version)) return;
+    screen.version = v;
+    if (!screen.connected) return;
+    shownSent++;
+    screen.send("shown", { version: v });
+  }
+  if (heartbeat) {
+    let slot = 0;
+    setInterval(() => {
+      for (const screen of slots[slot]) {
+        if (!screen.connected) continue;
+        heartbeats++;
+        screen.send("shown", { version: screen.version });
+      }
+      slot = (slot + 1) % HEARTBEAT_SLOTS;
+    }, HEARTBEAT_MS / HEARTBEAT_SLOTS);
+  }
+  // A Socket.IO event as an Engine.IO message: 42[name,data], or 42<ack>[...].
+  const eventFrame = (name, data, ack) => "42" + (ack ?? "") + JSON.stringify([name, data]);
 
   // The Engine.IO v4 / Socket.IO v5 protocol spoken directly over `ws`: no JSON
   // parse of the state, only its version read out, so one Node process holds
@@ -92,6 +151,7 @@ async function screens() {
       const wsUrl = url.replace(/^http/, "ws") + "/socket.io/?EIO=4&transport=websocket";
       const ws = new WebSocket(wsUrl, { perMessageDeflate: false, skipUTF8Validation: true });
       sockets[i] = { disconnect: () => ws.close(), removeAllListeners: () => ws.removeAllListeners("close") };
+      rec.screen = heartbeat ? newScreen(i, (name, data, ack) => ws.send(eventFrame(name, data, ack))) : null;
       let settled = false;
       const done = (ok) => { if (!settled) { settled = true; ok ? subscribed++ : failed++; resolve(); } };
       ws.on("message", (buf) => {
@@ -108,18 +168,23 @@ async function screens() {
         } else if (msg[0] === "0") {
           ws.send("40" + JSON.stringify({ token }));
         } else if (msg.startsWith("40")) {
+          if (rec.screen) sayHello(rec.screen);
           ws.send('421["subscribe",' + JSON.stringify({ room }) + "]");
         } else if (msg.startsWith("431")) {
           const ack = JSON.parse(msg.slice(3))[0];
-          if (ack && ack.ok !== false) { connectMs.push(now() - start); done(true); }
-          else { emit({ event: "error", client: i, ack }); done(false); }
+          if (ack && ack.ok !== false) {
+            connectMs.push(now() - start); done(true);
+            if (ack.state) reportShown(rec.screen, ack.state.version);
+          } else { emit({ event: "error", client: i, ack }); done(false); }
+        } else if (msg.startsWith("432")) {
+          helloAcks++;
         } else if (msg.startsWith("44")) {
           emit({ event: "error", client: i, error: msg.slice(0, 300) });
           done(false);
         }
       });
       ws.on("error", (err) => { emit({ event: "error", client: i, error: String(err && err.message) }); done(false); });
-      ws.on("close", () => { disconnects++; done(false); });
+      ws.on("close", () => { disconnects++; if (rec.screen) rec.screen.connected = false; done(false); });
     });
   }
 
@@ -144,6 +209,7 @@ async function screens() {
       const rec = (records[i] = []);
       const sock = net.connect({ host: target.hostname, port: Number(target.port), noDelay: true });
       sockets[i] = { disconnect: () => sock.destroy(), removeAllListeners: () => sock.removeAllListeners("close") };
+      rec.screen = heartbeat ? newScreen(i, (name, data, ack) => sock.write(maskedText(eventFrame(name, data, ack)))) : null;
       let settled = false;
       const done = (ok) => { if (!settled) { settled = true; ok ? subscribed++ : failed++; resolve(); } };
       let upgraded = false;
@@ -163,9 +229,15 @@ async function screens() {
         else if (msg[0] === "0") sock.write(maskedText("40" + JSON.stringify({ token })));
         else if (msg.startsWith("431")) {
           const ack = JSON.parse(msg.slice(3))[0];
-          if (ack && ack.ok !== false) { connectMs.push(now() - start); done(true); }
-          else { emit({ event: "error", client: i, ack }); done(false); }
-        } else if (msg.startsWith("40")) sock.write(maskedText('421["subscribe",' + JSON.stringify({ room }) + "]"));
+          if (ack && ack.ok !== false) {
+            connectMs.push(now() - start); done(true);
+            if (ack.state) reportShown(rec.screen, ack.state.version);
+          } else { emit({ event: "error", client: i, ack }); done(false); }
+        } else if (msg.startsWith("432")) helloAcks++;
+        else if (msg.startsWith("40")) {
+          if (rec.screen) sayHello(rec.screen);
+          sock.write(maskedText('421["subscribe",' + JSON.stringify({ room }) + "]"));
+        }
         else if (msg.startsWith("44")) { emit({ event: "error", client: i, error: msg.slice(0, 300) }); done(false); }
       }
       sock.on("data", (chunk) => {
@@ -199,7 +271,7 @@ async function screens() {
         if (at < buf.length) pending = Buffer.from(buf.subarray(at));
       });
       sock.on("error", (err) => { emit({ event: "error", client: i, error: String(err && err.message) }); done(false); });
-      sock.on("close", () => { disconnects++; done(false); });
+      sock.on("close", () => { disconnects++; if (rec.screen) rec.screen.connected = false; done(false); });
     });
   }
 
@@ -214,17 +286,24 @@ async function screens() {
         reconnection: false, timeout: timeoutMs,
       });
       sockets[i] = s;
+      rec.screen = heartbeat ? newScreen(i, (name, data, ack) => {
+        if (ack) s.emit(name, data, () => { helloAcks++; });
+        else s.emit(name, data);
+      }) : null;
       let settled = false;
       const done = (ok) => { if (!settled) { settled = true; ok ? subscribed++ : failed++; resolve(); } };
       s.on("state", (st) => record(rec, st && st.version, now()));
       s.on("connect", () => {
+        if (rec.screen) sayHello(rec.screen);
         s.emit("subscribe", { room }, (ack) => {
-          if (ack && ack.ok !== false) { connectMs.push(now() - start); done(true); }
-          else { emit({ event: "error", client: i, ack }); done(false); }
+          if (ack && ack.ok !== false) {
+            connectMs.push(now() - start); done(true);
+            if (ack.state) reportShown(rec.screen, ack.state.version);
+          } else { emit({ event: "error", client: i, ack }); done(false); }
         });
       });
       s.on("connect_error", (err) => { emit({ event: "error", client: i, error: String(err && err.message) }); done(false); });
-      s.on("disconnect", () => { disconnects++; done(false); });
+      s.on("disconnect", () => { disconnects++; if (rec.screen) rec.screen.connected = false; done(false); });
     });
   }
 
@@ -245,7 +324,8 @@ async function screens() {
     if (line.trim() === "stats") {
       emit({ event: "stats", state_events: stateEvents, disconnects });
     } else if (line.trim() === "dump") {
-      fs.writeFileSync(out, JSON.stringify({ versions, clients: records, disconnects, subscribed, failed, pings_at: pingsAt, stalls }));
+      const sent = { hellos, hello_acks: helloAcks, shown_on_state: shownSent, shown_heartbeats: heartbeats };
+      fs.writeFileSync(out, JSON.stringify({ versions, clients: records, disconnects, subscribed, failed, pings_at: pingsAt, stalls, heartbeat: heartbeat ? sent : null }));
       for (const s of sockets) if (s) { s.removeAllListeners("disconnect"); s.disconnect(); }
       emit({ event: "done", state_events: stateEvents, disconnects });
       setTimeout(() => process.exit(0), 200);

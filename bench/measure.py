@@ -11,6 +11,7 @@ import os
 import statistics
 import sys
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from machine import (
     STARTED,
     Proc,
     cpu_seconds,
+    http_json,
     log,
     machine_busy,
     rss_bytes,
@@ -177,7 +179,10 @@ def run_screens(
                 [args.node, str(BENCH / "loadgen.js"), "screens", "--url", urls[k],
                  "--token", target.screen_token, "--room", target.room, "--count", str(n),
                  "--concurrency", str(args.connect_concurrency), "--client", args.client,
-                 "--out", str(workdir / f"{label}-{name}.json")],
+                 "--out", str(workdir / f"{label}-{name}.json"),
+                 # Screen ids unique to this run: a run is not the previous one's reload.
+                 *(["--heartbeat", "--id-prefix", f"{name}-{uuid.uuid4().hex[:8]}"]
+                   if getattr(args, "heartbeat", False) else [])],
                 cwd=BENCH, stdin=True,
             )))
     try:
@@ -233,6 +238,7 @@ def run_screens(
             elif time.monotonic() - quiet_since >= 1.0:
                 break
             time.sleep(0.25)
+        fleet = fleet_counts(target)  # while the screens are still connected
         for _, g in gens:
             g.send("dump")
         done = [g.wait_json("done", 60) for _, g in gens]
@@ -286,6 +292,10 @@ def run_screens(
         "loadavg_1m": round(os.getloadavg()[0], 2),
         # Engine.IO pings the screens got, per second of the run (from the first command).
         "pings_per_s": ping_histogram([d for _, d in dumps], chair_log),
+        # --heartbeat: what the screens sent (hello, shown) and what the fleet lists.
+        "heartbeat": bool(getattr(args, "heartbeat", False)),
+        "heartbeat_sent": heartbeat_sent([d for _, d in dumps]),
+        "fleet": fleet,
         # The load generators' own event-loop stalls over 50 ms: [second of the run, ms].
         "loadgen_stalls": sorted(
             [round((t - chair_log[0]["t_send"]) / 1000, 1), ms]
@@ -320,6 +330,30 @@ def run_screens(
     if profile:
         result["profile"] = summarise_profile(profile[1])
     return result
+
+
+def heartbeat_sent(dumps: list[dict[str, Any]]) -> dict[str, int] | None:
+    """The load generators' hello and shown messages, summed (None: no heartbeat)."""
+    sent = [d["heartbeat"] for d in dumps if d.get("heartbeat")]
+    if not sent:
+        return None
+    return {key: sum(x[key] for x in sent) for key in sent[0]}
+
+
+def fleet_counts(target: Target) -> dict[str, Any] | None:
+    """Ours: the pages `GET /api/screens` lists (every node's), by kind and status."""
+    token = target.extra.get("admin_token")
+    if not token:
+        return None
+    status, listing, _ = http_json(target.port, "GET", "/api/screens", token=token)
+    if status != 200 or not isinstance(listing, list):
+        return {"error": status}
+    by_kind: dict[str, int] = {}
+    by_status: dict[str, int] = {}
+    for page in listing:
+        by_kind[str(page.get("kind"))] = by_kind.get(str(page.get("kind")), 0) + 1
+        by_status[str(page.get("status"))] = by_status.get(str(page.get("status")), 0) + 1
+    return {"listed": len(listing), "by_kind": by_kind, "by_status": by_status}
 
 
 # --------------------------------------------------------------------------- profiling

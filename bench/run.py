@@ -92,7 +92,9 @@ def fanout_suite(args: argparse.Namespace, workdir: Path, emit: Any) -> None:
                     f"delivered {r['delivered']}, out of order "
                     f"{r['screens_out_of_order']}, up to date "
                     f"{r['screens_up_to_date']}/{r['subscribed']}, "
-                    f"cpu {r['server_cpu_pct']}%"
+                    + (f"fleet {r['fleet']['listed']} listed, " if r.get("fleet")
+                       and "listed" in r["fleet"] else "")
+                    + f"cpu {r['server_cpu_pct']}%"
                     + (f" ({', '.join(str(n['cpu_pct']) for n in r['per_node'])})"
                        if "per_node" in r else "")
                     + f", loadgen cpu {r['loadgen_cpu_pct']}%, "
@@ -125,6 +127,7 @@ def fanout_suite(args: argparse.Namespace, workdir: Path, emit: Any) -> None:
         line = {
             "suite": "fanout", "screens": screens, "rate": args.rate,
             "ours_env": args.ours_env, "nodes": args.nodes, "chair_spread": args.chair_spread,
+            "heartbeat": args.heartbeat,
             "repeat": args.repeat,
             "duration_s": args.duration, "redis_appendfsync": args.fsync,
             "ratio_p99_ours_flask": ratio(ours.get("p99_ms"), flask.get("p99_ms")),
@@ -235,6 +238,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--client", default="tcp", choices=["tcp", "raw", "sio"],
                    help="screens: the protocol over bare TCP (lightest), over ws, "
                         "or socket.io-client")
+    p.add_argument("--heartbeat", action="store_true",
+                   help="screens also report themselves as the real pages do: `hello` on "
+                        "connect, `shown` after each newer state and every 5 s")
     p.add_argument("--connect-concurrency", type=int, default=50)
     p.add_argument("--connect-timeout", type=float, default=180.0)
     p.add_argument("--ack-rate", type=float, default=50.0)

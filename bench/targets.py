@@ -219,7 +219,8 @@ def start_ours(
                 raise RuntimeError(f"node on port {kport} did not catch up with node 1")
             time.sleep(0.05)
     return Target("ours", port, proc, screen, chair, room, commands, size,
-                  {"ready_s": round(ready_s, 3), "env": env, "redis_pid": redis.proc.popen.pid},
+                  {"ready_s": round(ready_s, 3), "env": env, "redis_pid": redis.proc.popen.pid,
+                   "admin_token": pick_token(links, "admin", "*")},
                   node_list)
 
 

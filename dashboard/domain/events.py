@@ -262,6 +262,7 @@ class Waiting:
     level: str | None = None
     language: str | None = None
     on_behalf_of: str | None = None
+    speaker_title: str | None = None
 
 
 @event(EventType.SESSION_CLOSED)
@@ -312,8 +313,10 @@ class SpeakerAdded(Payload):
 
     `session_id`: a scheduled sitting whose prepared list it joins (None: the sitting in
     progress). `request_id`: the request it was accepted from; `inscribed_at` that
-    request's time (None: the event's). Fields after `position` are absent from entries
-    written before they existed, hence their defaults.
+    request's time (None: the event's). `speaker_title`: the speaker's title as typed
+    ("Minister of Foreign Affairs"), which entries, speeches and requests carry along with
+    `speaker_name`. Fields after `position` are absent from entries written before they
+    existed, hence their defaults.
     """
 
     entry_id: str
@@ -327,6 +330,7 @@ class SpeakerAdded(Payload):
     on_behalf_of: str | None = None
     request_id: str | None = None
     inscribed_at: float | None = None
+    speaker_title: str | None = None
 
 
 @event(EventType.SPEAKER_REMOVED)
@@ -376,6 +380,7 @@ class SpeakerFloorGiven(Payload):
     language: str | None = None
     on_behalf_of: str | None = None
     item_id: str | None = None
+    speaker_title: str | None = None
 
 
 @event(EventType.SPEAKER_SPEECH_ENDED)
@@ -429,6 +434,7 @@ class SpeechRestored:
     level: str | None = None
     language: str | None = None
     on_behalf_of: str | None = None
+    speaker_title: str | None = None
 
 
 @event(EventType.SPEAKER_UNDONE)
@@ -558,6 +564,7 @@ class RequestSubmitted(Payload):
     level: str | None
     language: str | None
     on_behalf_of: str | None
+    speaker_title: str | None = None  # absent from entries written before it existed
 
 
 @event(EventType.REQUEST_ACCEPTED)

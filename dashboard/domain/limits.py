@@ -17,7 +17,7 @@ class Limits:
     max_queue: int = 200
     # Characters of an announcement's text in each language (the command's own cap: 500).
     max_text: int = 500
-    # Characters of a speaker's name (the command's own cap: 120).
+    # Characters of a speaker's name, and of their title (the command's own cap: 120).
     max_name: int = 120
 
     def check_length(self, field: str, text: str | None, limit: int) -> None:

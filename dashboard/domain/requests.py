@@ -80,6 +80,7 @@ class RequestSubmit(RoomCommand):
     session_id: Id | None = None
     kind: Literal["speech", "point_of_order", "reply"] = "speech"
     speaker_name: SpeakerName | None = None
+    speaker_title: SpeakerName | None = None  # bounded as the name
     level: Code | None = None
     language: Language | None = None
     on_behalf_of: Code | None = None
@@ -91,16 +92,18 @@ def decide_submit(state: MeetingState, room: RoomState, cmd: RequestSubmit, now:
                   limits: Limits, sender: Actor) -> list[Event]:
     """request.submit → speaker.added (direct) or request.submitted (approval)."""
     limits.check_length("speaker_name", cmd.speaker_name, limits.max_name)
+    limits.check_length("speaker_title", cmd.speaker_title, limits.max_name)
     delegation = acting_for(state, sender, cmd.delegation)
     sitting = _sitting_for(state, room, cmd.session_id)
     kind = SpeechKind(cmd.kind)
     entries = check_inscription(state, room, sitting, delegation, kind, cmd.level,
                                 cmd.on_behalf_of, limits)
     speaker_name = cmd.speaker_name or None
+    speaker_title = cmd.speaker_title or None
     if state.programme.sessions_by_id[sitting.id].inscription == "direct":
         added = inscription(state, room, sitting, entries, delegation=delegation, kind=kind,
                             speaker_name=speaker_name, level=cmd.level, language=cmd.language,
-                            on_behalf_of=cmd.on_behalf_of)
+                            on_behalf_of=cmd.on_behalf_of, speaker_title=speaker_title)
         return [Event.of(added, room.id, now)]
     for pending in room.requests:
         if (pending.delegation, pending.session_id, pending.kind) == (delegation, sitting.id, kind):
@@ -111,7 +114,7 @@ def decide_submit(state: MeetingState, room: RoomState, cmd: RequestSubmit, now:
     data = RequestSubmitted(
         request_id=f"rq{state.request_seq + 1}", delegation=delegation, session_id=sitting.id,
         kind=str(kind), speaker_name=speaker_name, level=cmd.level, language=cmd.language,
-        on_behalf_of=cmd.on_behalf_of)
+        on_behalf_of=cmd.on_behalf_of, speaker_title=speaker_title)
     return [Event.of(data, room.id, now)]
 
 
@@ -173,7 +176,8 @@ def decide_accept(state: MeetingState, room: RoomState, cmd: RequestAccept, now:
                         delegation=request.delegation, kind=request.kind,
                         speaker_name=request.speaker_name, level=request.level,
                         language=request.language, on_behalf_of=request.on_behalf_of,
-                        request_id=request.request_id, inscribed_at=request.requested_at)
+                        request_id=request.request_id, inscribed_at=request.requested_at,
+                        speaker_title=request.speaker_title)
     accepted = RequestAccepted(request.request_id, request.delegation, added.entry_id)
     return [Event.of(accepted, room.id, now), Event.of(added, room.id, now)]
 
@@ -207,7 +211,8 @@ def apply_submitted(state: MeetingState, room: RoomState, data: RequestSubmitted
     room.requests.append(Request(
         request_id=data.request_id, delegation=data.delegation, session_id=data.session_id,
         kind=SpeechKind(data.kind), speaker_name=data.speaker_name, level=data.level,
-        language=data.language, on_behalf_of=data.on_behalf_of, requested_at=at))
+        language=data.language, on_behalf_of=data.on_behalf_of, requested_at=at,
+        speaker_title=data.speaker_title))
 
 
 def _take(room: RoomState, request_id: str) -> Request | None:

@@ -68,6 +68,7 @@ def _speech(speech: Speech | None) -> dict[str, Any] | None:
         "level": speech.level,
         "language": speech.language,
         "on_behalf_of": speech.on_behalf_of,
+        "speaker_title": speech.speaker_title,
     }
 
 

@@ -214,6 +214,7 @@ def _floor_given(
         language=entry.language,
         on_behalf_of=entry.on_behalf_of,
         item_id=room.item_id,
+        speaker_title=entry.speaker_title,
     )
     return Event.of(data, room.id, now)
 
@@ -221,14 +222,15 @@ def _floor_given(
 def waiting_of(entry: Entry) -> Waiting:
     """An entry as events record it (dropped at a close, put back by an undo)."""
     return Waiting(entry.entry_id, entry.delegation, entry.speaker_name, str(entry.kind),
-                   entry.requested_at, entry.level, entry.language, entry.on_behalf_of)
+                   entry.requested_at, entry.level, entry.language, entry.on_behalf_of,
+                   entry.speaker_title)
 
 
 def entry_of(waiting: Waiting) -> Entry:
     """The entry an event recorded."""
     return Entry(waiting.entry_id, waiting.delegation, waiting.speaker_name,
                  SpeechKind(waiting.kind), waiting.requested_at, waiting.level,
-                 waiting.language, waiting.on_behalf_of)
+                 waiting.language, waiting.on_behalf_of, waiting.speaker_title)
 
 
 # --- decide -----------------------------------------------------------------------------------
@@ -240,13 +242,15 @@ class SpeakerAdd(RoomCommand):
     type: Literal["speaker.add"]
     delegation: Annotated[str, StringConstraints(min_length=1, max_length=16)]
     speaker_name: SpeakerName | None = None
+    # The speaker's title ("Minister of Foreign Affairs"), bounded as the name.
+    speaker_title: SpeakerName | None = None
     kind: Literal["speech", "point_of_order", "reply"] = "speech"
     session_id: Id | None = None
     level: Code | None = None
     language: Language | None = None
     on_behalf_of: Code | None = None
 
-    @field_validator("speaker_name")
+    @field_validator("speaker_name", "speaker_title")
     @classmethod
     def _blank_is_none(cls, value: str | None) -> str | None:
         return value or None
@@ -256,7 +260,8 @@ def inscription(state: MeetingState, room: RoomState, sitting: SessionState,
                 entries: list[Entry], *, delegation: str, kind: SpeechKind,
                 speaker_name: str | None, level: str | None, language: str | None,
                 on_behalf_of: str | None, request_id: str | None = None,
-                inscribed_at: float | None = None) -> SpeakerAdded:
+                inscribed_at: float | None = None,
+                speaker_title: str | None = None) -> SpeakerAdded:
     """The speaker.added of a checked inscription (placed by the ordering rules)."""
     return SpeakerAdded(
         entry_id=f"sp{state.entry_seq + 1}",
@@ -271,6 +276,7 @@ def inscription(state: MeetingState, room: RoomState, sitting: SessionState,
         on_behalf_of=on_behalf_of,
         request_id=request_id,
         inscribed_at=inscribed_at,
+        speaker_title=speaker_title,
     )
 
 
@@ -280,13 +286,14 @@ def decide_add(state: MeetingState, room: RoomState, cmd: SpeakerAdd, now: float
     """speaker.add → speaker.added (position chosen by the ordering rules); with
     `session_id` of a scheduled sitting, on the list prepared for it."""
     limits.check_length("speaker_name", cmd.speaker_name, limits.max_name)
+    limits.check_length("speaker_title", cmd.speaker_title, limits.max_name)
     sitting = list_sitting(state, room, cmd.session_id)
     kind = SpeechKind(cmd.kind)
     entries = check_inscription(state, room, sitting, cmd.delegation, kind, cmd.level,
                                 cmd.on_behalf_of, limits)
     data = inscription(state, room, sitting, entries, delegation=cmd.delegation, kind=kind,
                        speaker_name=cmd.speaker_name, level=cmd.level, language=cmd.language,
-                       on_behalf_of=cmd.on_behalf_of)
+                       on_behalf_of=cmd.on_behalf_of, speaker_title=cmd.speaker_title)
     return [Event.of(data, room.id, now)]
 
 
@@ -615,6 +622,7 @@ def decide_undo(state: MeetingState, room: RoomState, cmd: SpeakerUndo, now: flo
             level=speech.level,
             language=speech.language,
             on_behalf_of=speech.on_behalf_of,
+            speaker_title=speech.speaker_title,
         ),
         floor_changed=undo.floor_changed,
         order=undo.order,
@@ -638,6 +646,7 @@ def apply_added(state: MeetingState, room: RoomState, data: SpeakerAdded, at: fl
         level=data.level,
         language=data.language,
         on_behalf_of=data.on_behalf_of,
+        speaker_title=data.speaker_title,
     )
     if data.session_id is not None and data.session_id != room.session_id:
         # A prepared list; the undo keeps to the list of the sitting in progress.
@@ -731,6 +740,7 @@ def apply_floor_given(
         level=data.level,
         language=data.language,
         on_behalf_of=data.on_behalf_of,
+        speaker_title=data.speaker_title,
     )
 
 
@@ -873,5 +883,6 @@ def apply_undone(state: MeetingState, room: RoomState, data: SpeakerUndone, at: 
             level=floor.level,
             language=floor.language,
             on_behalf_of=floor.on_behalf_of,
+            speaker_title=floor.speaker_title,
         )
     room.undo = None

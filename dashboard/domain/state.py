@@ -98,6 +98,7 @@ class Entry:
     level: str | None = None  # a protocol level's code
     language: str | None = None  # es, en, pt or fr
     on_behalf_of: str | None = None  # a group's code
+    speaker_title: str | None = None  # "Minister of Foreign Affairs", as typed
 
     def to_dict(self) -> dict[str, Any]:
         """The entry as plain data (event data, snapshots)."""
@@ -110,6 +111,7 @@ class Entry:
             "level": self.level,
             "language": self.language,
             "on_behalf_of": self.on_behalf_of,
+            "speaker_title": self.speaker_title,
         }
 
 
@@ -128,6 +130,7 @@ class Request:
     requested_at: float
     declined_at: float | None = None
     reason: dict[str, str] | None = None
+    speaker_title: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The request as plain data (snapshots)."""
@@ -158,6 +161,7 @@ class Speech:
     level: str | None = None
     language: str | None = None
     on_behalf_of: str | None = None
+    speaker_title: str | None = None
 
     @property
     def paused(self) -> bool:

@@ -144,7 +144,8 @@ function drawFloor(s) {
   const head = s.speakers?.queue?.[0];
   setText($("floor-name"), speaker ? delegationLabel(speaker.delegation) : t("floor.empty"));
   const detail = [];
-  if (speaker?.speaker_name) detail.push(speaker.speaker_name);
+  const who = [speaker?.speaker_name, speaker?.speaker_title].filter(Boolean).join(", ");
+  if (who) detail.push(who);
   if (speaker) detail.push(kindText(speaker.kind));
   setText($("floor-detail"), detail.join(" · "));
 
@@ -228,7 +229,10 @@ function drawQueue(s) {
           h("span", { class: "queue-name" }, name),
           entry.kind && entry.kind !== "speech" ? h("span", { class: "badge kind" }, kindText(entry.kind)) : null,
           ...aboutNodes(entry, "muted about"),
-          entry.speaker_name ? h("span", { class: "muted" }, entry.speaker_name) : null,
+          entry.speaker_name || entry.speaker_title
+            ? h("span", { class: "muted" },
+              [entry.speaker_name, entry.speaker_title].filter(Boolean).join(", "))
+            : null,
         ),
         h(
           "span",
@@ -546,8 +550,10 @@ $("add-form").addEventListener("submit", async (event) => {
   }
   const kind = document.querySelector('input[name="kind"]:checked')?.value || "speech";
   const name = $("speaker-name").value.trim();
+  const title = $("speaker-title").value.trim();
   const fields = { delegation: delegation.code, kind };
   if (name) fields.speaker_name = name;
+  if (title) fields.speaker_title = title;
   // No sitting in progress: the entry goes on the list prepared for the next one.
   const prepared = current?.state.speakers?.for_session;
   if (!current?.state.session && prepared) fields.session_id = prepared;
@@ -555,6 +561,7 @@ $("add-form").addEventListener("submit", async (event) => {
   if (ack?.ok) {
     picker.clear();
     $("speaker-name").value = "";
+    $("speaker-title").value = "";
     document.querySelector('input[name="kind"][value="speech"]').checked = true;
     $("picker-input").focus();
   }

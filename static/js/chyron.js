@@ -1,7 +1,7 @@
-// The webcast's lower third: the delegation with the floor (its group and the
-// speaker's name when known) in the language asked for, on a transparent page;
-// hidden while nobody has the floor.
-import { $, fill, show } from "./dom.js";
+// The webcast's lower third: the delegation with the floor (the speaker's name and
+// title, and its group, when known) in the language asked for, on a transparent
+// page; hidden while nobody has the floor. The title is shown as it was typed.
+import { $, fill, h, show } from "./dom.js";
 import { langs, page, pick } from "./i18n.js";
 import { connectLive } from "./live.js";
 
@@ -14,7 +14,14 @@ function render(state) {
   if (!floor) return;
   fill($("delegation"), pick(floor.delegation.name, lang));
   const group = floor.on_behalf_of ? pick(floor.on_behalf_of.name, lang) : "";
-  fill($("detail"), [floor.speaker_name, group].filter(Boolean).join(" · "));
+  const title = floor.speaker_title
+    ? h("span", { class: "c-title", id: "title", text: floor.speaker_title })
+    : null;
+  const speaker = [floor.speaker_name, title].filter(Boolean);
+  const parts = [];
+  speaker.forEach((part, i) => parts.push(i ? ", " : "", part));
+  if (group) parts.push(speaker.length ? " · " : "", group);
+  fill($("detail"), parts);
 }
 
 connectLive({

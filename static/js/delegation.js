@@ -131,6 +131,8 @@ $("ask").addEventListener("submit", async (event) => {
     language: $("ask-language").value };
   const name = $("ask-name").value.trim();
   if (name) body.speaker_name = name;
+  const title = $("ask-title").value.trim();
+  if (title) body.speaker_title = title;
   if ($("ask-level").value) body.level = $("ask-level").value;
   if ($("ask-behalf").value) body.on_behalf_of = $("ask-behalf").value;
   $("ask-send").disabled = true;

@@ -123,6 +123,9 @@ def test_chair_adds_with_the_picker_and_a_refusal_is_explained(
     admin("session.open", room=ROOM, session_id=SITTING)
     chair = open_page("chair", ROOM, "?lang=es")
     chair.wait_live()
+    chair.page.click(".add-more summary")  # the speaker's name and title go with the next add
+    chair.page.fill("#speaker-name", "Ilan Goldfajn")
+    chair.page.fill("#speaker-title", "Presidente")
 
     # English name, accent-free Spanish name, and code all find their delegation.
     chair.page.fill("#picker-input", "saint vinc")
@@ -134,6 +137,10 @@ def test_chair_adds_with_the_picker_and_a_refusal_is_explained(
     chair.page.wait_for_function(
         "document.getElementById('queue').textContent.includes('BID')", timeout=5000
     )
+    assert "Ilan Goldfajn, Presidente" in chair.text("#queue")
+    (added,) = room_state(ROOM)["speakers"]["queue"]
+    assert (added["speaker_name"], added["speaker_title"]) == ("Ilan Goldfajn", "Presidente")
+    assert chair.page.input_value("#speaker-title") == ""  # cleared for the next one
     chair.page.fill("#picker-input", "Banco Inter")
     chair.page.keyboard.press("Enter")  # already waiting with a speech: refused
     chair.page.wait_for_selector("#message:not([hidden])", timeout=5000)

@@ -25,10 +25,14 @@ def test_a_delegation_requests_sees_its_place_withdraws_and_reads_a_decline(
     page.select_option("#ask-level", "minister")
     page.select_option("#ask-behalf", "CARICOM")
     page.select_option("#ask-language", "en")
+    page.fill("#ask-name", "Mia Mottley")
+    page.fill("#ask-title", "Prime Minister")
     page.click("#ask-send")
     page.wait_for_selector("#mine li.pending")
     assert "chair" in phone.text("#ask-result")
-    request_id = room_state(ROOM)["speakers"]["requests"][0]["request_id"]
+    request = room_state(ROOM)["speakers"]["requests"][0]
+    assert (request["speaker_name"], request["speaker_title"]) == ("Mia Mottley", "Prime Minister")
+    request_id = request["request_id"]
     admin("request.accept", room=ROOM, request_id=request_id)
     entry = page.wait_for_selector("#mine li.entry")
     text = entry.inner_text()

@@ -87,18 +87,26 @@ def test_a_podium_message_shows_on_the_podium_only(open_page: Any, admin: Any) -
 def test_the_chyron_is_transparent_shows_the_name_and_hides_without_a_floor(
         open_page: Any, admin: Any) -> None:
     admin("session.open", room=ROOM, session_id=SITTING)
-    admin("speaker.add", room=ROOM, delegation="PAN", speaker_name="Ana Gómez")
+    admin("speaker.add", room=ROOM, delegation="PAN", speaker_name="Ana Gómez",
+          speaker_title="Minister of Foreign Affairs")
+    admin("speaker.add", room=ROOM, delegation="BRB", on_behalf_of="CARICOM",
+          speaker_title="Prime Minister")
     chyron = open_page("screen", ROOM, f"/chyron/{ROOM}?lang=en", viewport=(1280, 720))
     chyron.wait_live()
     assert chyron.page.is_hidden("#third")
     admin("speaker.next", room=ROOM)
     chyron.page.wait_for_selector("#third:not([hidden])", timeout=5000)
     assert chyron.text("#delegation") == "Panama"
-    assert "Ana Gómez" in chyron.text("#detail")
+    assert chyron.text("#detail") == "Ana Gómez, Minister of Foreign Affairs"
+    assert chyron.text("#title") == "Minister of Foreign Affairs"  # its own element, styled
     _, _, rows = png_pixels(chyron.page.screenshot(omit_background=True))
     assert alpha(rows, 5, 5) == 0  # the corner: nothing drawn, fully transparent
     box = chyron.page.locator("#third").bounding_box()
     assert alpha(rows, int(box["x"] + 4), int(box["y"] + box["height"] / 2)) > 200
+    admin("speaker.next", room=ROOM)  # a title and a group, no name
+    chyron.page.wait_for_function(
+        "document.getElementById('delegation').textContent === 'Barbados'", timeout=5000)
+    assert chyron.text("#detail") == "Prime Minister · Caribbean Community (CARICOM)"
     admin("speaker.stop", room=ROOM)
     chyron.page.wait_for_selector("#third", state="hidden", timeout=5000)
     assert not chyron.errors

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from dashboard.store.meeting import Meeting
 from dashboard.web.extensions import socketio
 from tests.integration.helpers import Chair
 
@@ -122,3 +123,34 @@ def test_delegation_links_are_printed_and_revocable(app, token, client):
                                   "Origin": "http://localhost"})
     assert answer.status_code == 200, answer.get_json()
     assert answer.get_json()["role"] == "delegation" and answer.get_json()["room"] == "BRB"
+
+
+def test_a_speakers_title_goes_from_the_forms_to_every_reader_and_survives_a_replay(
+        app, token, client):
+    chair = Chair(client, token("chair", ROOM), ROOM)
+    chair.ok("session.open", session_id="plenaria")
+    title = "Ministra de Relaciones Exteriores"
+    version = chair.state()["version"]
+    too_long = chair.send("speaker.add", delegation="COL", speaker_title="x" * 121)
+    assert too_long.status_code == 422
+    assert too_long.get_json()["error"]["code"] == "invalid"
+    assert too_long.get_json()["error"]["field"] == "speaker_title"
+    assert chair.state()["version"] == version  # nothing changed
+    chair.ok("speaker.add", delegation="COL", speaker_name="Ana Pérez", speaker_title=title)
+    answer = post(client, token("delegation", "BRB"),
+                  {"type": "request.submit", "room": ROOM, "speaker_title": "Prime Minister"})
+    assert answer.status_code == 200, answer.get_json()
+    assert answer.get_json()["request_id"]
+    chair.ok("request.accept", request_id=answer.get_json()["request_id"])
+    chair.ok("speaker.next")
+    screen = get(client, token("screen", ROOM), f"/api/rooms/{ROOM}").get_json()
+    assert screen["speakers"]["current"]["speaker_title"] == title
+    assert [e["speaker_title"] for e in screen["speakers"]["queue"]] == ["Prime Minister"]
+    events = get(client, token("admin"), "/api/events?limit=100").get_json()
+    added = [e["data"] for e in events if e["type"] == "speaker.added"]
+    assert [a.get("speaker_title") for a in added] == [title, "Prime Minister"]
+    live = app.extensions["plenary"].meeting
+    replayed = Meeting(live.programme, live.log)
+    replayed.load()
+    assert replayed.state.rooms[ROOM] == live.state.rooms[ROOM]
+    assert replayed.state.rooms[ROOM].current.speaker_title == title

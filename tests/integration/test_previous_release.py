@@ -103,10 +103,10 @@ def _room_now_free(state: dict[str, Any]) -> dict[str, Any]:
 
 
 # Fields of the RoomState added since 0.1.0 (prepared lists, protocol levels, groups,
-# languages, agenda items, requests, time per delegation): each checked for what a
-# folder of 0.1.0 must give, then set aside so the rest is compared as it was.
+# languages, agenda items, requests, time per delegation, speakers' titles): each checked
+# for what a folder of 0.1.0 must give, then set aside so the rest is compared as it was.
 SPEECH_ADDED = ("item_id", "item_title", "level", "language", "on_behalf_of")
-ENTRY_ADDED = ("inscribed_at", "level", "language", "on_behalf_of", "wait_s")
+ENTRY_ADDED = ("inscribed_at", "level", "language", "on_behalf_of", "wait_s", "speaker_title")
 SESSION_ADDED = ("inscription", "budget_s", "item")
 
 
