@@ -8,7 +8,7 @@
 //     writes the record to F, disconnects and exits. With --heartbeat each
 //     screen also reports itself as static/js/report.js does: `hello` (kind
 //     screen, screen id P-<i>, room, language, viewport) on connect, `shown`
-//     with each newer version it receives, and `shown` every 5 s.
+//     with the newest version at most every 2.5 s, and at least every 5 s.
 //   node loadgen.js chair --url U[,U2,...] --token T --transport http|socketio
 //                         --rate R --duration S --commands F --out O
 //     sends the commands of F (a JSON list, cycled) at R per second for S
@@ -77,15 +77,18 @@ async function screens() {
 
   // --heartbeat: what a screen page tells the fleet (static/js/report.js, live.js).
   // `hello` goes out on connect with an ack, before `subscribe`, as the page's
-  // handlers are registered in that order; `shown {version}` after each state newer
-  // than the one last reported (the page draws only newer ones), and on the page's
-  // 5 s timer. Each page's timer starts when it loads, so the screens' phases are
-  // spread: every screen gets a random one of HEARTBEAT_SLOTS slots of the period,
-  // and one timer sends each slot's heartbeats in turn.
+  // handlers are registered in that order; `shown {version}` with the newest
+  // version drawn, at most every SHOWN_EVERY_MS (a newer state schedules one send
+  // for when its turn comes), and a heartbeat when nothing was sent for
+  // HEARTBEAT_MS, checked on the page's 1 s timer. Each page's timer starts when it
+  // loads, so the screens' phases are spread: every screen gets a random one of
+  // CHECK_SLOTS slots of the second, and one timer checks each slot in turn.
   const HEARTBEAT_MS = 5000;
-  const HEARTBEAT_SLOTS = 100;
+  const SHOWN_EVERY_MS = 2500;
+  const CHECK_MS = 1000;
+  const CHECK_SLOTS = 100;
   const VIEWPORT = [1920, 1080];
-  const slots = Array.from({ length: HEARTBEAT_SLOTS }, () => []);
+  const slots = Array.from({ length: CHECK_SLOTS }, () => []);
   let heartbeats = 0, hellos = 0, helloAcks = 0, shownSent = 0;
   function newer(a, b) {  // stream ids "ms-seq": is a newer than b?
     if (b === null) return true;
@@ -98,8 +101,9 @@ async function screens() {
     return body;
   }
   function newScreen(i, send) {
-    const screen = { id: `${idPrefix}-${i}`, send, version: null, connected: false };
-    if (heartbeat) slots[crypto.randomInt(HEARTBEAT_SLOTS)].push(screen);
+    const screen = { id: `${idPrefix}-${i}`, send, version: null, connected: false,
+                     sentAt: 0, pending: null };
+    if (heartbeat) slots[crypto.randomInt(CHECK_SLOTS)].push(screen);
     return screen;
   }
   function sayHello(screen) {
@@ -107,23 +111,29 @@ async function screens() {
     hellos++;
     screen.send("hello", helloBody(screen), 2);
   }
+  function sendShown(screen) {
+    screen.pending = null;
+    if (!screen.connected) return false;
+    screen.sentAt = Date.now();
+    screen.send("shown", { version: screen.version });
+    return true;
+  }
   function reportShown(screen, v) {
     if (!screen || typeof v !== "string" || !newer(v, screen.version)) return;
     screen.version = v;
-    if (!screen.connected) return;
-    shownSent++;
-    screen.send("shown", { version: v });
+    if (screen.pending !== null) return;
+    const wait = Math.max(0, screen.sentAt + SHOWN_EVERY_MS - Date.now());
+    screen.pending = setTimeout(() => { if (sendShown(screen)) shownSent++; }, wait);
   }
   if (heartbeat) {
     let slot = 0;
     setInterval(() => {
+      const now = Date.now();
       for (const screen of slots[slot]) {
-        if (!screen.connected) continue;
-        heartbeats++;
-        screen.send("shown", { version: screen.version });
+        if (now - screen.sentAt >= HEARTBEAT_MS - 500 && sendShown(screen)) heartbeats++;
       }
-      slot = (slot + 1) % HEARTBEAT_SLOTS;
-    }, HEARTBEAT_MS / HEARTBEAT_SLOTS);
+      slot = (slot + 1) % CHECK_SLOTS;
+    }, CHECK_MS / CHECK_SLOTS);
   }
   // A Socket.IO event as an Engine.IO message: 42[name,data], or 42<ack>[...].
   const eventFrame = (name, data, ack) => "42" + (ack ?? "") + JSON.stringify([name, data]);

@@ -7,7 +7,15 @@ from typing import Any
 
 import pytest
 
-from dashboard.domain import Invalid, apply, decide, new_state, parse_command, room_view
+from dashboard.domain import (
+    Audience,
+    Invalid,
+    apply,
+    decide,
+    new_state,
+    parse_command,
+    room_view,
+)
 from dashboard.domain.commands import Actor
 from dashboard.domain.events import Event
 from dashboard.domain.limits import Limits
@@ -123,7 +131,7 @@ def test_a_request_carries_the_title_to_its_entry(plenary: Driver) -> None:
                            speaker_title="Prime Minister")
     assert sub.type == "request.submitted" and sub.data.to_data()["speaker_title"] == (
         "Prime Minister")
-    desk = room_view(plenary.state, ROOM, plenary.now, desk=True)
+    desk = room_view(plenary.state, ROOM, plenary.now, Audience.DESK)
     assert desk["speakers"]["requests"][0]["speaker_title"] == "Prime Minister"
     assert from_dict(REFERENCE, to_dict(plenary.state)) == plenary.state
     plenary.run("request.accept", room=ROOM, request_id=sub.data.to_data()["request_id"])
