@@ -6,7 +6,7 @@
 // newest change to the list can be undone (Undo names it) for as long as the server allows.
 import { aboutNodes } from "./about.js";
 import { activeAnnouncements } from "./announcements.js";
-import { drawDesk } from "./desk.js";
+import { drawBudgetOut, drawDesk } from "./desk.js";
 import { drawClock, reading, serverNow } from "./clock.js";
 import { explain, makeSender } from "./commands.js";
 import { $, fill, h, messageBox, setText, show } from "./dom.js";
@@ -327,11 +327,13 @@ function render() {
 let previewKey = "";
 function tick() {
   drawUndo();
-  drawClock($("clock-box"), $("clock"), $("clock-label"), reading(current), {
+  const r = reading(current);
+  drawClock($("clock-box"), $("clock"), $("clock-label"), r, {
     bilingual: false,
     limitEl: $("clock-limit"),
     barEl: $("clock-bar"),
   });
+  drawBudgetOut(r);
   // Announcements expire on their own: redraw the preview when the shown set changes.
   const key = activeAnnouncements(current).map((a) => a.id).join(",");
   if (key !== previewKey) {

@@ -191,7 +191,7 @@ function drawCard(entry) {
     biT("queue.count", { n: waiting }),
     s.speakers?.list_closed ? h("span", { class: "o-closed" }, biT("list.closed")) : null,
   );
-  drawClock(p.clockBox, p.clock, p.clockLabel, reading(entry.received));
+  drawClock(p.clockBox, p.clock, p.clockLabel, reading(entry.received), { budget: false });
   p.root.dataset.version = s.version;
 }
 
@@ -304,7 +304,7 @@ function tick() {
     if (!entry.received) continue;
     const p = entry.parts;
     const before = p.clockLabel.childElementCount;
-    drawClock(p.clockBox, p.clock, p.clockLabel, reading(entry.received));
+    drawClock(p.clockBox, p.clock, p.clockLabel, reading(entry.received), { budget: false });
     // A label of two parts ("Paused", "Overrun") is taller than the room reserved.
     if (Math.max(before, p.clockLabel.childElementCount) > 1 && before !== p.clockLabel.childElementCount) {
       fitSoon();
