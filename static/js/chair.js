@@ -146,6 +146,9 @@ function drawFloor(s) {
   const detail = [];
   if (speaker?.speaker_name) detail.push(speaker.speaker_name);
   if (speaker) detail.push(kindText(speaker.kind));
+  // A group statement and the language of the statement, as the room's screen says them.
+  if (speaker?.on_behalf_of) detail.push(t("about.on_behalf", { group: pick(speaker.on_behalf_of.name) }));
+  if (speaker?.language) detail.push(t(`about.lang.${speaker.language}`));
   setText($("floor-detail"), detail.join(" · "));
 
   // The Next button names who it gives the floor to.
