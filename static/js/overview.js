@@ -182,8 +182,7 @@ function drawCard(entry) {
   show(p.next, !!head);
   // When the list ends at its limits (the console's sentence, in every shown language):
   // only for an open sitting with someone speaking or waiting.
-  const forecast = s.session?.status === "open" && (speaker || waiting > 0)
-    && forecastText(s, page.langs[0]);
+  const forecast = s.session?.status === "open" && forecastText(s, page.langs[0]);
   fill(p.forecast, forecast ? biNodes((lang) => forecastText(s, lang)) : null);
   show(p.forecast, !!forecast);
   fill(
