@@ -73,12 +73,20 @@ def token(app):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def live_server(redis_url: str, prefix: str, tmp_path: Path) -> Iterator[LiveServer]:
+def programme_path() -> Path | None:
+    """The programme file the live server loads; None: the bundled reference. A test
+    module overrides this fixture to serve another (tests.support.shifted_programme)."""
+    return None
+
+
+@pytest.fixture
+def live_server(redis_url: str, prefix: str, tmp_path: Path,
+                programme_path: Path | None) -> Iterator[LiveServer]:
     """`plenary run` in a subprocess on a free port, against the test's Redis and prefix."""
-    server = LiveServer(
-        port=free_port(), data_dir=tmp_path / "node",
-        env={"REDIS_URL": redis_url, "PLENARY_KEY_PREFIX": prefix, "SECRET_KEY": SECRET},
-    )
+    env = {"REDIS_URL": redis_url, "PLENARY_KEY_PREFIX": prefix, "SECRET_KEY": SECRET}
+    if programme_path is not None:
+        env["PLENARY_PROGRAMME"] = str(programme_path)
+    server = LiveServer(port=free_port(), data_dir=tmp_path / "node", env=env)
     server.start()
     yield server
     server.stop()

@@ -25,6 +25,53 @@ INSTALL_HINT = (
 )
 
 
+def shifted_programme(
+    path: Path, anchor: str, ends_at: float,
+    sittings: dict[str, dict[str, Any]] | None = None,
+    limits: dict[str, dict[str, int]] | None = None,
+) -> Path:
+    """Write, at `path`, the reference programme moved in time: every sitting and notice
+    by one delta, so that sitting `anchor` ends at `ends_at` (epoch seconds), the
+    meeting's dates widened to cover them. `sittings` {id: {field: value}} and `limits`
+    {sitting kind: {speech kind: seconds}} override what the reference says. A scheduled
+    end compared with the clock (the forecast) needs sittings of today, not of 2022."""
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    import yaml
+
+    from dashboard.domain.programme import default_programme_path
+
+    data = yaml.safe_load(default_programme_path().read_text(encoding="utf-8"))
+    tz = ZoneInfo(data["meeting"]["timezone"])
+
+    def local(value: Any) -> datetime:
+        return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+
+    spec = next(s for s in data["sessions"] if s["id"] == anchor)
+    target = datetime.fromtimestamp(ends_at, tz).replace(tzinfo=None, microsecond=0)
+    delta = target - local(spec["end"])
+    days = []
+    for sitting in data["sessions"]:
+        for key in ("start", "end"):
+            moved = local(sitting[key]) + delta
+            sitting[key] = moved.isoformat(timespec="minutes")
+            days.append(moved.date())
+        sitting.update((sittings or {}).get(sitting["id"], {}))
+    for notice in data.get("notices", []):
+        for key in ("at", "expires_at"):
+            if notice.get(key):
+                moved = local(notice[key]) + delta
+                notice[key] = moved.isoformat(timespec="minutes")
+                days.append(moved.date())
+    data["meeting"]["start_date"] = min(days) - timedelta(days=1)
+    data["meeting"]["end_date"] = max(days) + timedelta(days=1)
+    for kind, kinds in (limits or {}).items():
+        data["speaking_limits"][kind].update(kinds)
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return path
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -209,8 +209,10 @@ def as_csv(minutes: dict[str, Any], programme: Programme) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     columns = list(CSV_COLUMNS)
-    writer.writerow([*columns, "delegation_name_es", "delegation_name_en"])
+    writer.writerow([*columns, "delegation_name_es", "delegation_name_en",
+                     "item_title_es", "item_title_en"])
     names = programme.delegations_by_code
+    sittings = programme.sessions_by_id
     for row in to_csv_rows(minutes):
         cells = []
         for column, value in zip(columns, row, strict=True):
@@ -219,6 +221,11 @@ def as_csv(minutes: dict[str, Any], programme: Programme) -> str:
             cells.append(_cell(value))
         delegation = names.get(row[columns.index("delegation")] or "")
         cells += [delegation.name.es, delegation.name.en] if delegation else ["", ""]
+        # The agenda item's title, so that a spreadsheet sorts or filters by it as read.
+        sitting = sittings.get(row[columns.index("session_id")] or "")
+        item_id = row[columns.index("item_id")]
+        item = sitting.items_by_id.get(item_id) if sitting is not None and item_id else None
+        cells += [_cell(item.title.es), _cell(item.title.en)] if item else ["", ""]
         writer.writerow(cells)
     return out.getvalue()
 

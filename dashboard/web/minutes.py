@@ -132,9 +132,45 @@ def minutes_page() -> Any:
                            _("Speaking time per delegation"))
     names = {d.code: d.name.as_dict().get(locale, d.code) for d in programme.delegations}
     rooms = {r.id: r.name.as_dict().get(locale, r.id) for r in programme.rooms}
+    groups = {g.code: g.name.as_dict().get(locale, g.code) for g in programme.groups}
+
+    def speaker(row: dict[str, Any]) -> str:
+        """"BRB · Barbados", or "BRB · Barbados, on behalf of …" for a group statement."""
+        code = row.get("delegation") or ""
+        name = f"{code} · {names.get(code, code)}"
+        group = row.get("on_behalf_of")
+        if not group:
+            return name
+        # The screens' msgid (dashboard/web/pages.py): one translation for both.
+        return _("{name}, on behalf of {group}").format(name=name,
+                                                        group=groups.get(group, group))
+
     return render_template(
         "minutes.html", minutes=minutes, chart=chart, clock=clock, local=local, names=names,
         rooms=rooms, locale=locale, lang=request.args.get("lang"),
         timezone=programme.meeting.timezone,
         title=programme.meeting.title.as_dict().get(locale, ""),
+        by_item=speeches_by_item(minutes, programme, locale), speaker=speaker,
     )
+
+
+def speeches_by_item(minutes: dict[str, Any], programme: Programme,
+                     locale: str) -> list[dict[str, Any]]:
+    """The speeches grouped as `totals.items` groups them (by sitting and agenda item, in
+    the order of each group's first speech), each group with its headings in `locale`."""
+    rows: dict[tuple[str, str | None], list[dict[str, Any]]] = {}
+    for row in minutes["speeches"]:
+        rows.setdefault((row["session_id"] or "", row.get("item_id")), []).append(row)
+    groups = []
+    for group in minutes["totals"]["items"]:
+        sitting = programme.sessions_by_id.get(group["session_id"] or "")
+        groups.append({
+            **group,
+            "sitting_title": sitting.title.as_dict().get(locale, sitting.id) if sitting
+            else group["session_id"] or "",
+            "item_title": (group["title"] or {}).get(locale) if group["item_id"] else None,
+            # A sitting with an agenda: its speeches before the first item, or between.
+            "outside_items": bool(sitting and sitting.items) and not group["item_id"],
+            "rows": rows.get((group["session_id"] or "", group["item_id"]), []),
+        })
+    return groups

@@ -52,6 +52,7 @@ COMMON_STRINGS = {
     "clock.overrun": _l("Overrun"),
     "clock.paused": _l("Paused"),
     "clock.elapsed": _l("Elapsed"),
+    "clock.budget_out": _l("Delegation's time used up"),
     "floor.empty": _l("Nobody has the floor"),
     "queue.empty": _l("No one is waiting to speak"),
     "queue.more": _l("+ {n} more"),

@@ -27,9 +27,11 @@ export function nameWithGroup(name, entry, lang) {
 
 /** The sentence saying when the list ends at its limits, against the scheduled end. */
 export function forecastText(state, lang) {
-  const end = state?.speakers?.forecast_end;
+  const speakers = state?.speakers;
+  const end = speakers?.forecast_end;
   const scheduled = state?.session?.scheduled_end;
   if (!end || !scheduled) return "";
+  if (!speakers.current && !speakers.queue?.length) return ""; // an empty list ends now
   const minutes = Math.round((end - scheduled) / 60);
   // Against a scheduled end more than half a day away the comparison says nothing.
   if (Math.abs(minutes) > 12 * 60) return t("forecast.at", { time: formatTime(end, { lang }) }, lang);

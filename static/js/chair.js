@@ -6,7 +6,7 @@
 // newest change to the list can be undone (Undo names it) for as long as the server allows.
 import { aboutNodes } from "./about.js";
 import { activeAnnouncements } from "./announcements.js";
-import { drawDesk } from "./desk.js";
+import { drawBudgetOut, drawDesk } from "./desk.js";
 import { drawClock, reading, serverNow } from "./clock.js";
 import { explain, makeSender } from "./commands.js";
 import { $, fill, h, messageBox, setText, show } from "./dom.js";
@@ -147,6 +147,9 @@ function drawFloor(s) {
   const who = [speaker?.speaker_name, speaker?.speaker_title].filter(Boolean).join(", ");
   if (who) detail.push(who);
   if (speaker) detail.push(kindText(speaker.kind));
+  // A group statement and the language of the statement, as the room's screen says them.
+  if (speaker?.on_behalf_of) detail.push(t("about.on_behalf", { group: pick(speaker.on_behalf_of.name) }));
+  if (speaker?.language) detail.push(t(`about.lang.${speaker.language}`));
   setText($("floor-detail"), detail.join(" · "));
 
   // The Next button names who it gives the floor to.
@@ -331,11 +334,13 @@ function render() {
 let previewKey = "";
 function tick() {
   drawUndo();
-  drawClock($("clock-box"), $("clock"), $("clock-label"), reading(current), {
+  const r = reading(current);
+  drawClock($("clock-box"), $("clock"), $("clock-label"), r, {
     bilingual: false,
     limitEl: $("clock-limit"),
     barEl: $("clock-bar"),
   });
+  drawBudgetOut(r);
   // Announcements expire on their own: redraw the preview when the shown set changes.
   const key = activeAnnouncements(current).map((a) => a.id).join(",");
   if (key !== previewKey) {

@@ -29,6 +29,16 @@ export function receive(state) {
   return { state, offset: state.server_time - Date.now() / 1000 };
 }
 
+/**
+ * Whether the speaker's delegation has used up its speaking time in the sitting (the
+ * programme's `budget_s`): what it spoke before this speech plus this speech so far.
+ */
+export function budgetOut(current, elapsed) {
+  const budget = current?.budget_s;
+  if (typeof budget !== "number" || budget <= 0) return false;
+  return (Number(current.spoken_before_s) || 0) + elapsed >= budget;
+}
+
 /** What the clock shows for a room at this instant, or null when nobody speaks. */
 export function reading(received) {
   const current = received?.state?.speakers?.current;
@@ -36,6 +46,7 @@ export function reading(received) {
   const running = current.paused ? 0 : serverNow(received) - received.state.server_time;
   const elapsed = current.elapsed_s + Math.max(0, running);
   const limit = current.limit_s;
+  const budget = budgetOut(current, elapsed);
   if (!limit) {
     return {
       text: format(Math.floor(elapsed)),
@@ -44,6 +55,7 @@ export function reading(received) {
       countUp: true,
       limit: null,
       progress: null,
+      budgetOut: budget,
     };
   }
   const remaining = limit - elapsed;
@@ -55,7 +67,7 @@ export function reading(received) {
   }
   const level = remaining < 0 ? "overrun" : remaining <= warnSeconds(current) ? "warning" : "normal";
   const progress = Math.min(1, Math.max(0, elapsed / limit));
-  return { text, level, paused: !!current.paused, countUp: false, remaining, limit, progress };
+  return { text, level, paused: !!current.paused, countUp: false, remaining, limit, progress, budgetOut: budget };
 }
 
 /** m:ss (or h:mm:ss) for a number of seconds (whole seconds shown, never negative). */
@@ -67,20 +79,25 @@ export function format(seconds) {
   return hours ? `${hours}:${String(minutes).padStart(2, "0")}:${secs}` : `${minutes}:${secs}`;
 }
 
-function labelKeys(r) {
+function labelKeys(r, budget) {
   const keys = [];
   if (r.paused) keys.push("clock.paused");
   if (r.level === "overrun") keys.push("clock.overrun");
   else if (r.level === "warning") keys.push("clock.warning");
   if (r.countUp && !r.paused) keys.push("clock.elapsed");
+  if (budget && r.budgetOut) keys.push("clock.budget_out");
   return keys;
 }
 
 /**
  * Draw a reading into a clock box; touches the DOM only when what shows changes.
- * `bilingual` draws the label in every shown language (screens) or one (consoles).
+ * `bilingual` draws the label in every shown language (screens) or one (consoles);
+ * `budget` says when the speaker's delegation has used up its time (the lobby overview,
+ * a glance at every room, leaves that to the room's own screens).
  */
-export function drawClock(box, timeEl, labelEl, r, { bilingual = true, limitEl = null, barEl = null } = {}) {
+export function drawClock(
+  box, timeEl, labelEl, r, { bilingual = true, limitEl = null, barEl = null, budget = true } = {},
+) {
   const level = r ? r.level : "none";
   if (limitEl) {
     const limit = r?.limit ? format(r.limit) : "";
@@ -101,10 +118,12 @@ export function drawClock(box, timeEl, labelEl, r, { bilingual = true, limitEl =
     }
   }
   const paused = r ? String(r.paused) : "false";
+  const spent = String(!!(budget && r?.budgetOut));
   if (box.dataset.level !== level) box.dataset.level = level;
   if (box.dataset.paused !== paused) box.dataset.paused = paused;
+  if (box.dataset.budgetOut !== spent) box.dataset.budgetOut = spent;
   setText(timeEl, r ? r.text : "");
-  const keys = r ? labelKeys(r).join(" ") : "";
+  const keys = r ? labelKeys(r, budget).join(" ") : "";
   if (labelEl.dataset.keys === keys) return;
   labelEl.dataset.keys = keys;
   const parts = keys ? keys.split(" ") : [];

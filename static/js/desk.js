@@ -49,10 +49,13 @@ export function drawDesk(s, { send }) {
       h("td", {}, left === null ? "—" : format(left)));
   }));
   setText($("desk-forecast"), forecastText(s, langs[0]));
-  const current = s.speakers?.current;
-  const budgetOut = current?.budget_s
-    && current.spoken_before_s + current.elapsed_s >= current.budget_s;
-  show($("desk-budget-out"), !!budgetOut);
+}
+
+/** Beside the totals, while the speaker's delegation has used up its time: drawn with
+ * the clock (each tick), since it runs out during a speech, not when the state changes. */
+export function drawBudgetOut(r) {
+  const el = $("desk-budget-out");
+  if (el) show(el, !!r?.budgetOut);
 }
 
 function ready() {

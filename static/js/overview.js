@@ -2,6 +2,7 @@
 // One unattended screen shows every room of every venue whole: the cards are laid
 // out from the number of rooms and the display's shape, then fitOverview() steps the
 // type down from the largest sizes until the whole page fits the viewport.
+import { forecastText } from "./about.js";
 import { activeAnnouncements, announcementsKey, infoNode, urgentNodes } from "./announcements.js";
 import { drawClock, reading } from "./clock.js";
 import { $, fill, h, oncePerFrame, show } from "./dom.js";
@@ -31,6 +32,7 @@ const SIZES = {
   meta: [2.9, 2.5],
   pad: [1.5, 0.5],
 };
+const TYPE = Object.keys(SIZES).filter((name) => name !== "pad"); // the sizes of text
 const STEPS = 12; // from the largest sizes to the smallest, in even steps
 const LAST_RESORT = [{ title2: 2.25 }, { title2: 2.0 }, { title: 2.25 }, { title: 2.0 }];
 // Only where even that cannot fit (a portrait display is 1.78 times as tall as it is
@@ -53,6 +55,7 @@ function card(roomId) {
     clock: h("span", { class: "o-clock" }),
     clockLabel: h("span", { class: "o-clock-label" }),
     queue: h("div", { class: "o-queue" }),
+    forecast: h("p", { class: "o-forecast" }),
   };
   parts.clockBox.append(parts.clockLabel, parts.clock);
   parts.root = h(
@@ -63,6 +66,7 @@ function card(roomId) {
     parts.floor,
     parts.next,
     h("div", { class: "o-live" }, parts.queue, parts.clockBox),
+    parts.forecast,
   );
   entry = { received: null, parts };
   rooms.set(roomId, entry);
@@ -176,12 +180,17 @@ function drawCard(entry) {
     head ? [h("span", { class: "o-next-label" }, biT("next_label")), " ", biPick(head.delegation.name, "o-next-name")] : null,
   );
   show(p.next, !!head);
+  // When the list ends at its limits (the console's sentence, in every shown language):
+  // only for an open sitting with someone speaking or waiting.
+  const forecast = s.session?.status === "open" && forecastText(s, page.langs[0]);
+  fill(p.forecast, forecast ? biNodes((lang) => forecastText(s, lang)) : null);
+  show(p.forecast, !!forecast);
   fill(
     p.queue,
     biT("queue.count", { n: waiting }),
     s.speakers?.list_closed ? h("span", { class: "o-closed" }, biT("list.closed")) : null,
   );
-  drawClock(p.clockBox, p.clock, p.clockLabel, reading(entry.received));
+  drawClock(p.clockBox, p.clock, p.clockLabel, reading(entry.received), { budget: false });
   p.root.dataset.version = s.version;
 }
 
@@ -276,8 +285,9 @@ function fitOverview() {
     fitted = fits();
   }
   const floor = (Math.min(window.innerWidth, window.innerHeight) / 100) * SHORT_SIDE_MIN;
-  const smallest = (window.innerHeight / 100) * 2.0;
-  for (let scale = SHRINK; !fitted && smallest * scale >= floor * SHRINK; scale *= SHRINK) {
+  // Until it fits or the largest type too is down at the floor (the clock last).
+  const largest = (window.innerHeight / 100) * Math.max(...TYPE.map((name) => SIZES[name][1]));
+  for (let scale = SHRINK; !fitted && largest * scale >= floor * SHRINK; scale *= SHRINK) {
     applySizes(pageEl, 1, extra, scale);
     fitted = fits();
   }
@@ -293,7 +303,7 @@ function tick() {
     if (!entry.received) continue;
     const p = entry.parts;
     const before = p.clockLabel.childElementCount;
-    drawClock(p.clockBox, p.clock, p.clockLabel, reading(entry.received));
+    drawClock(p.clockBox, p.clock, p.clockLabel, reading(entry.received), { budget: false });
     // A label of two parts ("Paused", "Overrun") is taller than the room reserved.
     if (Math.max(before, p.clockLabel.childElementCount) > 1 && before !== p.clockLabel.childElementCount) {
       fitSoon();
@@ -326,6 +336,8 @@ connectLive({
 loadProgramme().then((p) => {
   programme = p;
   setTimezone(p?.meeting?.timezone);
+  // Times drawn before the meeting's time zone was known (the forecast, the next sitting).
+  for (const entry of rooms.values()) if (entry.received) drawCard(entry);
   layout();
 });
 

@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from tests.support import shifted_programme
 
 SIZES = [(1920, 1080), (3840, 2160), (1080, 1920)]
 # Every room's sitting open, the longest names on the floor (with the longest titles).
@@ -19,6 +25,16 @@ PRIMARY_MIN = 0.024  # everything else: about 2.5% (a rounding's worth of slack)
 # Portrait: a screenful of bilingual text cannot be 2% of a height 1.78 times the width;
 # there the floor is 2.5% of the shorter side, for everything (docs/screens.md).
 SHORT_SIDE_MIN = 0.024
+
+
+
+
+@pytest.fixture
+def programme_path(tmp_path: Path) -> Path:
+    """The reference programme moved to today: the plenary ends 5 minutes from now (the
+    working groups 5 hours ago), so each list's forecast is compared with a scheduled
+    end, in its longest form ("…, 305 min after the scheduled end")."""
+    return shifted_programme(tmp_path / "programme.yaml", "plenaria", time.time() + 300)
 
 
 def set_up_the_morning(admin: Any) -> None:
@@ -138,6 +154,10 @@ def test_overview_shows_every_room_whole_on_three_displays(
                 assert "Siguiente" in text and "Next" in text, text
             clock = overview.text(f'.o-card[data-room="{room}"] .o-clock')
             assert ":" in clock, clock
+            # When each list ends at its limits, against the sitting's scheduled end.
+            forecast = overview.text(f'.o-card[data-room="{room}"] .o-forecast')
+            assert "La lista termina ≈" in forecast and "List ends ≈" in forecast, forecast
+            assert "min after the scheduled end" in forecast, forecast
         seguridad = overview.text('.o-card[data-room="gt-seguridad"]')
         assert "Seguridad y justicia" in seguridad and "Security and justice" in seguridad
         assert "redes criminales" in seguridad and "criminal networks" in seguridad
@@ -183,3 +203,48 @@ def test_a_clock_turning_amber_moves_nothing_else(
         label = overview.text('.o-card[data-room="gt-seguridad"] .o-clock-label')
         assert "Time almost up" in label, label
         assert not overview.errors, overview.errors
+
+
+def test_the_overview_says_when_an_open_list_ends_and_nothing_for_a_room_without_one(
+    open_page: Any, admin: Any, room_state: Any
+) -> None:
+    """Four plenary speeches of 4 minutes from now end 16 minutes from now: 11 minutes
+    after the plenary's scheduled end (5 minutes from now). An open working group with no
+    one on its list, and a room with no sitting, show no forecast."""
+    admin("session.open", room="plenario", session_id="plenaria")
+    first = admin("speaker.add", room="plenario", delegation="PAN")
+    for code in ("BRA", "MEX", "CAN"):
+        admin("speaker.add", room="plenario", delegation=code)
+    admin("speaker.start", room="plenario", entry_id=first["entry_id"])
+    admin("session.open", room="gt-cancillerias", session_id="gt-cancillerias-1")
+    state = room_state("plenario")
+    # Worked out from the speech's start and the plenary's limit, not read from the state.
+    ends = state["speakers"]["current"]["started_at"] + 4 * 240
+    late = round((ends - state["session"]["scheduled_end"]) / 60)
+    assert 10 <= late <= 13, late  # the scheduled end: 5 minutes after "now", to the minute
+    at = datetime.fromtimestamp(ends, ZoneInfo("America/Panama")).strftime("%H:%M")
+
+    overview = open_page("screen", "*", "", viewport=(1920, 1080))
+    overview.wait_live()
+    page = overview.page
+    page.wait_for_function(
+        """() => document.querySelectorAll('.o-card').length === 4
+            && document.querySelector('.o-card[data-room="plenario"] .o-forecast')""",
+        timeout=10000,
+    )
+    forecast = overview.text('.o-card[data-room="plenario"] .o-forecast')
+    assert f"La lista termina ≈ {at}, {late} min después del fin previsto" in forecast, forecast
+    assert f"List ends ≈ {at}, {late} min after the scheduled end" in forecast, forecast
+    for room in ("gt-cancillerias", "gt-seguridad", "gt-desarrollo"):
+        card = f'.o-card[data-room="{room}"]'
+        assert page.locator(card).count() == 1
+        assert page.locator(f"{card} .o-forecast:visible").count() == 0, overview.text(card)
+        assert "List ends" not in overview.text(card)
+
+    # One language only: the forecast in it alone.
+    english = open_page("screen", "*", "?lang=en", viewport=(1920, 1080))
+    english.wait_live()
+    english.page.wait_for_selector('.o-card[data-room="plenario"] .o-forecast')
+    only = english.text('.o-card[data-room="plenario"] .o-forecast')
+    assert only.strip() == f"List ends ≈ {at}, {late} min after the scheduled end", only
+    assert not overview.errors and not english.errors, (overview.errors, english.errors)

@@ -31,7 +31,15 @@ def test_the_prepared_list_is_on_the_screen_before_the_sitting_opens(
     admin("speaker.next", room=ROOM)
     page.wait_for_function("document.getElementById('floor-name').textContent.includes('Barbados')")
     assert "on behalf of" in screen.text("#floor-detail")
+    # The chair's console says it too, beside the name with the floor.
+    chair = open_page("chair", ROOM, "?lang=en")
+    chair.wait_live()
+    chair.page.wait_for_function(
+        "document.getElementById('floor-name').textContent.includes('Barbados')")
+    detail = chair.text("#floor-detail")
+    assert "on behalf of Caribbean Community (CARICOM)" in detail and "speaks English" in detail
     assert not screen.errors and not screen.console
+    assert not chair.errors and not chair.console
 
 
 def test_the_chair_accepts_a_request_and_sees_time_and_forecast(
@@ -48,8 +56,19 @@ def test_the_chair_accepts_a_request_and_sees_time_and_forecast(
     page.wait_for_selector("#desk-requests li", state="detached")
     assert [e["delegation"]["code"] for e in room_state(ROOM)["speakers"]["queue"]] == ["HTI"]
     assert "List ends ≈" in chair.text("#desk-forecast")
+    screen = open_page("screen", ROOM, "", viewport=(1920, 1080))
+    overview = open_page("screen", "*", "", viewport=(1920, 1080))
+    screen.wait_live()
+    overview.wait_live()
     page.select_option("#desk-item", "informes")
-    page.wait_for_function("() => true")
+    # The item the chair moved to, on the room's screen and the lobby overview, both languages.
+    screen.page.wait_for_function(
+        "document.getElementById('sitting-title').textContent.includes('Informes')")
+    overview.page.wait_for_selector(f'.o-card[data-room="{ROOM}"] .o-item')
+    for text in (screen.text("#sitting-title"),
+                 overview.text(f'.o-card[data-room="{ROOM}"] .o-item')):
+        assert "Informes de los grupos de trabajo" in text, text
+        assert "Reports of the working groups" in text, text
     admin("speaker.next", room=ROOM)
     page.wait_for_selector("#desk-totals tr")
     assert "Haiti" in chair.text("#desk-totals")

@@ -84,3 +84,43 @@ def test_the_record_fits_a_phone_and_a_laptop_and_prints_on_a4_whole(
     pdf = page.pdf(format="A4", print_background=True)
     (artifacts / "record-a4.pdf").write_bytes(pdf)
     assert pdf.startswith(b"%PDF") and len(pdf) > 5000
+
+
+def test_the_record_reads_by_agenda_item(open_page: Any, admin: Any, artifacts: Path) -> None:
+    """Speeches under two agenda items: the page shows each item's title over its own
+    speeches (a group statement named as such), in Spanish and in English."""
+    admin("session.open", room=ROOM, session_id=SITTING)
+    admin("item.start", room=ROOM, item_id="informes")
+    for code in ("PAN", "COL"):
+        admin("speaker.add", room=ROOM, delegation=code)
+    admin("speaker.next", room=ROOM)
+    admin("speaker.next", room=ROOM)
+    admin("item.start", room=ROOM, item_id="corrupcion-redes")
+    admin("speaker.add", room=ROOM, delegation="BRB", on_behalf_of="CARICOM")
+    admin("speaker.next", room=ROOM)
+    admin("speaker.stop", room=ROOM)
+    titles = {
+        "en": ("Reports of the working groups",
+               "The fight against corruption and the criminal networks that profit from migrants",
+               "Plenary session — security, solidarity and human rights",
+               "BRB · Barbados, on behalf of Caribbean Community (CARICOM)"),
+        "es": ("Informes de los grupos de trabajo",
+               "Lucha contra la corrupción y las redes criminales de tráfico de migrantes",
+               "Sesión plenaria — seguridad, solidaridad y derechos humanos",
+               "BRB · Barbados, en nombre de Comunidad del Caribe (CARICOM)"),
+    }
+    for lang, (first, second, sitting, group) in titles.items():
+        record = open_page("admin", "*", f"/admin/minutes?lang={lang}", viewport=(1366, 768))
+        page = record.page
+        page.wait_for_selector("section.record-item h3")
+        sections = page.locator("section.record-item").all()
+        assert [s.locator("h3").inner_text() for s in sections] == [first, second], lang
+        under = [[row.locator("td").nth(1).inner_text() for row in s.locator("tbody tr").all()]
+                 for s in sections]
+        assert under == [["PAN · Panamá" if lang == "es" else "PAN · Panama",
+                          "COL · Colombia"], [group]], (lang, under)
+        for section, count in zip(sections, (2, 1), strict=True):
+            note = section.locator(".doc-note").inner_text()
+            assert sitting in note and f": {count} ·" in note, (lang, note)
+        page.screenshot(path=str(artifacts / f"record-items-{lang}.png"), full_page=True)
+        assert not record.errors

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from typing import Any
 
 from dashboard.store.meeting import Meeting
@@ -154,3 +156,41 @@ def test_a_speakers_title_goes_from_the_forms_to_every_reader_and_survives_a_rep
     replayed.load()
     assert replayed.state.rooms[ROOM] == live.state.rooms[ROOM]
     assert replayed.state.rooms[ROOM].current.speaker_title == title
+
+
+def test_the_record_carries_each_speechs_agenda_item_in_json_and_csv(token, client):
+    """Speeches under two items (and one before any): the JSON gives each its item and
+    groups them; the CSV has the item's id and both titles on each speech's row."""
+    chair = Chair(client, token("chair", ROOM), ROOM)
+    chair.ok("session.open", session_id="plenaria")
+    chair.ok("speaker.add", delegation="MEX")
+    chair.ok("speaker.next")
+    chair.ok("item.start", item_id="informes")
+    for code in ("PAN", "COL"):
+        chair.ok("speaker.add", delegation=code)
+    chair.ok("speaker.next")
+    chair.ok("speaker.next")
+    chair.ok("item.start", item_id="corrupcion-redes")
+    chair.ok("speaker.add", delegation="BRB", on_behalf_of="CARICOM")
+    chair.ok("speaker.next")
+    chair.ok("speaker.stop")
+    staff = token("staff")
+    record = get(client, staff, "/api/minutes.json").get_json()
+    assert [(s["delegation"], s["item_id"]) for s in record["speeches"]] == [
+        ("MEX", None), ("PAN", "informes"), ("COL", "informes"), ("BRB", "corrupcion-redes")]
+    assert record["speeches"][1]["item_title"]["es"] == "Informes de los grupos de trabajo"
+    assert record["speeches"][0]["item_title"] is None
+    assert record["speeches"][3]["on_behalf_of"] == "CARICOM"
+    assert [(g["item_id"], g["speeches"]) for g in record["totals"]["items"]] == [
+        (None, 1), ("informes", 2), ("corrupcion-redes", 1)]
+    assert record["totals"]["items"][2]["title"]["en"].startswith(
+        "The fight against corruption")
+    text = get(client, staff, "/api/minutes.csv").get_data(as_text=True)
+    rows = [r for r in csv.DictReader(io.StringIO(text)) if r["record"] == "speech"]
+    assert [(r["delegation"], r["item_id"]) for r in rows] == [
+        ("MEX", ""), ("PAN", "informes"), ("COL", "informes"), ("BRB", "corrupcion-redes")]
+    assert rows[1]["item_title_es"] == "Informes de los grupos de trabajo"
+    assert rows[1]["item_title_en"] == "Reports of the working groups"
+    assert rows[0]["item_title_es"] == rows[0]["item_title_en"] == ""
+    assert rows[3]["item_title_en"].startswith("The fight against corruption")
+    assert rows[3]["on_behalf_of"] == "CARICOM"
