@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import gc
+
+# No collector passes while the service starts: importing the stack, then building the
+# programme and the state folded from the stream, allocate a great deal and free next
+# to nothing. `run` keeps collecting off until `serve` freezes what was built; every
+# other command turns it back on before it starts.
+gc.disable()
+
 # gevent first: before redis, ssl or the app are imported anywhere.
-from dashboard.serve.patching import patch_all
+from dashboard.serve.patching import patch_all  # noqa: E402
 
 patch_all()
 
 import argparse  # noqa: E402
 import contextlib  # noqa: E402
-import gc  # noqa: E402
 import json  # noqa: E402
 import logging  # noqa: E402
 import os  # noqa: E402
@@ -186,10 +193,9 @@ def cmd_revoke(args: argparse.Namespace) -> None:
 
 def cmd_run(args: argparse.Namespace) -> None:
     """Run the whole service (web, relay, workers): in this process, or in --processes N."""
-    # No collector passes while starting: start-up allocates a great deal (modules,
-    # the programme, the state folded from the stream) and frees next to nothing.
-    # `serve` freezes what was built, once the server listens, and turns collecting
-    # back on, full passes on dashboard.serve.collector's schedule.
+    # Collecting stays off while starting (see the top of this module): `serve`
+    # freezes what was built, once the server listens, and turns collecting back
+    # on, full passes on dashboard.serve.collector's schedule.
     gc.disable()
     try:
         raise_open_file_limit()  # every screen is an open socket
@@ -366,6 +372,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         func=cmd_settings
     )
     args = parser.parse_args(argv)
+    if args.func is not cmd_run:
+        gc.enable()
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
