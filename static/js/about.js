@@ -1,6 +1,7 @@
 // What a list entry says beside the delegation's name: the group it speaks for
 // ("on behalf of CARICOM") and the language of the statement ("speaks Portuguese"),
 // in every shown language; and the list's forecast end, for consoles and the overview.
+import { reading, serverNow } from "./clock.js";
 import { h } from "./dom.js";
 import { biNodes, formatTime, t } from "./i18n.js";
 
@@ -25,10 +26,34 @@ export function nameWithGroup(name, entry, lang) {
   return t("about.named_on_behalf", { name, group: pickIn(entry.on_behalf_of.name, lang) }, lang);
 }
 
-/** The sentence saying when the list ends at its limits, against the scheduled end. */
-export function forecastText(state, lang) {
+/**
+ * When the list ends at its limits, at this instant, from a received state {state, offset}
+ * (null when the state has no forecast). The server's `forecast_end` holds at the moment
+ * the state was built; since then it has moved on by the time gone by, less what the
+ * speech with the floor used of its time left (floored at 0, as the server counts it).
+ * So a speech running within its limit leaves it where it was, while an overrun, a pause
+ * or an empty floor moves it later second by second, between states as well.
+ */
+export function forecastEnd(received) {
+  const state = received?.state;
+  const end = state?.speakers?.forecast_end;
+  if (typeof end !== "number" || typeof state.server_time !== "number") return null;
+  const at = serverNow(received); // one instant for both figures: no flicker at a minute's edge
+  const since = Math.max(0, at - state.server_time);
+  const current = state.speakers.current;
+  if (!current) return end + since;
+  const leftThen = Math.max(0, (current.limit_s || 0) - (Number(current.elapsed_s) || 0));
+  const now = reading(received, at);
+  const leftNow = now?.limit ? Math.max(0, now.remaining) : 0;
+  return end + since - Math.max(0, leftThen - leftNow);
+}
+
+/** The sentence saying when the list ends at its limits (at this instant, see
+ * forecastEnd), against the scheduled end; "" when there is none to say. */
+export function forecastText(received, lang) {
+  const state = received?.state;
   const speakers = state?.speakers;
-  const end = speakers?.forecast_end;
+  const end = forecastEnd(received);
   const scheduled = state?.session?.scheduled_end;
   if (!end || !scheduled) return "";
   if (!speakers.current && !speakers.queue?.length) return ""; // an empty list ends now
@@ -40,7 +65,7 @@ export function forecastText(state, lang) {
 }
 
 /** A line for the console: the forecast, as a node. */
-export function forecastNode(state, lang) {
-  const text = forecastText(state, lang);
+export function forecastNode(received, lang) {
+  const text = forecastText(received, lang);
   return text ? h("span", { class: "forecast" }, text) : null;
 }

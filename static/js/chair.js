@@ -6,7 +6,7 @@
 // newest change to the list can be undone (Undo names it) for as long as the server allows.
 import { aboutNodes } from "./about.js";
 import { activeAnnouncements } from "./announcements.js";
-import { drawBudgetOut, drawDesk } from "./desk.js";
+import { drawBudgetOut, drawDesk, drawForecast } from "./desk.js";
 import { drawClock, reading, serverNow } from "./clock.js";
 import { explain, makeSender } from "./commands.js";
 import { $, fill, h, messageBox, setText, show } from "./dom.js";
@@ -341,6 +341,7 @@ function tick() {
     barEl: $("clock-bar"),
   });
   drawBudgetOut(r);
+  drawForecast(current);
   // Announcements expire on their own: redraw the preview when the shown set changes.
   const key = activeAnnouncements(current).map((a) => a.id).join(",");
   if (key !== previewKey) {

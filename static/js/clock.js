@@ -39,11 +39,13 @@ export function budgetOut(current, elapsed) {
   return (Number(current.spoken_before_s) || 0) + elapsed >= budget;
 }
 
-/** What the clock shows for a room at this instant, or null when nobody speaks. */
-export function reading(received) {
+/** What the clock shows for a room at this instant (or at server time `at`, for a
+ * caller that needs several readings of one instant), or null when nobody speaks. */
+export function reading(received, at = null) {
   const current = received?.state?.speakers?.current;
   if (!current) return null;
-  const running = current.paused ? 0 : serverNow(received) - received.state.server_time;
+  const now = at ?? serverNow(received);
+  const running = current.paused ? 0 : now - received.state.server_time;
   const elapsed = current.elapsed_s + Math.max(0, running);
   const limit = current.limit_s;
   const budget = budgetOut(current, elapsed);

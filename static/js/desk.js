@@ -48,7 +48,13 @@ export function drawDesk(s, { send }) {
       h("td", {}, format(row.spoken_s)),
       h("td", {}, left === null ? "—" : format(left)));
   }));
-  setText($("desk-forecast"), forecastText(s, langs[0]));
+}
+
+/** When the list ends, from the received state {state, offset}: drawn with the clock (each
+ * tick), since an overrun, a pause or an empty floor moves it between states. */
+export function drawForecast(received) {
+  const el = $("desk-forecast");
+  if (el) setText(el, forecastText(received, langs[0]));
 }
 
 /** Beside the totals, while the speaker's delegation has used up its time: drawn with

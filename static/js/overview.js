@@ -180,11 +180,7 @@ function drawCard(entry) {
     head ? [h("span", { class: "o-next-label" }, biT("next_label")), " ", biPick(head.delegation.name, "o-next-name")] : null,
   );
   show(p.next, !!head);
-  // When the list ends at its limits (the console's sentence, in every shown language):
-  // only for an open sitting with someone speaking or waiting.
-  const forecast = s.session?.status === "open" && forecastText(s, page.langs[0]);
-  fill(p.forecast, forecast ? biNodes((lang) => forecastText(s, lang)) : null);
-  show(p.forecast, !!forecast);
+  drawForecast(entry);
   fill(
     p.queue,
     biT("queue.count", { n: waiting }),
@@ -192,6 +188,24 @@ function drawCard(entry) {
   );
   drawClock(p.clockBox, p.clock, p.clockLabel, reading(entry.received), { budget: false });
   p.root.dataset.version = s.version;
+}
+
+/**
+ * When the list ends at its limits (the console's sentence, in every shown language):
+ * only for an open sitting with someone speaking or waiting. Drawn with the clocks (each
+ * tick), since an overrun, a pause or an empty floor moves it between states; the DOM is
+ * touched only when the text changes (about once a minute). Answers whether it did.
+ */
+function drawForecast(entry) {
+  const { received, parts } = entry;
+  const open = received.state.session?.status === "open";
+  const texts = new Map(open ? page.langs.map((lang) => [lang, forecastText(received, lang)]) : []);
+  const text = texts.get(page.langs[0]) ? [...texts.values()].join("\n") : "";
+  if (parts.forecast.dataset.text === text) return false;
+  parts.forecast.dataset.text = text;
+  fill(parts.forecast, text ? biNodes((lang) => texts.get(lang)) : null);
+  show(parts.forecast, !!text);
+  return true;
 }
 
 /** Announcements for all: every active one, once, newest first. */
@@ -308,6 +322,9 @@ function tick() {
     if (Math.max(before, p.clockLabel.childElementCount) > 1 && before !== p.clockLabel.childElementCount) {
       fitSoon();
     }
+    // The forecast's new text may wrap otherwise: fit again (from the largest sizes, so
+    // the same lengths give the same layout).
+    if (drawForecast(entry)) fitSoon();
   }
   drawAnnouncements();
   const any = [...rooms.values()].find((e) => e.received);

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from datetime import datetime
 from pathlib import Path
@@ -248,3 +249,104 @@ def test_the_overview_says_when_an_open_list_ends_and_nothing_for_a_room_without
     only = english.text('.o-card[data-room="plenario"] .o-forecast')
     assert only.strip() == f"List ends ≈ {at}, {late} min after the scheduled end", only
     assert not overview.errors and not english.errors, (overview.errors, english.errors)
+
+
+def _ends(lo: float, hi: float, scheduled: float) -> set[str]:
+    """The English forecast sentences for a list ending anywhere in [lo, hi] (to the second)."""
+    zone = ZoneInfo("America/Panama")
+    said = set()
+    for end in range(math.floor(lo), math.ceil(hi) + 1):
+        late = math.floor((end - scheduled) / 60 + 0.5)
+        at = datetime.fromtimestamp(end, zone).strftime("%H:%M")
+        said.add(f"List ends ≈ {at}, {late} min after the scheduled end")
+    return said
+
+
+@pytest.fixture
+def long_pings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pings 5 minutes apart: a browser whose clock is moved ahead by less than 10 minutes
+    keeps its link (a bigger jump, and Socket.IO takes the link for lost: it reconnects,
+    and the new state re-reads the server's time)."""
+    monkeypatch.setenv("PLENARY_PING_INTERVAL_S", "300")
+    monkeypatch.setenv("PLENARY_PING_TIMEOUT_S", "300")
+
+
+@pytest.mark.usefixtures("long_pings")
+def test_the_forecast_moves_later_while_the_speech_overruns_or_is_paused(
+    open_page: Any, admin: Any, room_state: Any
+) -> None:
+    """Between states the console and the overview work the list's end out again each
+    instant: a speech within its limit leaves it where it was; one over its limit, or
+    paused, moves it later by the time gone by. Each browser's clock is moved ahead (the
+    server's is not, until the next state re-reads its time)."""
+    admin("session.open", room="plenario", session_id="plenaria")
+    first = admin("speaker.add", room="plenario", delegation="PAN")
+    for code in ("BRA", "MEX", "CAN"):
+        admin("speaker.add", room="plenario", delegation=code)
+    admin("speaker.start", room="plenario", entry_id=first["entry_id"])
+    state = room_state("plenario")
+    scheduled = state["session"]["scheduled_end"]
+    ends = state["speakers"]["forecast_end"]  # the speech runs: the same at any instant
+
+    card = '.o-card[data-room="plenario"]'
+    pages = {
+        "chair": (open_page("chair", "plenario", "?lang=en"), "#desk-forecast", "#clock-box"),
+        "overview": (
+            open_page("screen", "*", "?lang=en", viewport=(1920, 1080)),
+            f"{card} .o-forecast",
+            f"{card} .o-clock-box",
+        ),
+    }
+    for watched, forecast, _ in pages.values():
+        watched.page.clock.install()
+        watched.page.reload()
+        watched.wait_live()
+        watched.page.wait_for_selector(f"{forecast}:has-text('List ends')", timeout=10000)
+
+    def jump(seconds: float, level: str | None = None) -> None:
+        for watched, _, clock in pages.values():
+            page = watched.page
+            page.clock.set_system_time(page.evaluate("Date.now()") / 1000 + seconds)
+            if level:
+                page.wait_for_function(
+                    f"document.querySelector('{clock}').dataset.level === '{level}'", timeout=3000
+                )
+            page.wait_for_timeout(600)  # a few ticks of the pages' timers
+
+    def shown() -> dict[str, str]:
+        return {name: w.text(forecast).strip() for name, (w, forecast, _) in pages.items()}
+
+    # Within its limit (20 s of its 4 minutes left): the end stays where it was.
+    spoken = time.time() - state["speakers"]["current"]["started_at"]
+    assert spoken < 200, spoken  # the pages took that long to open
+    first_jump = 220 - spoken
+    jump(first_jump, level="warning")
+    for name, text in shown().items():
+        assert text in _ends(ends - 1, ends + 1, scheduled), (name, text, ends)
+
+    # 2:30 more: the speech is 2:10 over its time, and the list ends that much later
+    # (3 speeches of 4 minutes from the instant each browser believes it is).
+    before = time.time()
+    jump(150, level="overrun")
+    texts = shown()
+    ahead = first_jump + 150 + 3 * 240
+    said = _ends(before + ahead - 1, time.time() + ahead + 1, scheduled)
+    for name, text in texts.items():
+        assert text in said, (name, text, said)
+    assert not said & _ends(ends - 1, ends + 1, scheduled)  # later, not the same
+
+    # Paused (by the server's clock, within its limit): the end moves on with the time.
+    admin("timer.pause", room="plenario")
+    state = room_state("plenario")
+    paused_at, ends = state["server_time"], state["speakers"]["forecast_end"]
+    for watched, _, clock in pages.values():
+        watched.page.wait_for_function(
+            f"document.querySelector('{clock}').dataset.paused === 'true'", timeout=3000
+        )
+    jump(120)
+    said = _ends(ends + 120 - 1, ends + 120 + (time.time() - paused_at) + 1, scheduled)
+    for name, text in shown().items():
+        assert text in said, (name, text, said)
+    assert not said & _ends(ends - 1, ends + 15, scheduled)  # two minutes later, not the same
+    for watched, _, _ in pages.values():
+        assert not watched.errors, watched.errors
