@@ -2,7 +2,6 @@
 // ("on behalf of CARICOM") and the language of the statement ("speaks Portuguese"),
 // in every shown language; and the list's forecast end, for consoles and the overview.
 import { reading, serverNow } from "./clock.js";
-import { h } from "./dom.js";
 import { biNodes, formatTime, t } from "./i18n.js";
 
 const pickIn = (value, lang) => (value && (value[lang] || value.es || value.en)) || "";
@@ -62,10 +61,4 @@ export function forecastText(received, lang) {
   if (Math.abs(minutes) > 12 * 60) return t("forecast.at", { time: formatTime(end, { lang }) }, lang);
   const key = minutes > 0 ? "forecast.after" : "forecast.before";
   return t(key, { time: formatTime(end, { lang }), min: Math.abs(minutes) }, lang);
-}
-
-/** A line for the console: the forecast, as a node. */
-export function forecastNode(received, lang) {
-  const text = forecastText(received, lang);
-  return text ? h("span", { class: "forecast" }, text) : null;
 }
