@@ -24,6 +24,15 @@ seam tests against the newest releases):
 `probe()` checks each of them on real objects of the installed libraries at
 start. If one is missing or behaves otherwise, the service logs one warning
 and broadcasts through python-socketio's public `emit` (slower, correct).
+
+The pings (`timed_pings()`): engine.io pings each client from a greenlet of
+its own that sleeps the ping interval (`Socket.schedule_ping` starts
+`Socket._send_ping`), so every connection holds one more suspended greenlet,
+its stack copied out, for its whole life. Here `schedule_ping` arms a timer
+instead, whose greenlet starts only when the ping is due and then does what
+`_send_ping` does after its sleep. Probed at start (the library's
+`schedule_ping` and `_send_ping` are the ones this replaces, on a real socket);
+if not, or with `PLENARY_DISABLE_SEAMS=ping`, engine.io's own pings stay.
 """
 
 from __future__ import annotations
@@ -32,6 +41,7 @@ import contextlib
 import inspect
 import logging
 import socket
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -47,7 +57,8 @@ log = logging.getLogger(__name__)
 
 NAMESPACE = "/"
 FANOUT = "fanout"  # the name of the direct-write seam in PLENARY_DISABLE_SEAMS
-SEAMS = frozenset({FANOUT})
+PING = "ping"  # the name of the timed pings' seam
+SEAMS = frozenset({FANOUT, PING})
 
 
 class SeamBroken(Exception):
@@ -247,3 +258,70 @@ def _probe_socketio(server: Any) -> None:
         raise SeamBroken(f"get_participants takes {params}")
     if list(server.manager.get_participants(NAMESPACE, ["plenary-probe"])):
         raise SeamBroken("an empty room has participants")
+
+
+# --------------------------------------------------------------------------- pings
+
+_LIBRARY_SCHEDULE_PING = engineio.socket.Socket.schedule_ping
+
+
+def _ping_due(sock: Any) -> None:
+    """What engine.io's `_send_ping` does once its sleep is over."""
+    if not sock.closing and not sock.closed:
+        sock.last_ping = time.time()
+        sock.send(eio_packet.Packet(eio_packet.PING))
+
+
+def _schedule_ping(sock: Any) -> Any:
+    """engine.io's `schedule_ping`, its ping a timer until due rather than a sleeping greenlet
+    (returned, or None when a ping is still unanswered)."""
+    if not sock.last_ping:  # only once the previous ping was answered, as the library's
+        return None
+    sock.last_ping = None
+    return gevent.spawn_later(sock.server.ping_interval, _ping_due, sock)
+
+
+def timed_pings(server: Any, disabled: frozenset[str] | set[str] = frozenset()) -> bool:
+    """Ping every client from a timer (see the module's docstring); False, with one warning,
+    when the library's pings are not the ones this replaces (they are then left as they are)."""
+    engineio.socket.Socket.schedule_ping = _LIBRARY_SCHEDULE_PING
+    if PING in disabled:
+        log.warning("library seam %r disabled by PLENARY_DISABLE_SEAMS: engine.io pings "
+                    "each client from a greenlet of its own", PING)
+        return False
+    try:
+        _probe_pings(server)
+    except Exception as exc:  # anything unexpected is a seam that does not hold
+        log.warning("library seam %r unusable (%s): engine.io pings each client from a "
+                    "greenlet of its own (more memory per connection); see "
+                    "dashboard/live/seams.py", PING, exc)
+        return False
+    engineio.socket.Socket.schedule_ping = _schedule_ping
+    return True
+
+
+def _probe_pings(server: Any) -> None:
+    """The library's ping is a background task that sleeps the interval, then pings if the
+    socket is open; `last_ping`, `closing`, `closed` and `send` are what it uses."""
+    names = set(_LIBRARY_SCHEDULE_PING.__code__.co_names)
+    if not {"last_ping", "start_background_task", "_send_ping"} <= names:
+        raise SeamBroken(f"engine.io's schedule_ping uses {sorted(names)}")
+    send_ping = getattr(engineio.socket.Socket, "_send_ping", None)
+    if send_ping is None:
+        raise SeamBroken("engine.io socket has no _send_ping")
+    names = set(send_ping.__code__.co_names)
+    if not {"sleep", "ping_interval", "closing", "closed", "last_ping", "send"} <= names:
+        raise SeamBroken(f"engine.io's _send_ping uses {sorted(names)}")
+    sock = engineio.socket.Socket(server.eio, "plenary-probe")
+    if not (sock.last_ping and sock.closing is False and sock.closed is False):
+        raise SeamBroken("a new engine.io socket has no last_ping, closing or closed")
+    if not isinstance(server.eio.ping_interval, (int, float)):
+        raise SeamBroken("engine.io server has no numeric ping_interval")
+    timer = _schedule_ping(sock)
+    if timer is None or sock.last_ping is not None:
+        raise SeamBroken("a ping was not scheduled as the library's")
+    timer.kill(block=False)
+    _ping_due(sock)
+    pkt = sock.queue.get(block=False)
+    if pkt.packet_type != eio_packet.PING or not sock.last_ping:
+        raise SeamBroken("a due ping was not queued as engine.io's PING")
