@@ -272,8 +272,9 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("PLENARY_DISABLE_SEAMS", "disable_seams"),
         description="Library seams not to use, comma-separated (`fanout`: broadcasts go "
         "through python-socketio's emit; `ping`: engine.io pings each client from a "
-        "greenlet of its own), as when a seam's probe fails at start.",
-        pattern=r"^((fanout|ping)(,(fanout|ping))?)?$",
+        "greenlet of its own; `writer`: engine.io runs a writer greenlet per websocket), "
+        "as when a seam's probe fails at start.",
+        pattern=r"^((fanout|ping|writer)(,(fanout|ping|writer)){0,2})?$",
     )
     node_name: str = Field(
         "",

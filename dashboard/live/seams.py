@@ -33,11 +33,26 @@ instead, whose greenlet starts only when the ping is due and then does what
 `_send_ping` does after its sleep. Probed at start (the library's
 `schedule_ping` and `_send_ping` are the ones this replaces, on a real socket);
 if not, or with `PLENARY_DISABLE_SEAMS=ping`, engine.io's own pings stay.
+
+The writer (`on_demand_writer()`): engine.io's websocket handler
+(`Socket._websocket_handler`) starts a writer greenlet per connection that
+waits on the socket's queue for its whole life, though a screen's states are
+written straight out (above) and its queue is empty nearly always. Here the
+writer is started when a packet is put in the queue and ends when the queue is
+empty: the same packets, written in the same order by one greenlet at a time,
+the connection closed the same way (None in the queue). One difference: the
+library's writer also closes a connection that was sent nothing for the ping
+interval plus the ping timeout; here the reader's socket timeout (the same
+bound, set by engine.io and by dashboard/serve/server.py) does. The handler
+replaced is recognised by a digest of its source (python-engineio 4.15.1's):
+another release keeps the library's own writer (PLENARY_DISABLE_SEAMS=writer
+too). A connection upgraded from long-polling keeps the library's handler.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import inspect
 import logging
 import socket
@@ -45,8 +60,10 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+import engineio.exceptions
 import engineio.socket
 import gevent
+import gevent.queue
 import gevent.socket
 from engineio import packet as eio_packet
 from gevent.lock import Semaphore
@@ -58,7 +75,8 @@ log = logging.getLogger(__name__)
 NAMESPACE = "/"
 FANOUT = "fanout"  # the name of the direct-write seam in PLENARY_DISABLE_SEAMS
 PING = "ping"  # the name of the timed pings' seam
-SEAMS = frozenset({FANOUT, PING})
+WRITER = "writer"  # the name of the on-demand writer's seam
+SEAMS = frozenset({FANOUT, PING, WRITER})
 
 
 class SeamBroken(Exception):
@@ -325,3 +343,183 @@ def _probe_pings(server: Any) -> None:
     pkt = sock.queue.get(block=False)
     if pkt.packet_type != eio_packet.PING or not sock.last_ping:
         raise SeamBroken("a due ping was not queued as engine.io's PING")
+
+
+# --------------------------------------------------------------------------- writer
+
+_LIBRARY_WEBSOCKET_HANDLER = engineio.socket.Socket._websocket_handler
+# sha256 of the source of python-engineio 4.15.1's Socket._websocket_handler and
+# Socket.close, which put None in the queue to end the writer: what the handler
+# below is written against.
+_KNOWN_SOURCE = "e2edf7b4998255de"
+
+
+def _source_digest() -> str:
+    text = "".join(inspect.getsource(f) for f in (
+        _LIBRARY_WEBSOCKET_HANDLER, engineio.socket.Socket.close))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+class _Writer:
+    """The writes of one websocket: a greenlet that writes what is queued, started by
+    each `put` when none runs, ending when the queue is empty (the library's writer
+    loop, in turns). Stands in for the socket's queue, which it wraps."""
+
+    __slots__ = ("closed", "inner", "task", "ws")
+
+    def __init__(self, inner: Any, ws: Any) -> None:
+        self.inner, self.ws = inner, ws
+        self.task: Any = None  # the greenlet writing now, if any
+        self.closed = False  # the writer met None or a failed write: no more writes
+
+    def put(self, item: Any, *args: Any, **kwargs: Any) -> None:
+        self.inner.put(item, *args, **kwargs)
+        self.wake()
+
+    def wake(self) -> None:
+        if self.task is None and not self.closed:
+            self.task = gevent.spawn(self._write)
+
+    def _write(self) -> None:
+        inner, ws = self.inner, self.ws
+        try:
+            while True:
+                try:
+                    pkt = inner.get(block=False)
+                except gevent.queue.Empty:
+                    return
+                inner.task_done()
+                if pkt is None:  # the socket is closing: as the library's writer
+                    break
+                try:
+                    ws.send(pkt.encode())
+                except Exception:
+                    break
+            self.closed = True
+            ws.close()
+        finally:
+            self.task = None
+
+    def join_writes(self) -> None:
+        if self.task is not None:
+            self.task.join()
+
+    # what engine.io and the fan-out ask of the queue, passed through
+    def get(self, *args: Any, **kwargs: Any) -> Any:
+        return self.inner.get(*args, **kwargs)
+
+    def task_done(self) -> None:
+        self.inner.task_done()
+
+    def join(self, *args: Any, **kwargs: Any) -> Any:
+        return self.inner.join(*args, **kwargs)
+
+    def empty(self) -> bool:
+        return bool(self.inner.empty())
+
+    def qsize(self) -> int:
+        return int(self.inner.qsize())
+
+
+def _websocket_handler(self: Any, ws: Any) -> list[Any]:
+    """python-engineio 4.15.1's `Socket._websocket_handler` for a socket connected over
+    websocket from the start, its writer started on demand (`_Writer`)."""
+    if self.connected:  # an upgrade from long-polling: the library's handler
+        return list(_LIBRARY_WEBSOCKET_HANDLER(self, ws))
+    server = self.server
+
+    def websocket_wait() -> Any:
+        data = ws.wait()
+        if data and len(data) > server.max_http_buffer_size:
+            raise ValueError("packet is too large")
+        return data
+
+    for attr in ["_sock", "socket"]:
+        if hasattr(ws, attr) and hasattr(getattr(ws, attr), "settimeout"):
+            getattr(ws, attr).settimeout(server.ping_interval + server.ping_timeout)
+    self.connected = True
+    self.upgraded = True
+    writer = self.queue = _Writer(self.queue, ws)
+    writer.wake()  # whatever was queued before the upgrade
+    server.logger.info("%s: Upgrade to websocket successful", self.sid)
+    while True:
+        try:
+            p = websocket_wait()
+        except Exception as e:
+            if not self.closed:
+                server.logger.info('%s: Unexpected error "%s", closing connection',
+                                   self.sid, str(e))
+            break
+        if p is None:  # connection closed by client
+            break
+        pkt = eio_packet.Packet(encoded_packet=p)
+        try:
+            self.receive(pkt)
+        except engineio.exceptions.UnknownPacketError:
+            pass
+        except engineio.exceptions.SocketIsClosedError:
+            server.logger.info("Receive error -- socket is closed")
+            break
+        except Exception:
+            server.logger.exception("Unknown receive error")
+            break
+    writer.put(None)  # what is queued is written, then the connection closed
+    writer.join_writes()
+    self.close(wait=False, abort=True, reason=server.reason.TRANSPORT_CLOSE)
+    return []
+
+
+def on_demand_writer(server: Any, disabled: frozenset[str] | set[str] = frozenset()) -> bool:
+    """Start each websocket's writer only when it has something to write (see the module's
+    docstring); False, with one warning, when engine.io's handler is not the one this
+    replaces (it is then left as it is)."""
+    engineio.socket.Socket._websocket_handler = _LIBRARY_WEBSOCKET_HANDLER
+    if WRITER in disabled:
+        log.warning("library seam %r disabled by PLENARY_DISABLE_SEAMS: engine.io runs a "
+                    "writer greenlet per websocket", WRITER)
+        return False
+    try:
+        _probe_writer(server)
+    except Exception as exc:  # anything unexpected is a seam that does not hold
+        log.warning("library seam %r unusable (%s): engine.io runs a writer greenlet per "
+                    "websocket (more memory per connection); see dashboard/live/seams.py",
+                    WRITER, exc)
+        return False
+    engineio.socket.Socket._websocket_handler = _websocket_handler
+    return True
+
+
+class _ProbeSocket:
+    """What engine.io's handler uses of a websocket: wait, send, close."""
+
+    def __init__(self, then: Any) -> None:
+        self.then, self.closes = then, 0
+        self.sent: list[Any] = []
+
+    def wait(self) -> Any:
+        self.then()
+        gevent.sleep(0.001)  # the writer runs
+        return None  # the client closed
+
+    def send(self, data: Any) -> None:
+        self.sent.append(data)
+
+    def close(self) -> None:
+        self.closes += 1
+
+
+def _probe_writer(server: Any) -> None:
+    """The library's handler is the one this replaces; on a real engine.io socket, the
+    packets queued before and while it runs are written in order, then the connection
+    closed once, and no greenlet is left."""
+    digest = _source_digest()
+    if digest != _KNOWN_SOURCE:
+        raise SeamBroken(f"engine.io's websocket handler is not 4.15.1's (digest {digest})")
+    sock = engineio.socket.Socket(server.eio, "plenary-probe")
+    sock.closing = True  # its close() then triggers no disconnect event
+    sock.queue.put(eio_packet.Packet(eio_packet.MESSAGE, "a"))
+    fake = _ProbeSocket(lambda: sock.queue.put(eio_packet.Packet(eio_packet.MESSAGE, "b")))
+    if _websocket_handler(sock, fake) != []:
+        raise SeamBroken("the handler did not end as the library's")
+    if fake.sent != ["4a", "4b"] or fake.closes != 1 or sock.queue.task is not None:
+        raise SeamBroken(f"the writer wrote {fake.sent}, closed {fake.closes} times")
