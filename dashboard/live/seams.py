@@ -40,10 +40,11 @@ waits on the socket's queue for its whole life, though a screen's states are
 written straight out (above) and its queue is empty nearly always. Here the
 writer is started when a packet is put in the queue and ends when the queue is
 empty: the same packets, written in the same order by one greenlet at a time,
-the connection closed the same way (None in the queue). One difference: the
-library's writer also closes a connection that was sent nothing for the ping
-interval plus the ping timeout; here the reader's socket timeout (the same
-bound, set by engine.io and by dashboard/serve/server.py) does. The handler
+the connection closed the same way (None in the queue). The library's writer
+also gave up after the ping interval plus the ping timeout without a packet;
+a client that stopped answering pings is closed at that bound by engine.io's
+service task anyway (and the reader's socket timeout, dashboard/serve/server.py,
+holds for a silent connection). The handler
 replaced is recognised by a digest of its source (python-engineio 4.15.1's):
 another release keeps the library's own writer (PLENARY_DISABLE_SEAMS=writer
 too). A connection upgraded from long-polling keeps the library's handler.
