@@ -366,10 +366,13 @@ class _Writer:
     each `put` when none runs, ending when the queue is empty (the library's writer
     loop, in turns). Stands in for the socket's queue, which it wraps."""
 
-    __slots__ = ("closed", "inner", "task", "ws")
+    __slots__ = ("closed", "inner", "qsize", "task", "ws")
 
     def __init__(self, inner: Any, ws: Any) -> None:
         self.inner, self.ws = inner, ws
+        # asked of every screen on every broadcast: the queue's own, no call of ours
+        with contextlib.suppress(AttributeError):  # a queue without one has none here
+            self.qsize = inner.qsize
         self.task: Any = None  # the greenlet writing now, if any
         self.closed = False  # the writer met None or a failed write: no more writes
 
@@ -417,9 +420,6 @@ class _Writer:
 
     def empty(self) -> bool:
         return bool(self.inner.empty())
-
-    def qsize(self) -> int:
-        return int(self.inner.qsize())
 
 
 def _websocket_handler(self: Any, ws: Any) -> list[Any]:
