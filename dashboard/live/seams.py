@@ -397,7 +397,7 @@ class _Writer:
                     break
                 try:
                     ws.send(pkt.encode())
-                except Exception:
+                except BaseException:  # the library's bare `except`
                     break
             self.closed = True
             ws.close()
@@ -461,7 +461,7 @@ def _websocket_handler(self: Any, ws: Any) -> list[Any]:
         except engineio.exceptions.SocketIsClosedError:
             server.logger.info("Receive error -- socket is closed")
             break
-        except Exception:
+        except BaseException:  # the library's bare `except`
             server.logger.exception("Unknown receive error")
             break
     writer.put(None)  # what is queued is written, then the connection closed
