@@ -293,11 +293,16 @@ def _ping_due(sock: Any) -> None:
 
 def _schedule_ping(sock: Any) -> Any:
     """engine.io's `schedule_ping`, its ping a timer until due rather than a sleeping greenlet
-    (returned, or None when a ping is still unanswered)."""
+    (the timer returned, or None when a ping is still unanswered)."""
     if not sock.last_ping:  # only once the previous ping was answered, as the library's
         return None
     sock.last_ping = None
-    return gevent.spawn_later(sock.server.ping_interval, _ping_due, sock)
+    # A bare timer of the event loop (its callback runs in the hub, which must not
+    # block: it only starts the greenlet that pings); an active timer is held by the
+    # loop. Smaller than a greenlet made now and started later (gevent.spawn_later).
+    timer = gevent.get_hub().loop.timer(sock.server.ping_interval)
+    timer.start(gevent.spawn, _ping_due, sock)
+    return timer
 
 
 def timed_pings(server: Any, disabled: frozenset[str] | set[str] = frozenset()) -> bool:
@@ -339,7 +344,7 @@ def _probe_pings(server: Any) -> None:
     timer = _schedule_ping(sock)
     if timer is None or sock.last_ping is not None:
         raise SeamBroken("a ping was not scheduled as the library's")
-    timer.kill(block=False)
+    timer.close()
     _ping_due(sock)
     pkt = sock.queue.get(block=False)
     if pkt.packet_type != eio_packet.PING or not sock.last_ping:
