@@ -57,6 +57,9 @@ class Proc:
     popen: subprocess.Popen[str]
     lines: queue.Queue[str] = field(default_factory=queue.Queue)
     tail: list[str] = field(default_factory=list)
+    # Lines starting with one of these are kept whole (the tail keeps only the last 40).
+    marks: tuple[str, ...] = ()
+    marked: list[str] = field(default_factory=list)
 
     @classmethod
     def start(
@@ -66,6 +69,7 @@ class Proc:
         env: dict[str, str] | None = None,
         cwd: Path | None = None,
         stdin: bool = False,
+        marks: tuple[str, ...] = (),
     ) -> Proc:
         popen = subprocess.Popen(
             argv,
@@ -77,7 +81,7 @@ class Proc:
             cwd=cwd,
             start_new_session=True,
         )
-        proc = cls(name, popen)
+        proc = cls(name, popen, marks=marks)
         STARTED.append(proc)
         threading.Thread(target=proc._read, daemon=True).start()
         return proc
@@ -87,6 +91,8 @@ class Proc:
         for line in self.popen.stdout:
             self.lines.put(line)
             self.tail.append(line)
+            if self.marks and line.startswith(self.marks):
+                self.marked.append(line)
             del self.tail[:-40]
 
     def send(self, line: str) -> None:
@@ -120,6 +126,15 @@ class Proc:
                 return False
             time.sleep(0.05)
         return False
+
+    def wait_marked(self, count: int, timeout: float) -> bool:
+        """Whether `count` marked lines have come within `timeout` s (False if it ended)."""
+        deadline = time.monotonic() + timeout
+        while len(self.marked) < count:
+            if time.monotonic() > deadline or self.popen.poll() is not None:
+                return False
+            time.sleep(0.05)
+        return True
 
     def stop(self, timeout: float = 5.0) -> None:
         if self.popen.poll() is None:
@@ -219,6 +234,16 @@ def cpu_seconds(pids: list[int]) -> float:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
             total += int(fields[11]) + int(fields[12])  # utime, stime
     return total / CLK_TCK
+
+
+def open_sockets(pid: int) -> int:
+    """How many sockets a process has open (a server's: about its connections)."""
+    count = 0
+    with contextlib.suppress(OSError):
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            with contextlib.suppress(OSError):
+                count += os.readlink(f"/proc/{pid}/fd/{fd}").startswith("socket:")
+    return count
 
 
 def rss_bytes(pids: list[int]) -> int:

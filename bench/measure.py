@@ -25,6 +25,7 @@ from machine import (
     http_json,
     log,
     machine_busy,
+    open_sockets,
     rss_bytes,
     tree,
 )
@@ -206,6 +207,9 @@ def run_screens(
         mine = [p for q in STARTED for p in tree(q.popen.pid)] + [os.getpid()]
         busy0, mcpu0 = machine_busy()[0], cpu_seconds(mine)
         ncpu0 = [cpu_seconds(pids) for pids in node_pids]
+        # A node of several processes (`plenary run --processes N`): each on its own too.
+        each = [pid for pids in node_pids if len(pids) > 1 for pid in pids]
+        pcpu0 = [cpu_seconds([pid]) for pid in each]
         gcpu0 = [cpu_seconds(pids) for pids in gen_pids]
         rcpu0 = cpu_seconds([redis_pid]) if redis_pid else 0.0
         w0 = time.monotonic()
@@ -219,6 +223,7 @@ def run_screens(
         )
         chair.wait_json("done", duration + 60)
         ncpu1 = [cpu_seconds(pids) for pids in node_pids]
+        pcpu1 = [cpu_seconds([pid]) for pid in each]
         gcpu1 = [cpu_seconds(pids) for pids in gen_pids]
         rcpu1 = cpu_seconds([redis_pid]) if redis_pid else 0.0
         w1 = time.monotonic()
@@ -226,6 +231,8 @@ def run_screens(
         busy1, mcpu1 = machine_busy()[0], cpu_seconds(mine)
         other_pct = 100 * ((busy1 - busy0) - (mcpu1 - mcpu0)) / (w1 - w0)
         rss_peak = [rss_bytes(pids) for pids in node_pids]
+        each_rss = [rss_bytes([pid]) for pid in each]
+        each_sockets = [open_sockets(pid) for pid in each]
         # Drain: wait until no screen has received anything for a second (at most 15 s).
         last, quiet_since, deadline = -1, time.monotonic(), time.monotonic() + 15
         while time.monotonic() < deadline:
@@ -301,6 +308,14 @@ def run_screens(
             [round((t - chair_log[0]["t_send"]) / 1000, 1), ms]
             for _, d in dumps for t, ms in d.get("stalls", [])) if chair_log else [],
     }
+    if each:
+        # The supervisor first, then its web processes; "sockets": about the screens each
+        # process holds (the kernel gives a new connection to whichever accepts first).
+        result["processes"] = [
+            {"pid": pid, "cpu_pct": round(100 * (c1 - c0) / span, 1),
+             "rss_mb": round(rss / 2**20, 1), "sockets": socks}
+            for pid, c0, c1, rss, socks in zip(each, pcpu0, pcpu1, each_rss, each_sockets,
+                                              strict=True)]
     if len(nodes) > 1:
         per_node = []
         for n in range(len(nodes)):

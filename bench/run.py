@@ -17,7 +17,9 @@ that version (or newer). Prints one JSON line per configuration on stdout
 Scale-out (``--nodes 2``): ours as N ``plenary run`` on N ports, one Redis and key
 prefix, the screens split evenly between them, the chair on node 1 (or on every
 node in turn, ``--chair-spread``); each line then checks delivery and order on
-every node and reports each node's CPU and memory.
+every node and reports each node's CPU and memory. Several processes
+(``--processes 2``): ours as ``plenary run --processes N``; its CPU and memory are
+those of the supervisor and all its web processes, each also reported on its own.
 
 Traffic goes to 127.0.0.1 only; every process started here is stopped here.
 """
@@ -26,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import signal
 import statistics
@@ -68,35 +71,49 @@ def ratio(a: Any, b: Any) -> float | None:
     return None
 
 
+def ours_key(nodes: int, processes: int) -> str:
+    """"ours", "ours_2nodes", "ours_2procs", "ours_2nodes_2procs"."""
+    return "ours" + (f"_{nodes}nodes" if nodes > 1 else "") + (
+        f"_{processes}procs" if processes > 1 else "")
+
+
 def fanout_suite(args: argparse.Namespace, workdir: Path, emit: Any) -> None:
     payload = args.payload_bytes
-    # ours once per node count (--nodes 1,2: "ours" and "ours_2nodes"), the baselines once.
-    plan = [(f"ours_{n}nodes" if n > 1 else "ours", "ours", n) if name == "ours" else
-            (name, name, 1) for name in args.targets
-            for n in (args.nodes if name == "ours" else [1])]
-    def one(key: str, name: str, nodes: int, screens: int, label: str) -> dict[str, Any]:
+    # ours once per node count and process count (--nodes 1,2: "ours" and "ours_2nodes";
+    # --processes 1,2: "ours" and "ours_2procs"), the baselines once.
+    plan = [(ours_key(n, k), "ours", n, k) if name == "ours" else (name, name, 1, 1)
+            for name in args.targets
+            for n in (args.nodes if name == "ours" else [1])
+            for k in (args.processes if name == "ours" else [1])]
+
+    def one(key: str, name: str, nodes: int, processes: int, screens: int,
+            label: str) -> dict[str, Any]:
         nonlocal payload
         quiet = wait_quiet(args)
         redis = Redis(args.fsync, Path(tempfile.mkdtemp(prefix="redis-", dir=workdir))) \
             if name == "ours" else None
         try:
             size = args.baseline_payload_bytes or payload
-            with running(make_target(args, name, redis, workdir, size, nodes)) as target:
+            with running(make_target(args, name, redis, workdir, size, nodes,
+                                     processes)) as target:
                 if name == "ours":
                     payload = target.payload_bytes
                 log(f"{key}: {screens} screens, {args.rate}/s for {args.duration}s "
                     f"(payload {target.payload_bytes} B)")
                 r = run_screens(args, target, screens, args.rate, args.duration,
-                                "http", workdir, label)
+                                args.chair_transport, workdir, label)
                 log(f"{key}: p50 {r['p50_ms']} p99 {r['p99_ms']} max {r['max_ms']} ms, "
                     f"delivered {r['delivered']}, out of order "
                     f"{r['screens_out_of_order']}, up to date "
                     f"{r['screens_up_to_date']}/{r['subscribed']}, "
+                    f"ack p99 {r['ack_p99_ms']} ms, rss {r['rss_per_screen_kb']} KB/screen, "
                     + (f"fleet {r['fleet']['listed']} listed, " if r.get("fleet")
                        and "listed" in r["fleet"] else "")
                     + f"cpu {r['server_cpu_pct']}%"
                     + (f" ({', '.join(str(n['cpu_pct']) for n in r['per_node'])})"
                        if "per_node" in r else "")
+                    + (f" (processes: {', '.join(str(p['cpu_pct']) for p in r['processes'])})"
+                       if "processes" in r else "")
                     + f", loadgen cpu {r['loadgen_cpu_pct']}%, "
                     f"other cpu {r['other_cpu_pct']}%")
                 return {**r, **quiet}
@@ -109,11 +126,12 @@ def fanout_suite(args: argparse.Namespace, workdir: Path, emit: Any) -> None:
 
     for screens in args.screens:
         per_target: dict[str, dict[str, Any]] = {}
-        for key, name, nodes in plan:
+        for key, name, nodes, processes in plan:
             runs = []
             for rep in range(args.repeat):
                 for attempt in range(1 + args.contended_retries):
-                    r = one(key, name, nodes, screens, f"{key}-{screens}-{rep}-{attempt}")
+                    r = one(key, name, nodes, processes, screens,
+                            f"{key}-{screens}-{rep}-{attempt}")
                     if "error" in r or r["other_cpu_pct"] <= args.max_other_cpu:
                         break
                     if attempt < args.contended_retries:
@@ -126,7 +144,8 @@ def fanout_suite(args: argparse.Namespace, workdir: Path, emit: Any) -> None:
         ours, flask, node = (per_target.get(k, {}) for k in ("ours", "flask", "node"))
         line = {
             "suite": "fanout", "screens": screens, "rate": args.rate,
-            "ours_env": args.ours_env, "nodes": args.nodes, "chair_spread": args.chair_spread,
+            "ours_env": args.ours_env, "nodes": args.nodes, "processes": args.processes,
+            "chair_spread": args.chair_spread, "chair_transport": args.chair_transport,
             "heartbeat": args.heartbeat,
             "repeat": args.repeat,
             "duration_s": args.duration, "redis_appendfsync": args.fsync,
@@ -134,6 +153,11 @@ def fanout_suite(args: argparse.Namespace, workdir: Path, emit: Any) -> None:
             "ratio_p50_ours_flask": ratio(ours.get("p50_ms"), flask.get("p50_ms")),
             "ratio_p99_ours_node": ratio(ours.get("p99_ms"), node.get("p99_ms")),
             "ratio_cpu_ours_flask": ratio(ours.get("server_cpu_pct"), flask.get("server_cpu_pct")),
+            # each other shape of ours against one node of one process
+            **{f"ratio_{field.removesuffix('_ms')}_{key}_ours": ratio(r.get(field),
+                                                                        ours.get(field))
+               for key, r in per_target.items() if key.startswith("ours_")
+               for field in ("p99_ms", "ack_p99_ms", "rss_per_screen_kb")},
             **{name: r for name, r in per_target.items()},
         }
         emit(line)
@@ -259,6 +283,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="ours as N web nodes (`plenary run` on N ports, one Redis and key "
                         "prefix, workers on the first only), screens split evenly; a comma "
                         "list runs each (1,2: ours and ours_2nodes)")
+    p.add_argument("--processes", default="1",
+                   help="ours as `plenary run --processes N` (one port, N web processes); a "
+                        "comma list runs each (1,2: ours and ours_2procs); memory and CPU are "
+                        "those of all its processes, the supervisor's included")
+    p.add_argument("--chair-transport", default="http", choices=["http", "socketio"],
+                   help="fan-out: how the chair sends its commands, on a connection of its "
+                        "own (HTTP keep-alive, as the consoles' fetch, or Socket.IO)")
     p.add_argument("--chair-spread", action="store_true",
                    help="with --nodes > 1: the chair sends to every node in turn "
                         "(default: node 1 only)")
@@ -284,6 +315,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args.targets = [x for x in args.targets.split(",") if x]
     args.suites = [x for x in args.suites.split(",") if x]
     args.nodes = [int(x) for x in str(args.nodes).split(",") if x]
+    args.processes = [os.cpu_count() or 1 if x == "auto" else int(x)
+                      for x in str(args.processes).split(",") if x]
     if args.hold:
         args.screens = [max(args.screens)]
         args.duration = args.hold
@@ -299,9 +332,11 @@ def ensure_node_modules(args: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    # Inherited by every process started here: the servers hold a socket per screen.
     limit = raise_fd_limit()
-    if max(args.screens) + 200 > limit:
-        log(f"warning: fd limit {limit} is low for {max(args.screens)} screens")
+    if max(args.screens) + 500 > limit:
+        log(f"warning: fd limit {limit} is low for {max(args.screens)} screens "
+            "(the servers hold one socket per screen)")
     ensure_node_modules(args)
     RESULTS.mkdir(exist_ok=True)
     out = Path(args.out) if args.out else RESULTS / time.strftime("%Y%m%d-%H%M%S.jsonl")

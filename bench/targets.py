@@ -180,17 +180,22 @@ def ours_commands(port: int, token: str, room: str, queue_len: int) -> list[dict
 
 
 def start_ours(
-    args: argparse.Namespace, redis: Redis, workdir: Path, nodes: int = 1
+    args: argparse.Namespace, redis: Redis, workdir: Path, nodes: int = 1, processes: int = 1
 ) -> Target:
-    """`plenary run` (with `nodes` > 1: that many, on one Redis, prefix and secret key)."""
+    """`plenary run` (with `nodes` > 1: that many, on one Redis, prefix and secret key;
+    with `processes` > 1: each as `plenary run --processes N`)."""
+    started = time.monotonic()
     port = free_port()
     data_dir = Path(tempfile.mkdtemp(prefix="ours-", dir=workdir))
     env = plenary_env(redis.url, data_dir, f"bench{uuid.uuid4().hex[:8]}")
     env.update(kv.split("=", 1) for kv in args.ours_env)  # type: ignore[misc]
     # Every node must verify the same access links: one secret key for all.
     env.setdefault("SECRET_KEY", uuid.uuid4().hex + uuid.uuid4().hex)
-    argv = [*plenary_argv(), "run", "--host", HOST, "--port", str(port)]
-    proc = Proc.start("ours", argv, env=env)
+    # Only when asked: a 1-process run stays runnable on a tree without --processes.
+    many = ["--processes", str(processes)] if processes > 1 else []
+    marks = ("web process ",)
+    argv = [*plenary_argv(), "run", "--host", HOST, "--port", str(port), *many]
+    proc = Proc.start("ours", argv, env=env, marks=marks)
     ready_s = wait_ready(port, proc, 120)
     # Further nodes: same Redis, prefix and key; the workers run on the first only.
     more: list[tuple[int, Proc]] = []
@@ -200,9 +205,16 @@ def start_ours(
                     PLENARY_DATA_DIR=str(Path(tempfile.mkdtemp(prefix=f"ours{k}-", dir=workdir))))
         more.append((kport, Proc.start(
             f"ours-node{k + 1}",
-            [*plenary_argv(), "run", "--host", HOST, "--port", str(kport)], env=kenv)))
+            [*plenary_argv(), "run", "--host", HOST, "--port", str(kport), *many], env=kenv,
+            marks=marks)))
     for kport, kproc in more:
         wait_ready(kport, kproc, 120)
+    # /readyz answers from whichever process accepts: wait until every one serves.
+    for _kport, kproc in [(port, proc), *more]:
+        if processes > 1 and not kproc.wait_marked(processes, 120):
+            raise RuntimeError(f"{kproc.name}: not all {processes} processes serve:\n"
+                               + "".join(kproc.tail))
+        ready_s = max(ready_s, time.monotonic() - started)
     links = read_links(env)
     room = args.room if args.room != "auto" else auto_room(links)
     chair = pick_token(links, "chair", room)
@@ -220,7 +232,7 @@ def start_ours(
             time.sleep(0.05)
     return Target("ours", port, proc, screen, chair, room, commands, size,
                   {"ready_s": round(ready_s, 3), "env": env, "redis_pid": redis.proc.popen.pid,
-                   "admin_token": pick_token(links, "admin", "*")},
+                   "admin_token": pick_token(links, "admin", "*"), "processes": processes},
                   node_list)
 
 
@@ -243,12 +255,12 @@ def _start_baseline(name: str, program: list[str], payload: int) -> Target:
 
 def make_target(
     args: argparse.Namespace, name: str, redis: Redis | None, workdir: Path, payload: int,
-    nodes: int = 1,
+    nodes: int = 1, processes: int = 1,
 ) -> Any:
     """A function that starts the named target (ours needs its Redis)."""
     if name == "ours":
         assert redis is not None
-        return lambda: start_ours(args, redis, workdir, nodes)
+        return lambda: start_ours(args, redis, workdir, nodes, processes)
     if name == "flask":
         return lambda: start_flask(args, payload)
     return lambda: start_node(args, payload)

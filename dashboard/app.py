@@ -88,6 +88,8 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n, x_prefix=n)
     direct = seams.probe(socketio.server, disabled=settings.disabled_seams)
+    seams.timed_pings(socketio.server, disabled=settings.disabled_seams)
+    seams.on_demand_writer(socketio.server, disabled=settings.disabled_seams)
     app.extensions[KEY] = Services(
         settings, client, log, meeting, Relay(
             socketio, meeting, settings.redis_url, direct,

@@ -270,9 +270,11 @@ class Settings(BaseSettings):
     disable_seams: str = Field(
         "",
         validation_alias=AliasChoices("PLENARY_DISABLE_SEAMS", "disable_seams"),
-        description="A library seam not to use (`fanout`: broadcasts go "
-        "through python-socketio's emit), as when a seam's probe fails at start.",
-        pattern=r"^(fanout)?$",
+        description="Library seams not to use, comma-separated (`fanout`: broadcasts go "
+        "through python-socketio's emit; `ping`: engine.io pings each client from a "
+        "greenlet of its own; `writer`: engine.io runs a writer greenlet per websocket), "
+        "as when a seam's probe fails at start.",
+        pattern=r"^((fanout|ping|writer)(,(fanout|ping|writer)){0,2})?$",
     )
     node_name: str = Field(
         "",
@@ -341,7 +343,7 @@ class Settings(BaseSettings):
     @property
     def disabled_seams(self) -> frozenset[str]:
         """The seams PLENARY_DISABLE_SEAMS turns off."""
-        return frozenset(filter(None, [self.disable_seams]))
+        return frozenset(filter(None, self.disable_seams.split(",")))
 
     @property
     def limits(self) -> Limits:

@@ -24,19 +24,47 @@ seam tests against the newest releases):
 `probe()` checks each of them on real objects of the installed libraries at
 start. If one is missing or behaves otherwise, the service logs one warning
 and broadcasts through python-socketio's public `emit` (slower, correct).
+
+The pings (`timed_pings()`): engine.io pings each client from a greenlet of
+its own that sleeps the ping interval (`Socket.schedule_ping` starts
+`Socket._send_ping`), so every connection holds one more suspended greenlet,
+its stack copied out, for its whole life. Here `schedule_ping` arms a timer
+instead, whose greenlet starts only when the ping is due and then does what
+`_send_ping` does after its sleep. Probed at start (the library's
+`schedule_ping` and `_send_ping` are the ones this replaces, on a real socket);
+if not, or with `PLENARY_DISABLE_SEAMS=ping`, engine.io's own pings stay.
+
+The writer (`on_demand_writer()`): engine.io's websocket handler
+(`Socket._websocket_handler`) starts a writer greenlet per connection that
+waits on the socket's queue for its whole life, though a screen's states are
+written straight out (above) and its queue is empty nearly always. Here the
+writer is started when a packet is put in the queue and ends when the queue is
+empty: the same packets, written in the same order by one greenlet at a time,
+the connection closed the same way (None in the queue). The library's writer
+also gave up after the ping interval plus the ping timeout without a packet;
+a client that stopped answering pings is closed at that bound by engine.io's
+service task anyway (and the reader's socket timeout, dashboard/serve/server.py,
+holds for a silent connection). The handler
+replaced is recognised by a digest of its source (python-engineio 4.15.1's):
+another release keeps the library's own writer (PLENARY_DISABLE_SEAMS=writer
+too). A connection upgraded from long-polling keeps the library's handler.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import inspect
 import logging
 import socket
+import time
 from collections.abc import Iterator
 from typing import Any
 
+import engineio.exceptions
 import engineio.socket
 import gevent
+import gevent.queue
 import gevent.socket
 from engineio import packet as eio_packet
 from gevent.lock import Semaphore
@@ -47,7 +75,9 @@ log = logging.getLogger(__name__)
 
 NAMESPACE = "/"
 FANOUT = "fanout"  # the name of the direct-write seam in PLENARY_DISABLE_SEAMS
-SEAMS = frozenset({FANOUT})
+PING = "ping"  # the name of the timed pings' seam
+WRITER = "writer"  # the name of the on-demand writer's seam
+SEAMS = frozenset({FANOUT, PING, WRITER})
 
 
 class SeamBroken(Exception):
@@ -247,3 +277,255 @@ def _probe_socketio(server: Any) -> None:
         raise SeamBroken(f"get_participants takes {params}")
     if list(server.manager.get_participants(NAMESPACE, ["plenary-probe"])):
         raise SeamBroken("an empty room has participants")
+
+
+# --------------------------------------------------------------------------- pings
+
+_LIBRARY_SCHEDULE_PING = engineio.socket.Socket.schedule_ping
+
+
+def _ping_due(sock: Any) -> None:
+    """What engine.io's `_send_ping` does once its sleep is over."""
+    if not sock.closing and not sock.closed:
+        sock.last_ping = time.time()
+        sock.send(eio_packet.Packet(eio_packet.PING))
+
+
+def _schedule_ping(sock: Any) -> Any:
+    """engine.io's `schedule_ping`, its ping a timer until due rather than a sleeping greenlet
+    (the timer returned, or None when a ping is still unanswered)."""
+    if not sock.last_ping:  # only once the previous ping was answered, as the library's
+        return None
+    sock.last_ping = None
+    # A bare timer of the event loop (its callback runs in the hub, which must not
+    # block: it only starts the greenlet that pings); an active timer is held by the
+    # loop. Smaller than a greenlet made now and started later (gevent.spawn_later).
+    timer = gevent.get_hub().loop.timer(sock.server.ping_interval)
+    timer.start(gevent.spawn, _ping_due, sock)
+    return timer
+
+
+def timed_pings(server: Any, disabled: frozenset[str] | set[str] = frozenset()) -> bool:
+    """Ping every client from a timer (see the module's docstring); False, with one warning,
+    when the library's pings are not the ones this replaces (they are then left as they are)."""
+    engineio.socket.Socket.schedule_ping = _LIBRARY_SCHEDULE_PING
+    if PING in disabled:
+        log.warning("library seam %r disabled by PLENARY_DISABLE_SEAMS: engine.io pings "
+                    "each client from a greenlet of its own", PING)
+        return False
+    try:
+        _probe_pings(server)
+    except Exception as exc:  # anything unexpected is a seam that does not hold
+        log.warning("library seam %r unusable (%s): engine.io pings each client from a "
+                    "greenlet of its own (more memory per connection); see "
+                    "dashboard/live/seams.py", PING, exc)
+        return False
+    engineio.socket.Socket.schedule_ping = _schedule_ping
+    return True
+
+
+def _probe_pings(server: Any) -> None:
+    """The library's ping is a background task that sleeps the interval, then pings if the
+    socket is open; `last_ping`, `closing`, `closed` and `send` are what it uses."""
+    names = set(_LIBRARY_SCHEDULE_PING.__code__.co_names)
+    if not {"last_ping", "start_background_task", "_send_ping"} <= names:
+        raise SeamBroken(f"engine.io's schedule_ping uses {sorted(names)}")
+    send_ping = getattr(engineio.socket.Socket, "_send_ping", None)
+    if send_ping is None:
+        raise SeamBroken("engine.io socket has no _send_ping")
+    names = set(send_ping.__code__.co_names)
+    if not {"sleep", "ping_interval", "closing", "closed", "last_ping", "send"} <= names:
+        raise SeamBroken(f"engine.io's _send_ping uses {sorted(names)}")
+    sock = engineio.socket.Socket(server.eio, "plenary-probe")
+    if not (sock.last_ping and sock.closing is False and sock.closed is False):
+        raise SeamBroken("a new engine.io socket has no last_ping, closing or closed")
+    if not isinstance(server.eio.ping_interval, (int, float)):
+        raise SeamBroken("engine.io server has no numeric ping_interval")
+    timer = _schedule_ping(sock)
+    if timer is None or sock.last_ping is not None:
+        raise SeamBroken("a ping was not scheduled as the library's")
+    timer.close()
+    _ping_due(sock)
+    pkt = sock.queue.get(block=False)
+    if pkt.packet_type != eio_packet.PING or not sock.last_ping:
+        raise SeamBroken("a due ping was not queued as engine.io's PING")
+
+
+# --------------------------------------------------------------------------- writer
+
+_LIBRARY_WEBSOCKET_HANDLER = engineio.socket.Socket._websocket_handler
+# sha256 of the source of python-engineio 4.15.1's Socket._websocket_handler and
+# Socket.close, which put None in the queue to end the writer: what the handler
+# below is written against.
+_KNOWN_SOURCE = "e2edf7b4998255de"
+
+
+def _source_digest() -> str:
+    text = "".join(inspect.getsource(f) for f in (
+        _LIBRARY_WEBSOCKET_HANDLER, engineio.socket.Socket.close))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+class _Writer:
+    """The writes of one websocket: a greenlet that writes what is queued, started by
+    each `put` when none runs, ending when the queue is empty (the library's writer
+    loop, in turns). Stands in for the socket's queue, which it wraps."""
+
+    __slots__ = ("closed", "inner", "qsize", "task", "ws")
+
+    def __init__(self, inner: Any, ws: Any) -> None:
+        self.inner, self.ws = inner, ws
+        # asked of every screen on every broadcast: the queue's own, no call of ours
+        with contextlib.suppress(AttributeError):  # a queue without one has none here
+            self.qsize = inner.qsize
+        self.task: Any = None  # the greenlet writing now, if any
+        self.closed = False  # the writer met None or a failed write: no more writes
+
+    def put(self, item: Any, *args: Any, **kwargs: Any) -> None:
+        self.inner.put(item, *args, **kwargs)
+        self.wake()
+
+    def wake(self) -> None:
+        if self.task is None and not self.closed:
+            self.task = gevent.spawn(self._write)
+
+    def _write(self) -> None:
+        inner, ws = self.inner, self.ws
+        try:
+            while True:
+                try:
+                    pkt = inner.get(block=False)
+                except gevent.queue.Empty:
+                    return
+                inner.task_done()
+                if pkt is None:  # the socket is closing: as the library's writer
+                    break
+                try:
+                    ws.send(pkt.encode())
+                except BaseException:  # the library's bare `except`
+                    break
+            self.closed = True
+            ws.close()
+        finally:
+            self.task = None
+
+    def join_writes(self) -> None:
+        if self.task is not None:
+            self.task.join()
+
+    # what engine.io and the fan-out ask of the queue, passed through
+    def get(self, *args: Any, **kwargs: Any) -> Any:
+        return self.inner.get(*args, **kwargs)
+
+    def task_done(self) -> None:
+        self.inner.task_done()
+
+    def join(self, *args: Any, **kwargs: Any) -> Any:
+        return self.inner.join(*args, **kwargs)
+
+    def empty(self) -> bool:
+        return bool(self.inner.empty())
+
+
+def _websocket_handler(self: Any, ws: Any) -> list[Any]:
+    """python-engineio 4.15.1's `Socket._websocket_handler` for a socket connected over
+    websocket from the start, its writer started on demand (`_Writer`)."""
+    if self.connected:  # an upgrade from long-polling: the library's handler
+        return list(_LIBRARY_WEBSOCKET_HANDLER(self, ws))
+    server = self.server
+
+    def websocket_wait() -> Any:
+        data = ws.wait()
+        if data and len(data) > server.max_http_buffer_size:
+            raise ValueError("packet is too large")
+        return data
+
+    for attr in ["_sock", "socket"]:
+        if hasattr(ws, attr) and hasattr(getattr(ws, attr), "settimeout"):
+            getattr(ws, attr).settimeout(server.ping_interval + server.ping_timeout)
+    self.connected = True
+    self.upgraded = True
+    writer = self.queue = _Writer(self.queue, ws)
+    writer.wake()  # whatever was queued before the upgrade
+    server.logger.info("%s: Upgrade to websocket successful", self.sid)
+    while True:
+        try:
+            p = websocket_wait()
+        except Exception as e:
+            if not self.closed:
+                server.logger.info('%s: Unexpected error "%s", closing connection',
+                                   self.sid, str(e))
+            break
+        if p is None:  # connection closed by client
+            break
+        pkt = eio_packet.Packet(encoded_packet=p)
+        try:
+            self.receive(pkt)
+        except engineio.exceptions.UnknownPacketError:
+            pass
+        except engineio.exceptions.SocketIsClosedError:
+            server.logger.info("Receive error -- socket is closed")
+            break
+        except BaseException:  # the library's bare `except`
+            server.logger.exception("Unknown receive error")
+            break
+    writer.put(None)  # what is queued is written, then the connection closed
+    writer.join_writes()
+    self.close(wait=False, abort=True, reason=server.reason.TRANSPORT_CLOSE)
+    return []
+
+
+def on_demand_writer(server: Any, disabled: frozenset[str] | set[str] = frozenset()) -> bool:
+    """Start each websocket's writer only when it has something to write (see the module's
+    docstring); False, with one warning, when engine.io's handler is not the one this
+    replaces (it is then left as it is)."""
+    engineio.socket.Socket._websocket_handler = _LIBRARY_WEBSOCKET_HANDLER
+    if WRITER in disabled:
+        log.warning("library seam %r disabled by PLENARY_DISABLE_SEAMS: engine.io runs a "
+                    "writer greenlet per websocket", WRITER)
+        return False
+    try:
+        _probe_writer(server)
+    except Exception as exc:  # anything unexpected is a seam that does not hold
+        log.warning("library seam %r unusable (%s): engine.io runs a writer greenlet per "
+                    "websocket (more memory per connection); see dashboard/live/seams.py",
+                    WRITER, exc)
+        return False
+    engineio.socket.Socket._websocket_handler = _websocket_handler
+    return True
+
+
+class _ProbeSocket:
+    """What engine.io's handler uses of a websocket: wait, send, close."""
+
+    def __init__(self, then: Any) -> None:
+        self.then, self.closes = then, 0
+        self.sent: list[Any] = []
+
+    def wait(self) -> Any:
+        self.then()
+        gevent.sleep(0.001)  # the writer runs
+        return None  # the client closed
+
+    def send(self, data: Any) -> None:
+        self.sent.append(data)
+
+    def close(self) -> None:
+        self.closes += 1
+
+
+def _probe_writer(server: Any) -> None:
+    """The library's handler is the one this replaces; on a real engine.io socket, the
+    packets queued before and while it runs are written in order, then the connection
+    closed once, and no greenlet is left."""
+    digest = _source_digest()
+    if digest != _KNOWN_SOURCE:
+        raise SeamBroken(f"engine.io's websocket handler is not 4.15.1's (digest {digest})")
+    sock = engineio.socket.Socket(server.eio, "plenary-probe")
+    sock.closing = True  # its close() then triggers no disconnect event
+    sock.queue.put(eio_packet.Packet(eio_packet.MESSAGE, "a"))
+    fake = _ProbeSocket(lambda: sock.queue.put(eio_packet.Packet(eio_packet.MESSAGE, "b")))
+    if _websocket_handler(sock, fake) != []:
+        raise SeamBroken("the handler did not end as the library's")
+    if fake.sent != ["4a", "4b"] or fake.closes != 1 or sock.queue.task is not None:
+        raise SeamBroken(f"the writer wrote {fake.sent}, closed {fake.closes} times")

@@ -35,7 +35,7 @@ from flask import Flask
 from gevent import pywsgi
 from geventwebsocket.handler import WebSocketHandler
 
-READ_BUFFER = 2048  # bytes per connection
+READ_BUFFER = 512  # bytes per connection
 CAP_LOG_EVERY_S = 60.0
 
 log = logging.getLogger(__name__)
@@ -154,7 +154,8 @@ class OriginCheckingHandler(WebSocketHandler):  # type: ignore[misc]
     def __init__(self, sock: Any, address: Any, server: Any, rfile: Any = None) -> None:
         # gevent's default read buffer is 8 KB, allocated up front and kept for the
         # life of the connection: most of it idle on a screen's websocket, which only
-        # reads pongs and small events. 2 KB still reads any request line or header.
+        # reads pongs and small events. A longer request head or body is read in a
+        # few more `recv` calls (a buffered read larger than the buffer bypasses it).
         super().__init__(sock, address, server, rfile or sock.makefile("rb", READ_BUFFER))
 
     def handle(self) -> Any:

@@ -1,11 +1,12 @@
-"""The request class of the app: a chunked body over the size limit is a 413, not a cut body."""
+"""The request class of the app: a chunked body over the size limit is a 413, not a cut body,
+and a failed URL match is kept without its traceback."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from flask import Request
-from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 
 class BoundedRequest(Request):
@@ -21,3 +22,20 @@ class BoundedRequest(Request):
                 and self.environ["wsgi.input"].read(1)):
             raise RequestEntityTooLarge()
         return data.decode(errors="replace") if as_text else data
+
+    # Flask keeps a failed URL match on the request, as raised: its traceback holds
+    # the frame that matched, which holds the request context, which holds the
+    # request. Every Socket.IO event runs in a request context of the socket's
+    # /socket.io URL, which matches no route, so each event left such a cycle (its
+    # environ copy and frames included) for the next full collection. Raising it
+    # again later (a real 404) gives it a traceback of its own.
+    @property
+    def routing_exception(self) -> HTTPException | None:  # type: ignore[override]
+        return self.__dict__.get("_routing_exception")
+
+    @routing_exception.setter
+    def routing_exception(self, exc: HTTPException | None) -> None:
+        if exc is not None:
+            exc.__traceback__ = None
+            exc.__context__ = None
+        self.__dict__["_routing_exception"] = exc

@@ -83,3 +83,20 @@ def test_screens_get_every_state_through_the_seam(redis_url, prefix, tmp_path):
         live.stop()
     assert frames["direct"] > 0 and frames["public"] == 0, frames
     assert "library seam" not in live.log_path.read_text()
+
+
+@pytest.mark.parametrize("off", ["ping,writer", "fanout,ping,writer"])
+def test_screens_get_every_state_with_engineio_own_pings_and_writer(
+        redis_url, prefix, tmp_path, off):
+    live = server(redis_url, prefix, tmp_path, None, PLENARY_DISABLE_SEAMS=off)
+    live.start()
+    try:
+        frames = every_state_reaches_every_screen(live)
+    finally:
+        live.stop()
+    if "fanout" in off:
+        assert frames["direct"] == 0 and frames["public"] > 0, frames
+    else:
+        assert frames["direct"] > 0 and frames["public"] == 0, frames
+    log = live.log_path.read_text()
+    assert log.count("disabled by PLENARY_DISABLE_SEAMS") == len(off.split(",")), log[-2000:]
