@@ -25,8 +25,8 @@ def server(redis_url: str, prefix: str, tmp_path, break_name: str | None, **env:
 
 
 def every_state_reaches_every_screen(live: LiveServer) -> dict:
-    admin = {"Authorization": f"Bearer {live.token('admin')}"}
     room, codes, chair = open_plenary(live)
+    as_screen = {"Authorization": f"Bearer {live.token('screen', room)}"}
     screens = [RawScreen(live, room) for _ in range(4)]
     try:
         sent = []
@@ -39,13 +39,14 @@ def every_state_reaches_every_screen(live: LiveServer) -> dict:
                 sent.append(version)
                 for screen in screens:
                     screen.read_until(version)  # each state, one command at a time
-        final = requests.get(f"{live.url}/api/rooms/{room}", headers=admin, timeout=5).json()
+        final = requests.get(f"{live.url}/api/rooms/{room}", headers=as_screen, timeout=5).json()
         for screen in screens:
             assert [s["version"] for s in screen.states[1:]] == sent
             assert timeless(screen.states[-1]) == timeless(final)
     finally:
         for screen in screens:
             screen.ws.close()
+    admin = {"Authorization": f"Bearer {live.token('admin')}"}
     frames: dict = requests.get(f"{live.url}/api/node", headers=admin, timeout=5).json()["frames"]
     return frames
 
