@@ -317,15 +317,26 @@ class EventLog:
         """
         # The socket timeout must outlast the BLOCK, or every quiet period
         # would look like a dead server.
-        client = connection.client(url, timeout=block_ms / 1000 + 5)
-        # The raw reply: most entries a node reads are its own, folded by the
-        # command that wrote them; see _unseen.
-        client.set_response_callback("XREAD", lambda reply, **_: reply)
+        pool = connection.client(url, timeout=block_ms / 1000 + 5)
+        reader: redis.Redis | None = None
         delay, healthy = 0.1, True
         while not stop():
             try:
-                reply = client.xread({self.stream: after()}, count=1000, block=block_ms)
+                if reader is None:
+                    # One connection held for every XREAD: one taken from the pool for
+                    # each would first be polled for stray data, a turn of the event
+                    # loop for every command the meeting runs. Taken again after an
+                    # outage, so that a Sentinel pool names the primary of the moment.
+                    reader = redis.Redis(connection_pool=pool.connection_pool,
+                                         single_connection_client=True)
+                    # The raw reply: most entries a node reads are its own, folded by
+                    # the command that wrote them; see _unseen.
+                    reader.set_response_callback("XREAD", lambda reply, **_: reply)
+                reply = reader.xread({self.stream: after()}, count=1000, block=block_ms)
             except (redis.RedisError, OSError) as exc:
+                if reader is not None:
+                    reader.close()
+                    reader = None
                 if not connection.is_outage(exc):
                     raise
                 if stop():  # the node is stopping: its Redis may go first
@@ -346,7 +357,9 @@ class EventLog:
             # {stream: entries} over RESP3, [[stream, entries]] over RESP2
             for _stream, entries in (reply.items() if isinstance(reply, dict) else reply or ()):
                 yield _unseen(entries, after)
-        client.close()
+        if reader is not None:
+            reader.close()
+        pool.close()
 
 
 def _unseen(entries: list[Any], after: Callable[[], str]) -> Iterator[Event]:
