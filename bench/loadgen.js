@@ -8,7 +8,7 @@
 //     writes the record to F, disconnects and exits. With --heartbeat each
 //     screen also reports itself as static/js/report.js does: `hello` (kind
 //     screen, screen id P-<i>, room, language, viewport) on connect, `shown`
-//     with the newest version at most every 2.5 s, and at least every 5 s.
+//     with the newest version once in 1.25-3.75 s at most, and at least every 5 s.
 //   node loadgen.js chair --url U[,U2,...] --token T --transport http|socketio
 //                         --rate R --duration S --commands F --out O
 //     sends the commands of F (a JSON list, cycled) at R per second for S
@@ -78,14 +78,16 @@ async function screens() {
   // --heartbeat: what a screen page tells the fleet (static/js/report.js, live.js).
   // `hello` goes out on connect with an ack, before `subscribe`, as the page's
   // handlers are registered in that order; `shown {version}` with the newest
-  // version drawn, at most every SHOWN_EVERY_MS (a newer state schedules one send
-  // for when its turn comes), and a heartbeat when nothing was sent for
-  // HEARTBEAT_MS, checked on the page's 1 s timer. Each page's timer starts when it
-  // loads, so the screens' phases are spread: every screen gets a random one of
-  // CHECK_SLOTS slots of the second, and one timer checks each slot in turn.
-  const HEARTBEAT_MS = 5000;
-  const SHOWN_EVERY_MS = 2500;
-  const CHECK_MS = 1000;
+  // version drawn, once in a gap drawn from SHOWN_EVERY_MS at most (a newer state
+  // schedules one send for when its turn comes; the first at once), and a heartbeat
+  // when nothing was sent for a gap drawn from HEARTBEAT_MS, checked on the page's
+  // 0.5 s timer. Each page's timer starts when it loads, so the screens' phases are
+  // spread: every screen gets a random one of CHECK_SLOTS slots of the period, and
+  // one timer checks each slot in turn.
+  const HEARTBEAT_MS = [4000, 5000];
+  const SHOWN_EVERY_MS = [1250, 3750];
+  const CHECK_MS = 500;
+  const drawn = ([low, high]) => low + Math.random() * (high - low);
   const CHECK_SLOTS = 100;
   const VIEWPORT = [1920, 1080];
   const slots = Array.from({ length: CHECK_SLOTS }, () => []);
@@ -102,7 +104,7 @@ async function screens() {
   }
   function newScreen(i, send) {
     const screen = { id: `${idPrefix}-${i}`, send, version: null, connected: false,
-                     sentAt: 0, pending: null };
+                     sentAt: 0, shownGap: 0, heartbeatGap: drawn(HEARTBEAT_MS), pending: null };
     if (heartbeat) slots[crypto.randomInt(CHECK_SLOTS)].push(screen);
     return screen;
   }
@@ -115,6 +117,8 @@ async function screens() {
     screen.pending = null;
     if (!screen.connected) return false;
     screen.sentAt = Date.now();
+    screen.shownGap = drawn(SHOWN_EVERY_MS);
+    screen.heartbeatGap = drawn(HEARTBEAT_MS);
     screen.send("shown", { version: screen.version });
     return true;
   }
@@ -122,7 +126,7 @@ async function screens() {
     if (!screen || typeof v !== "string" || !newer(v, screen.version)) return;
     screen.version = v;
     if (screen.pending !== null) return;
-    const wait = Math.max(0, screen.sentAt + SHOWN_EVERY_MS - Date.now());
+    const wait = Math.max(0, screen.sentAt + screen.shownGap - Date.now());
     screen.pending = setTimeout(() => { if (sendShown(screen)) shownSent++; }, wait);
   }
   if (heartbeat) {
@@ -130,7 +134,7 @@ async function screens() {
     setInterval(() => {
       const now = Date.now();
       for (const screen of slots[slot]) {
-        if (now - screen.sentAt >= HEARTBEAT_MS - 500 && sendShown(screen)) heartbeats++;
+        if (now - screen.sentAt >= screen.heartbeatGap && sendShown(screen)) heartbeats++;
       }
       slot = (slot + 1) % CHECK_SLOTS;
     }, CHECK_MS / CHECK_SLOTS);

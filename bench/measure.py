@@ -175,9 +175,13 @@ def run_screens(
             if n == 0:
                 continue
             name = f"n{k + 1}-screens{i}"
+            # --loadgen-nice N: the screens' generators yield the shared cores to the
+            # servers, Redis and the chair, as screens on machines of their own would.
+            niced = ["nice", "-n", str(args.loadgen_nice)] if getattr(
+                args, "loadgen_nice", 0) else []
             gens.append((k, Proc.start(
                 name,
-                [args.node, str(BENCH / "loadgen.js"), "screens", "--url", urls[k],
+                [*niced, args.node, str(BENCH / "loadgen.js"), "screens", "--url", urls[k],
                  "--token", target.screen_token, "--room", target.room, "--count", str(n),
                  "--concurrency", str(args.connect_concurrency), "--client", args.client,
                  "--out", str(workdir / f"{label}-{name}.json"),

@@ -146,7 +146,7 @@ def fanout_suite(args: argparse.Namespace, workdir: Path, emit: Any) -> None:
             "suite": "fanout", "screens": screens, "rate": args.rate,
             "ours_env": args.ours_env, "nodes": args.nodes, "processes": args.processes,
             "chair_spread": args.chair_spread, "chair_transport": args.chair_transport,
-            "heartbeat": args.heartbeat,
+            "heartbeat": args.heartbeat, "loadgen_nice": args.loadgen_nice,
             "repeat": args.repeat,
             "duration_s": args.duration, "redis_appendfsync": args.fsync,
             "ratio_p99_ours_flask": ratio(ours.get("p99_ms"), flask.get("p99_ms")),
@@ -259,6 +259,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--fsync", default="always", choices=["always", "everysec", "no"])
     p.add_argument("--screens-per-proc", type=int, default=2000)
     p.add_argument("--loadgen-procs", type=int, default=0, help="0: one per --screens-per-proc")
+    p.add_argument("--loadgen-nice", type=int, default=0,
+                   help="run the screens' load generators at this niceness (0: as the "
+                        "servers), so that they yield the shared cores, as screens on "
+                        "machines of their own would; recorded in each line")
     p.add_argument("--client", default="tcp", choices=["tcp", "raw", "sio"],
                    help="screens: the protocol over bare TCP (lightest), over ws, "
                         "or socket.io-client")

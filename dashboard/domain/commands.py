@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import hashlib
 import inspect
+import json
 import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
-import orjson
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -104,9 +104,8 @@ class BaseCommand(BaseModel):
     def body_hash(self) -> str:
         """A hash of the command as validated, its `command_id` aside: a retry's is the same."""
         body = self.model_dump(mode="json", exclude={"command_id"})
-        # Sorted keys, no spaces, UTF-8: the same bytes for the same command, always
-        # (answers kept in Redis carry this hash).
-        return hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()
+        canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 class RoomCommand(BaseCommand):

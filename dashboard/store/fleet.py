@@ -154,11 +154,13 @@ class Fleet:
         self.tag = tag
         self.node = node[:64]
         self.times = times or FleetTimes()
-        self.index = f"{tag}:fleet"
+        self.index = f"{tag}:fleet"  # page id -> when it was last heard from
         self.names = f"{tag}:screen_names"
+        self.shown = f"{tag}:fleet_shown"  # page id -> the version it last said it shows
         self.local = 0  # pages listed by this node's sockets (bounded by the settings)
         # page id -> (when, the version it shows or None): heartbeats not yet written
         self.pending: dict[str, tuple[float, str | None]] = {}
+        self.kept_until: dict[str, float] = {}  # page id -> when its hash's TTL runs short
         self._gone = client.register_script(_GONE)
 
     def key(self, page_id: str) -> str:
@@ -195,9 +197,15 @@ class Fleet:
             "version_shown": hello.version, "user_agent": user_agent[:MAX_USER_AGENT],
             "gone_at": "", "conn": conn[:100],
         }
+        self.pending.pop(page_id, None)
+        self.kept_until[page_id] = now + self._ttl / 2
         pipe = self.redis.pipeline(transaction=False)
         pipe.delete(self.key(page_id))
         pipe.hset(self.key(page_id), mapping=fields)
+        if hello.version:
+            pipe.hset(self.shown, page_id, hello.version)
+        else:
+            pipe.hdel(self.shown, page_id)
         pipe.expire(self.key(page_id), self._ttl)
         pipe.zadd(self.index, {page_id: now})
         pipe.execute()
@@ -220,19 +228,24 @@ class Fleet:
         """Write the heartbeats noted since the last flush, in one round trip; how many.
 
         Thousands of screens each report every few seconds: one write per report
-        would cost a round trip to Redis each, on the node that holds the sockets.
+        would cost a round trip to Redis each, and one command per page a while of
+        the event loop to pack them. The instants go into the index in one ZADD, the
+        versions into one hash in one HSET; a page's own hash has its TTL renewed
+        only when half of it has run out.
         """
         pending, self.pending = self.pending, {}
         if not pending:
             return 0
+        now = time.time()
         pipe = self.redis.pipeline(transaction=False)
-        for page_id, (at, version) in pending.items():
-            mapping: dict[str | bytes, str] = {"last_seen": repr(at)}
-            if version:
-                mapping["version_shown"] = version
-            pipe.hset(self.key(page_id), mapping=mapping)
-            pipe.expire(self.key(page_id), self._ttl)
         pipe.zadd(self.index, {page_id: at for page_id, (at, _) in pending.items()})
+        versions = {page_id: v for page_id, (_, v) in pending.items() if v}
+        if versions:
+            pipe.hset(self.shown, mapping=versions)  # type: ignore[arg-type]
+        for page_id in pending:
+            if self.kept_until.get(page_id, 0.0) <= now:
+                self.kept_until[page_id] = now + self._ttl / 2
+                pipe.expire(self.key(page_id), self._ttl)
         pipe.execute()
         return len(pending)
 
@@ -250,28 +263,44 @@ class Fleet:
         """The page's socket `conn` closed: listed as gone, then forgotten (unless the page
         is back already on another socket, which the entry names)."""
         self.pending.pop(page_id, None)
+        self.kept_until.pop(page_id, None)
         self._gone(keys=[self.key(page_id)],
                    args=[conn[:100], repr(time.time()), int(self.times.gone_keep_s) + 1])
 
     def entries(self) -> list[dict[str, Any]]:
         """Every listed page as stored (pages forgotten are pruned from the index)."""
         forget_before = time.time() - self._ttl
-        self.redis.zremrangebyscore(self.index, "-inf", forget_before)
-        ids = [i.decode() if isinstance(i, bytes) else i
-               for i in self.redis.zrevrange(self.index, 0, MAX_LISTED - 1)]
+        forgotten = self.redis.zrangebyscore(self.index, "-inf", forget_before)
+        if forgotten:
+            self.redis.zrem(self.index, *forgotten)
+            self.redis.hdel(self.shown, *forgotten)
+        seen = self.redis.zrevrange(self.index, 0, MAX_LISTED - 1, withscores=True)
+        ids = [i.decode() if isinstance(i, bytes) else i for i, _ in seen]
+        if not ids:
+            return []
         pipe = self.redis.pipeline(transaction=False)
         for page_id in ids:
             pipe.hgetall(self.key(page_id))
+        pipe.hmget(self.shown, ids)
+        replies = pipe.execute()
+        shown = replies.pop()
         out: list[dict[str, Any]] = []
         missing: list[str] = []
-        for page_id, raw in zip(ids, pipe.execute(), strict=True):
+        for page_id, (_, at), raw, version in zip(ids, seen, replies, shown, strict=True):
             if not raw:
                 missing.append(page_id)
                 continue
-            out.append({(k.decode() if isinstance(k, bytes) else k):
-                        (v.decode() if isinstance(v, bytes) else v) for k, v in raw.items()})
+            entry = {(k.decode() if isinstance(k, bytes) else k):
+                     (v.decode() if isinstance(v, bytes) else v) for k, v in raw.items()}
+            # The heartbeats' instant and version, written apart from the page's hash.
+            entry["last_seen"] = repr(max(float(entry.get("last_seen") or 0), float(at)))
+            if version:
+                entry["version_shown"] = version.decode() if isinstance(version, bytes) \
+                    else version
+            out.append(entry)
         if missing:
             self.redis.zrem(self.index, *missing)
+            self.redis.hdel(self.shown, *missing)
         return out
 
     def listing(self, room_versions: dict[str, str], now: float | None = None

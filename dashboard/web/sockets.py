@@ -23,7 +23,7 @@ from dashboard.web.errors import ApiError, answered
 from dashboard.web.extensions import socketio
 from dashboard.web.headers import SECURITY_HEADERS
 from dashboard.web.metrics import log_event, observe_command
-from dashboard.web.services import services
+from dashboard.web.services import Services, services
 
 log = logging.getLogger(__name__)
 _VERSION = re.compile(r"^\d{1,20}-\d{1,20}$")
@@ -212,12 +212,10 @@ def on_hello(data: Any = None) -> dict[str, Any]:
     return {"ok": True, "screen_id": page_id, "name": name, "node": parts.fleet.node}
 
 
-@socketio.on("shown")
-def on_shown(data: Any = None) -> None:
+def on_shown(parts: Services, sid: str, data: Any = None) -> None:
     """A page rendered a version, or says it is alive: noted for the fleet, written with
-    the other pages' by the node's flusher."""
-    sid: str = request.sid  # type: ignore[attr-defined]
-    me = services().clients.get(sid)
+    the other pages' by the node's flusher (bound by `bind_commands`)."""
+    me = parts.clients.get(sid)
     if me is None or me.page_id is None:
         return
     version = data.get("version") if isinstance(data, dict) else None
@@ -225,7 +223,7 @@ def on_shown(data: Any = None) -> None:
     changed = version is not None and version != me.shown
     if changed:
         me.shown = version or ""
-    services().fleet.seen(me.page_id, version if changed else None)
+    parts.fleet.seen(me.page_id, version if changed else None)
 
 
 def directive_listener(app: Flask) -> Callable[[Event], None]:
@@ -301,7 +299,7 @@ def on_command(sid: str, data: Any = None) -> dict[str, Any]:
 
 
 def bind_commands(app: Flask) -> None:
-    """Bind `command` on the Socket.IO server itself, run in an app context.
+    """Bind `command` (run in an app context) and `shown` on the Socket.IO server itself.
 
     Flask-SocketIO runs each event in a request context made from the socket's
     handshake (the cookie's session opened and signed again, the URL matched), on
@@ -314,4 +312,10 @@ def bind_commands(app: Flask) -> None:
         with app.app_context():
             return on_command(sid, data)
 
+    # Every page's heartbeat: thousands a second at thousands of screens, and it needs
+    # neither context: the node's own records only.
+    def shown(sid: str, data: Any = None) -> None:
+        on_shown(services(app), sid, data)
+
     socketio.server.on("command", command)
+    socketio.server.on("shown", shown)

@@ -1,14 +1,21 @@
 // What a page tells the control room about itself, and what the control room
 // asks of it: `hello` on every (re)connect, `shown {version}` after a render
-// (at most every 2.5 s) and at least every 5 s, and the server's `directive`s
+// (once in 1.25-3.75 s at most) and at least every 5 s, and the server's `directive`s
 // (identify, reload, rename, set). Screens keep a stable id and their name in
 // localStorage.
 import { page } from "./i18n.js";
 
-const HEARTBEAT_MS = 5000; // at least this often: a page not heard for 10 s is silent
-// At most this often: thousands of screens follow a busy room, and a page is listed
-// behind only after 5 s, which the newest version, sent within 2.5 s, never reaches.
-const SHOWN_EVERY_MS = 2500;
+// A page not heard from for 10 s is listed silent: it says it is alive every 4-5 s.
+const HEARTBEAT_MS = [4000, 5000];
+// Thousands of screens follow a busy room: each sends its newest version once in
+// 1.25-3.75 s (2.5 s on average), well within the 5 s after which a page is listed
+// behind. The gaps are drawn at random so that screens that connected together (after
+// a restart, say) do not all report at once: their reports spread over a few rounds.
+const SHOWN_EVERY_MS = [1250, 3750];
+
+function drawn([low, high]) {
+  return low + Math.random() * (high - low);
+}
 const IDENTIFY_MS = 10000;
 // Pages that are screens of the fleet (a stable id of their own); the others
 // (consoles, desks) are listed by their connection.
@@ -122,20 +129,24 @@ export function startReport(socket, { kind, room }) {
   }
 
   let sentAt = 0;
+  let shownGap = 0; // the first version after loading goes out at once
+  let heartbeatGap = drawn(HEARTBEAT_MS);
   let pending = null; // a send of the newest version, waiting for its turn
 
   function send() {
     pending = null;
     if (!socket.connected) return;
     sentAt = Date.now();
+    shownGap = drawn(SHOWN_EVERY_MS);
+    heartbeatGap = drawn(HEARTBEAT_MS);
     socket.emit("shown", { version });
   }
 
   socket.on("connect", hello);
   if (socket.connected) hello();
   setInterval(() => {
-    if (Date.now() - sentAt >= HEARTBEAT_MS - 500) send();
-  }, 1000);
+    if (Date.now() - sentAt >= heartbeatGap) send();
+  }, 500);
 
   socket.on("directive", (d) => {
     if (!d || (id && d.screen_id !== id)) return;
@@ -150,7 +161,7 @@ export function startReport(socket, { kind, room }) {
     shown(next) {
       if (!next || next === version) return;
       version = next;
-      if (pending === null) pending = setTimeout(send, Math.max(0, sentAt + SHOWN_EVERY_MS - Date.now()));
+      if (pending === null) pending = setTimeout(send, Math.max(0, sentAt + shownGap - Date.now()));
     },
   };
 }

@@ -1,0 +1,83 @@
+"""The fleet's records in Redis: heartbeats noted, then written together by `flush`."""
+
+from __future__ import annotations
+
+import time
+
+import redis
+
+from dashboard.store.fleet import Fleet, FleetTimes, Hello
+
+
+def fleet(redis_url: str, prefix: str, node: str = "n1") -> Fleet:
+    return Fleet(redis.Redis.from_url(redis_url), f"{prefix}:{{m}}", node,
+                 FleetTimes(behind_s=5.0, silent_s=10.0, gone_keep_s=2.0))
+
+
+def hello(page: str, version: str = "") -> Hello:
+    return Hello.of({"kind": "screen", "screen_id": page, "lang": "es",
+                     "viewport": [1920, 1080], "version": version})
+
+
+def test_heartbeats_wait_for_the_flush_then_show_in_the_listing(redis_url, prefix):
+    mine, other = fleet(redis_url, prefix), fleet(redis_url, prefix, "n2")
+    mine.connected("left", "sid-1", hello("left", "1-0"), "plenario", "ua")
+    other.connected("right", "sid-2", hello("right"), "plenario", "ua")
+    before = {e["id"]: e for e in other.entries()}
+    assert before["left"]["version_shown"] == "1-0"
+    time.sleep(0.05)
+    mine.seen("left", "5-0")
+    mine.seen("left", None)  # a heartbeat after the new version keeps the version
+    assert {e["id"]: e for e in other.entries()}["left"]["version_shown"] == "1-0"
+    assert mine.flush() == 1 and mine.flush() == 0
+    after = {e["id"]: e for e in other.entries()}  # read by another node
+    assert after["left"]["version_shown"] == "5-0"
+    assert float(after["left"]["last_seen"]) > float(before["left"]["last_seen"])
+    assert after["right"]["last_seen"] == before["right"]["last_seen"]
+    listed = {e["screen_id"]: e for e in other.listing({"plenario": "5-0"})}
+    assert listed["left"]["status"] == "live" and listed["left"]["version_shown"] == "5-0"
+
+
+def test_a_page_back_with_hello_is_not_shown_its_old_version(redis_url, prefix):
+    mine = fleet(redis_url, prefix)
+    mine.connected("left", "sid-1", hello("left"), "plenario", "ua")
+    mine.seen("left", "7-0")
+    mine.flush()
+    mine.disconnected("left", "sid-1")
+    mine.connected("left", "sid-2", hello("left"), "plenario", "ua")  # reloaded
+    (entry,) = mine.entries()
+    assert not entry.get("version_shown") and not entry["gone_at"]
+
+
+def test_a_heartbeat_noted_before_a_disconnect_is_not_written(redis_url, prefix):
+    mine = fleet(redis_url, prefix)
+    mine.connected("left", "sid-1", hello("left"), "plenario", "ua")
+    mine.seen("left", "3-0")
+    mine.disconnected("left", "sid-1")
+    assert mine.flush() == 0
+    (entry,) = mine.entries()
+    assert entry["gone_at"] and not entry.get("version_shown")
+
+
+def test_forgotten_pages_leave_the_versions_too(redis_url, prefix):
+    mine = fleet(redis_url, prefix)
+    mine.connected("left", "sid-1", hello("left", "1-0"), "plenario", "ua")
+    client = mine.redis
+    client.zadd(mine.index, {"left": time.time() - 3600})  # long unheard of
+    assert mine.entries() == []
+    assert client.hget(mine.shown, "left") is None
+    assert client.zscore(mine.index, "left") is None
+
+
+def test_thousands_of_heartbeats_are_one_round_trip(redis_url, prefix):
+    mine = fleet(redis_url, prefix)
+    pages = [f"p{i}" for i in range(4000)]
+    for page in pages:
+        mine.connected(page, f"sid-{page}", hello(page), "plenario", "ua")
+        mine.seen(page, "9-0")
+    began = time.perf_counter()
+    assert mine.flush() == 4000
+    # Two commands (and no renewal: every hash was written by its hello just now).
+    assert time.perf_counter() - began < 0.5
+    assert mine.redis.hlen(mine.shown) == 4000
+    assert all(v == b"9-0" for v in mine.redis.hmget(mine.shown, pages[:50]))
