@@ -8,7 +8,7 @@
 //     writes the record to F, disconnects and exits. With --heartbeat each
 //     screen also reports itself as static/js/report.js does: `hello` (kind
 //     screen, screen id P-<i>, room, language, viewport) on connect, `shown`
-//     with the newest version once in 1.25-3.75 s at most, and at least every 5 s.
+//     with the newest version every 4-5 s.
 //   node loadgen.js chair --url U[,U2,...] --token T --transport http|socketio
 //                         --rate R --duration S --commands F --out O
 //     sends the commands of F (a JSON list, cycled) at R per second for S
@@ -77,21 +77,18 @@ async function screens() {
 
   // --heartbeat: what a screen page tells the fleet (static/js/report.js, live.js).
   // `hello` goes out on connect with an ack, before `subscribe`, as the page's
-  // handlers are registered in that order; `shown {version}` with the newest
-  // version drawn, once in a gap drawn from SHOWN_EVERY_MS at most (a newer state
-  // schedules one send for when its turn comes; the first at once), and a heartbeat
-  // when nothing was sent for a gap drawn from HEARTBEAT_MS, checked on the page's
-  // 0.5 s timer. Each page's timer starts when it loads, so the screens' phases are
-  // spread: every screen gets a random one of CHECK_SLOTS slots of the period, and
-  // one timer checks each slot in turn.
-  const HEARTBEAT_MS = [4000, 5000];
-  const SHOWN_EVERY_MS = [1250, 3750];
+  // handlers are registered in that order; then `shown {version}` with the first
+  // version drawn at once, and with the newest once a gap drawn from REPORT_MS has
+  // passed, checked on the page's 0.5 s timer. Each page's timer starts when it
+  // loads, so the screens' phases are spread: every screen gets a random one of
+  // CHECK_SLOTS slots of the period, and one timer checks each slot in turn.
+  const REPORT_MS = [4000, 5000];
   const CHECK_MS = 500;
+  const CHECK_SLOTS = 50;
   const drawn = ([low, high]) => low + Math.random() * (high - low);
-  const CHECK_SLOTS = 100;
   const VIEWPORT = [1920, 1080];
   const slots = Array.from({ length: CHECK_SLOTS }, () => []);
-  let heartbeats = 0, hellos = 0, helloAcks = 0, shownSent = 0;
+  let heartbeats = 0, hellos = 0, helloAcks = 0;
   function newer(a, b) {  // stream ids "ms-seq": is a newer than b?
     if (b === null) return true;
     const [am, as] = a.split("-").map(Number), [bm, bs] = b.split("-").map(Number);
@@ -104,37 +101,36 @@ async function screens() {
   }
   function newScreen(i, send) {
     const screen = { id: `${idPrefix}-${i}`, send, version: null, connected: false,
-                     sentAt: 0, shownGap: 0, heartbeatGap: drawn(HEARTBEAT_MS), pending: null };
+                     sentAt: Date.now(), gap: drawn(REPORT_MS) };
     if (heartbeat) slots[crypto.randomInt(CHECK_SLOTS)].push(screen);
     return screen;
   }
   function sayHello(screen) {
     screen.connected = true;
+    screen.sentAt = Date.now();
     hellos++;
     screen.send("hello", helloBody(screen), 2);
   }
-  function sendShown(screen) {
-    screen.pending = null;
-    if (!screen.connected) return false;
-    screen.sentAt = Date.now();
-    screen.shownGap = drawn(SHOWN_EVERY_MS);
-    screen.heartbeatGap = drawn(HEARTBEAT_MS);
-    screen.send("shown", { version: screen.version });
-    return true;
-  }
   function reportShown(screen, v) {
     if (!screen || typeof v !== "string" || !newer(v, screen.version)) return;
+    const first = screen.version === null;
     screen.version = v;
-    if (screen.pending !== null) return;
-    const wait = Math.max(0, screen.sentAt + screen.shownGap - Date.now());
-    screen.pending = setTimeout(() => { if (sendShown(screen)) shownSent++; }, wait);
+    if (first && screen.connected) {  // the first version drawn is said at once
+      screen.sentAt = Date.now();
+      heartbeats++;
+      screen.send("shown", { version: v });
+    }
   }
   if (heartbeat) {
     let slot = 0;
     setInterval(() => {
       const now = Date.now();
       for (const screen of slots[slot]) {
-        if (now - screen.sentAt >= screen.heartbeatGap && sendShown(screen)) heartbeats++;
+        if (!screen.connected || now - screen.sentAt < screen.gap) continue;
+        screen.sentAt = now;
+        screen.gap = drawn(REPORT_MS);
+        heartbeats++;
+        screen.send("shown", { version: screen.version });
       }
       slot = (slot + 1) % CHECK_SLOTS;
     }, CHECK_MS / CHECK_SLOTS);
@@ -338,7 +334,7 @@ async function screens() {
     if (line.trim() === "stats") {
       emit({ event: "stats", state_events: stateEvents, disconnects });
     } else if (line.trim() === "dump") {
-      const sent = { hellos, hello_acks: helloAcks, shown_on_state: shownSent, shown_heartbeats: heartbeats };
+      const sent = { hellos, hello_acks: helloAcks, shown: heartbeats };
       fs.writeFileSync(out, JSON.stringify({ versions, clients: records, disconnects, subscribed, failed, pings_at: pingsAt, stalls, heartbeat: heartbeat ? sent : null }));
       for (const s of sockets) if (s) { s.removeAllListeners("disconnect"); s.disconnect(); }
       emit({ event: "done", state_events: stateEvents, disconnects });

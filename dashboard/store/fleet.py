@@ -116,6 +116,10 @@ def _newer(a: str, b: str) -> bool:
     return (int(ta or 0), int(sa or 0)) > (int(tb or 0), int(sb or 0))
 
 
+# How long a state may take to reach a screen, at the most (a broadcast to thousands).
+_REACH_S = 0.5
+
+
 def status_of(entry: dict[str, Any], room_version: str | None, now: float,
               times: FleetTimes) -> str:
     """live | behind | silent | gone for one listed page at `now`."""
@@ -126,8 +130,12 @@ def status_of(entry: dict[str, Any], room_version: str | None, now: float,
     shown = entry.get("version_shown") or ""
     if room_version and shown and _newer(room_version, shown):
         # The room's version is the stream id of its newest change: its instant says
-        # how long the page has been behind.
-        if now - version_ms(room_version) / 1000 > times.behind_s:
+        # how long the page has been behind. Pages report every 4-5 s: it is behind
+        # only if it has reported since the change reached it and still showed the
+        # older version (else it may show the new one already).
+        out_at = version_ms(room_version) / 1000
+        reached_at = out_at + min(_REACH_S, times.behind_s / 10)
+        if now - out_at > times.behind_s and float(entry.get("last_seen") or 0) > reached_at:
             return "behind"
     elif room_version and not shown and now - float(entry.get("connected_at") or 0) > \
             times.behind_s and room_version != "0-0":

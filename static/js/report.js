@@ -1,21 +1,21 @@
 // What a page tells the control room about itself, and what the control room
-// asks of it: `hello` on every (re)connect, `shown {version}` after a render
-// (once in 1.25-3.75 s at most) and at least every 5 s, and the server's `directive`s
+// asks of it: `hello` on every (re)connect, `shown {version}` every 4-5 s (the
+// newest version drawn), and the server's `directive`s
 // (identify, reload, rename, set). Screens keep a stable id and their name in
 // localStorage.
 import { page } from "./i18n.js";
 
-// A page not heard from for 10 s is listed silent: it says it is alive every 4-5 s.
-const HEARTBEAT_MS = [4000, 5000];
-// Thousands of screens follow a busy room: each sends its newest version once in
-// 1.25-3.75 s (2.5 s on average), well within the 5 s after which a page is listed
-// behind. The gaps are drawn at random so that screens that connected together (after
-// a restart, say) do not all report at once: their reports spread over a few rounds.
-const SHOWN_EVERY_MS = [1250, 3750];
+// Every 4-5 s a page says which version it shows: a page not heard from for 10 s is
+// listed silent, one still showing an older version than its room's 5 s after the
+// change (and after a report of its own since) behind. Thousands of screens report:
+// the gaps are drawn at random so that screens that connected together (after a
+// restart, say) do not all report at once, and their reports spread over a few rounds.
+const REPORT_MS = [4000, 5000];
 
 function drawn([low, high]) {
   return low + Math.random() * (high - low);
 }
+
 const IDENTIFY_MS = 10000;
 // Pages that are screens of the fleet (a stable id of their own); the others
 // (consoles, desks) are listed by their connection.
@@ -128,24 +128,19 @@ export function startReport(socket, { kind, room }) {
     });
   }
 
-  let sentAt = 0;
-  let shownGap = 0; // the first version after loading goes out at once
-  let heartbeatGap = drawn(HEARTBEAT_MS);
-  let pending = null; // a send of the newest version, waiting for its turn
+  let sentAt = Date.now();
+  let gap = drawn(REPORT_MS);
 
-  function send() {
-    pending = null;
-    if (!socket.connected) return;
+  function report() {
     sentAt = Date.now();
-    shownGap = drawn(SHOWN_EVERY_MS);
-    heartbeatGap = drawn(HEARTBEAT_MS);
+    gap = drawn(REPORT_MS);
     socket.emit("shown", { version });
   }
 
-  socket.on("connect", hello);
+  socket.on("connect", hello); // the hello says the version shown, and the page is live
   if (socket.connected) hello();
   setInterval(() => {
-    if (Date.now() - sentAt >= heartbeatGap) send();
+    if (socket.connected && Date.now() - sentAt >= gap) report();
   }, 500);
 
   socket.on("directive", (d) => {
@@ -159,9 +154,10 @@ export function startReport(socket, { kind, room }) {
   return {
     id,
     shown(next) {
-      if (!next || next === version) return;
-      version = next;
-      if (pending === null) pending = setTimeout(send, Math.max(0, sentAt + shownGap - Date.now()));
+      if (!next) return;
+      const first = version === null;
+      version = next; // said at the next report; the first at once
+      if (first && socket.connected) report();
     },
   };
 }

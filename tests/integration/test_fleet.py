@@ -85,6 +85,8 @@ def test_api_screens_lists_screens_of_both_nodes_with_their_status(
     right = screen(b, OTHER, "right", version_of(b, OTHER))
     old = screen(b, ROOM, "old", "1-0")  # shows a version older than its room's
     time.sleep(0.6)  # the room's version is older than the threshold
+    say(old, "shown", {"version": "1-0"})  # and it says so after the change reached it
+    time.sleep(0.4)  # the node writes the reports (every 0.25 s with these settings)
     for server in (a, b):  # either node lists the whole fleet
         found = {s["screen_id"]: s for s in listing(server)}
         assert found["left"]["node"] == "node-a" and found["left"]["room"] == ROOM

@@ -81,3 +81,19 @@ def test_thousands_of_heartbeats_are_one_round_trip(redis_url, prefix):
     assert time.perf_counter() - began < 0.5
     assert mine.redis.hlen(mine.shown) == 4000
     assert all(v == b"9-0" for v in mine.redis.hmget(mine.shown, pages[:50]))
+
+
+def test_a_page_is_behind_only_once_it_reported_the_old_version_after_the_change():
+    from dashboard.store.fleet import status_of
+
+    times = FleetTimes(behind_s=5.0, silent_s=10.0, gone_keep_s=2.0)
+    out_at = 1_000.0  # the room's newest version came out then
+    room = f"{int(out_at * 1000)}-0"
+    entry = {"version_shown": "1-0", "connected_at": "900.0", "last_seen": "1000.6"}
+    assert status_of(entry, room, out_at + 6, times) == "behind"  # reported after it
+    early = {**entry, "last_seen": "1000.4"}  # before the state could reach every screen
+    assert status_of(early, room, out_at + 6, times) == "live"
+    assert status_of(entry, room, out_at + 4, times) == "live"  # not 5 s yet
+    current = {**entry, "version_shown": room}
+    assert status_of(current, room, out_at + 6, times) == "live"
+    assert status_of(entry, room, 1000.6 + 11, times) == "silent"
