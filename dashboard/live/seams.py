@@ -58,7 +58,7 @@ import inspect
 import logging
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import engineio.exceptions
@@ -175,23 +175,33 @@ def idle(sock: Any) -> bool:
     return sock is not None and not sock.closed and not sock.queue.qsize()
 
 
+def usable(name: str, probe: Callable[[], None], disabled: frozenset[str] | set[str],
+           public_path: str) -> bool:
+    """Whether seam `name` may be used: not turned off by PLENARY_DISABLE_SEAMS, and its
+    probe passed; if not, one warning saying why and what runs instead (`public_path`)."""
+    if name in disabled:
+        log.warning("library seam %r disabled by PLENARY_DISABLE_SEAMS: %s", name, public_path)
+        return False
+    try:
+        probe()
+    except Exception as exc:  # anything unexpected is a seam that does not hold
+        log.warning("library seam %r unusable (%s): %s; see dashboard/live/seams.py",
+                    name, exc, public_path)
+        return False
+    return True
+
+
 def probe(server: Any, disabled: frozenset[str] | set[str] = frozenset()) -> bool:
     """Whether the direct write can be used with the installed libraries; if not, one
     warning says which internal failed and that the public path is used."""
-    if FANOUT in disabled:
-        log.warning("library seam %r disabled by PLENARY_DISABLE_SEAMS: screens get "
-                    "states through python-socketio's emit", FANOUT)
-        return False
-    try:
+
+    def check() -> None:
         _probe_websocket()
         _probe_engineio(server)
         _probe_socketio(server)
-    except Exception as exc:  # anything unexpected is a seam that does not hold
-        log.warning("library seam %r unusable (%s): screens get states through "
-                    "python-socketio's emit, correct but slower; see dashboard/live/seams.py",
-                    FANOUT, exc)
-        return False
-    return True
+
+    return usable(FANOUT, check, disabled,
+                  "screens get states through python-socketio's emit, correct but slower")
 
 
 class _Handler:
@@ -309,16 +319,9 @@ def timed_pings(server: Any, disabled: frozenset[str] | set[str] = frozenset()) 
     """Ping every client from a timer (see the module's docstring); False, with one warning,
     when the library's pings are not the ones this replaces (they are then left as they are)."""
     engineio.socket.Socket.schedule_ping = _LIBRARY_SCHEDULE_PING
-    if PING in disabled:
-        log.warning("library seam %r disabled by PLENARY_DISABLE_SEAMS: engine.io pings "
-                    "each client from a greenlet of its own", PING)
-        return False
-    try:
-        _probe_pings(server)
-    except Exception as exc:  # anything unexpected is a seam that does not hold
-        log.warning("library seam %r unusable (%s): engine.io pings each client from a "
-                    "greenlet of its own (more memory per connection); see "
-                    "dashboard/live/seams.py", PING, exc)
+    if not usable(PING, lambda: _probe_pings(server), disabled,
+                  "engine.io pings each client from a greenlet of its own (more memory per "
+                  "connection)"):
         return False
     engineio.socket.Socket.schedule_ping = _schedule_ping
     return True
@@ -480,16 +483,9 @@ def on_demand_writer(server: Any, disabled: frozenset[str] | set[str] = frozense
     docstring); False, with one warning, when engine.io's handler is not the one this
     replaces (it is then left as it is)."""
     engineio.socket.Socket._websocket_handler = _LIBRARY_WEBSOCKET_HANDLER
-    if WRITER in disabled:
-        log.warning("library seam %r disabled by PLENARY_DISABLE_SEAMS: engine.io runs a "
-                    "writer greenlet per websocket", WRITER)
-        return False
-    try:
-        _probe_writer(server)
-    except Exception as exc:  # anything unexpected is a seam that does not hold
-        log.warning("library seam %r unusable (%s): engine.io runs a writer greenlet per "
-                    "websocket (more memory per connection); see dashboard/live/seams.py",
-                    WRITER, exc)
+    if not usable(WRITER, lambda: _probe_writer(server), disabled,
+                  "engine.io runs a writer greenlet per websocket (more memory per "
+                  "connection)"):
         return False
     engineio.socket.Socket._websocket_handler = _websocket_handler
     return True
