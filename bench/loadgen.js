@@ -88,7 +88,7 @@ async function screens() {
   const drawn = ([low, high]) => low + Math.random() * (high - low);
   const VIEWPORT = [1920, 1080];
   const slots = Array.from({ length: CHECK_SLOTS }, () => []);
-  let heartbeats = 0, hellos = 0, helloAcks = 0;
+  let shownSent = 0, hellos = 0, helloAcks = 0;
   function newer(a, b) {  // stream ids "ms-seq": is a newer than b?
     if (b === null) return true;
     const [am, as] = a.split("-").map(Number), [bm, bs] = b.split("-").map(Number);
@@ -117,7 +117,7 @@ async function screens() {
     screen.version = v;
     if (first && screen.connected) {  // the first version drawn is said at once
       screen.sentAt = Date.now();
-      heartbeats++;
+      shownSent++;
       screen.send("shown", { version: v });
     }
   }
@@ -129,7 +129,7 @@ async function screens() {
         if (!screen.connected || now - screen.sentAt < screen.gap) continue;
         screen.sentAt = now;
         screen.gap = drawn(REPORT_MS);
-        heartbeats++;
+        shownSent++;
         screen.send("shown", { version: screen.version });
       }
       slot = (slot + 1) % CHECK_SLOTS;
@@ -334,7 +334,7 @@ async function screens() {
     if (line.trim() === "stats") {
       emit({ event: "stats", state_events: stateEvents, disconnects });
     } else if (line.trim() === "dump") {
-      const sent = { hellos, hello_acks: helloAcks, shown: heartbeats };
+      const sent = { hellos, hello_acks: helloAcks, shown: shownSent };
       fs.writeFileSync(out, JSON.stringify({ versions, clients: records, disconnects, subscribed, failed, pings_at: pingsAt, stalls, heartbeat: heartbeat ? sent : null }));
       for (const s of sockets) if (s) { s.removeAllListeners("disconnect"); s.disconnect(); }
       emit({ event: "done", state_events: stateEvents, disconnects });
