@@ -14,7 +14,7 @@ import hashlib
 import logging
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -120,20 +120,27 @@ def _newer(a: str, b: str) -> bool:
 _REACH_S = 0.5
 
 
-def status_of(entry: dict[str, Any], room_version: str | None, now: float,
+def status_of(entry: dict[str, Any], versions: Sequence[str] | None, now: float,
               times: FleetTimes) -> str:
-    """live | behind | silent | gone for one listed page at `now`."""
+    """live | behind | silent | gone for one listed page at `now`.
+
+    `versions`: its room's recent versions, oldest first, ending with the room's
+    version now (`Meeting.room_versions`).
+    """
     if entry.get("gone_at"):
         return "gone"
     if now - float(entry.get("last_seen") or 0) > times.silent_s:
         return "silent"
+    room_version = versions[-1] if versions else None
     shown = entry.get("version_shown") or ""
-    if room_version and shown and _newer(room_version, shown):
-        # The room's version is the stream id of its newest change: its instant says
-        # how long the page has been behind. Pages report every 4-5 s: it is behind
-        # only if it has reported since the change reached it and still showed the
-        # older version (else it may show the new one already).
-        out_at = version_ms(room_version) / 1000
+    if versions and room_version and shown and _newer(room_version, shown):
+        # A version is the stream id of a change: its instant is when the change was
+        # made. The page has been behind since the first version newer than the one it
+        # shows (the oldest kept, when that one is older than all of them). Pages report
+        # every 4-5 s: it is behind only if it has reported since that change reached
+        # it and still showed the older version (else it may show a newer one already).
+        first = next(v for v in versions if _newer(v, shown))
+        out_at = version_ms(first) / 1000
         reached_at = out_at + min(_REACH_S, times.behind_s / 10)
         if now - out_at > times.behind_s and float(entry.get("last_seen") or 0) > reached_at:
             return "behind"
@@ -311,14 +318,18 @@ class Fleet:
             self.redis.hdel(self.shown, *missing)
         return out
 
-    def listing(self, room_versions: dict[str, str], now: float | None = None
+    def listing(self, room_versions: Mapping[str, Sequence[str]], now: float | None = None
                 ) -> list[dict[str, Any]]:
-        """The contract's list of pages, each with its room's version and its status."""
+        """The contract's list of pages, each with its room's version and its status.
+
+        `room_versions`: each room's recent versions, oldest first, ending with its
+        version now, and under "*" the overview's (`Meeting.room_versions`).
+        """
         now = time.time() if now is None else now
         listed = []
         for entry in self.entries():
             room = entry.get("room") or ""
-            room_version = room_versions.get(room) if room != "*" else room_versions.get("*")
+            versions = room_versions.get(room)
             viewport = entry.get("viewport") or ""
             w, _, h = viewport.partition("x")
             listed.append({
@@ -333,8 +344,8 @@ class Fleet:
                 "connected_at": float(entry.get("connected_at") or 0),
                 "last_seen": float(entry.get("last_seen") or 0),
                 "version_shown": entry.get("version_shown") or None,
-                "room_version": room_version,
-                "status": status_of(entry, room_version, now, self.times),
+                "room_version": versions[-1] if versions else None,
+                "status": status_of(entry, versions, now, self.times),
                 "user_agent": entry.get("user_agent", ""),
             })
         listed.sort(key=lambda e: (e["room"], e["kind"], e["name"], e["screen_id"]))

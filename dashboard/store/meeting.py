@@ -6,6 +6,7 @@ import logging
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -47,6 +48,10 @@ Pace = Callable[[Iterator[Event]], Iterable[Event]]
 
 # How often a command is decided again when another writer appended first.
 _MAX_ATTEMPTS = 20
+# Each room's recent versions kept (the fleet's "behind"): at the commands' rate
+# limit, well over the seconds after which a page showing an older one is behind.
+RECENT_VERSIONS = 256
+OVERVIEW = "*"  # the overview's versions: every room's changes
 
 
 @dataclass(frozen=True)
@@ -81,6 +86,8 @@ class Meeting:
         self.event_listeners: list[EventListener] = []
         self.on_append: Callable[[float], None] | None = None  # told each append's seconds
         self.stream_healthy = True
+        # Room (and OVERVIEW) -> the versions that changed it while live, oldest first.
+        self.recent: dict[str, deque[str]] = {}
 
     @property
     def version(self) -> str:
@@ -113,6 +120,7 @@ class Meeting:
         log.warning("the stream no longer holds %s (events lost in a failover); reloading",
                     self.version)
         rooms = set(self.state.rooms)
+        self.recent.clear()
         self.state = load_snapshot(self.log, self.programme) or new_state(self.programme)
         self._ingest(self.log.read_all(self.version), notify=False)
         self._notify(rooms)
@@ -138,7 +146,10 @@ class Meeting:
                 continue
             try:
                 if notify:
-                    rooms.update(touched_rooms(self.state, event))
+                    touched = touched_rooms(self.state, event)
+                    rooms.update(touched)
+                    for room in (*touched, OVERVIEW) if touched else ():
+                        self._recent(room).append(event.id)
                 apply(self.state, event)
             except Exception:
                 # An entry this code cannot fold (written by hand, or by a newer
@@ -152,6 +163,29 @@ class Meeting:
         if notify and rooms:
             self._notify(rooms)
         return count
+
+    def _recent(self, room: str) -> deque[str]:
+        versions = self.recent.get(room)
+        if versions is None:
+            versions = self.recent[room] = deque(maxlen=RECENT_VERSIONS)
+        return versions
+
+    def room_versions(self) -> dict[str, list[str]]:
+        """Each room's versions since this process went live, oldest first, ending with
+        its version now; under OVERVIEW every room's (the overview shows the newest).
+
+        A page showing a version older than the room's has been behind since the
+        first newer one: a room that changes every few seconds has a new version
+        younger than any bound, its first version after the page's need not be.
+        """
+        with self.lock:
+            out: dict[str, list[str]] = {}
+            for room_id, room in self.state.rooms.items():
+                out[room_id] = _ending_with(self.recent.get(room_id), room.version)
+            newest = max((r.version for r in self.state.rooms.values()), key=id_key,
+                         default="0-0")
+            out[OVERVIEW] = _ending_with(self.recent.get(OVERVIEW), newest)
+            return out
 
     def _tell(self, event: Event) -> None:
         for listener in self.event_listeners:
@@ -299,3 +333,12 @@ class Meeting:
         """One delegation's own entries, pending and declined requests now."""
         with self.lock:
             return delegation_view(self.state, code, time.time())
+
+
+def _ending_with(versions: Iterable[str] | None, now: str) -> list[str]:
+    """The versions kept, ending with the version now (a state loaded, not lived, has
+    only that one)."""
+    listed = list(versions or ())
+    if not listed or listed[-1] != now:
+        listed.append(now)
+    return listed

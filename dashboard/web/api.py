@@ -157,22 +157,13 @@ def node() -> Any:
     })
 
 
-def room_versions() -> dict[str, str]:
-    """Each room's version now, and under "*" the newest of them (what the overview shows)."""
-    state = services().meeting.state
-    versions = {room_id: room.version for room_id, room in state.rooms.items()}
-    newest = max(versions.values(), key=lambda v: tuple(int(p) for p in v.split("-")),
-                 default="0-0")
-    return {**versions, "*": newest}
-
-
 @bp.get("/screens")
 @allow(Role.ADMIN)
 def screens() -> Any:
     """The admin reads the fleet: every page connected to any web node, and its status."""
     parts = services()
     try:
-        return jsonify(parts.fleet.listing(room_versions()))
+        return jsonify(parts.fleet.listing(parts.meeting.room_versions()))
     except redis.RedisError:
         raise ApiError(503, "unavailable", "the fleet cannot be read now") from None
 

@@ -103,7 +103,8 @@ class _Gathered(Collector):
                 done = group.get("last-delivered-id") or b"0-0"
                 done = done.decode() if isinstance(done, bytes) else done
                 groups.add_metric([name], max(0.0, (version_ms(last) - version_ms(done)) / 1000))
-            statuses = Tally(p["status"] for p in parts.fleet.listing(_room_versions(parts)))
+            listed = parts.fleet.listing(parts.meeting.room_versions())
+            statuses = Tally(p["status"] for p in listed)
             for status in ("live", "behind", "silent", "gone"):
                 fleet.add_metric([status], statuses.get(status, 0))
         except redis.RedisError:
@@ -111,13 +112,6 @@ class _Gathered(Collector):
         yield lag
         yield groups
         yield fleet
-
-
-def _room_versions(parts: Services) -> dict[str, str]:
-    versions = {room_id: room.version for room_id, room in parts.meeting.state.rooms.items()}
-    newest = max(versions.values(), key=lambda v: tuple(int(p) for p in v.split("-")),
-                 default="0-0")
-    return {**versions, "*": newest}
 
 
 def configure_logging(log_format: str) -> None:

@@ -13,7 +13,7 @@ import requests
 import websocket
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.faults.harness import node
+from tests.faults.harness import node, programme_of
 from tests.support import LiveServer, engine_socket
 
 ROOM, OTHER = "plenario", "gt-seguridad"
@@ -110,6 +110,43 @@ def test_api_screens_lists_screens_of_both_nodes_with_their_status(
     assert found["right"]["status"] == "gone"
     left.close()
     old.close()
+
+
+def test_a_frozen_screen_is_behind_though_its_room_changes_faster_than_the_bound(
+        two_nodes: list[LiveServer]) -> None:
+    """The room changes every 0.2 s (the bound is 0.5 s here): its newest version is
+    never older than the bound, but the screen has missed the first change longer."""
+    a, b = two_nodes
+    admin = a.token("admin")
+    assert a.command(admin, {"type": "session.open", "room": ROOM,
+                             "session_id": "plenaria"}).status_code == 200
+    codes = [d["code"] for d in programme_of(a)["delegations"]]
+    start = version_of(a, ROOM)
+    frozen, following = screen(b, ROOM, "frozen", start), screen(b, ROOM, "following", start)
+    began = time.monotonic()
+    i = 0
+    checked: set[str] = set()
+    while len(checked) < 2:
+        assert time.monotonic() - began < 10, "the room kept changing: no listing in time"
+        body = {"type": "speaker.add", "delegation": codes[i // 2 % len(codes)]} if i % 2 == 0 \
+            else {"type": "speaker.next"}
+        assert a.command(admin, {**body, "room": ROOM}).status_code == 200
+        i += 1
+        time.sleep(0.2)
+        say(frozen, "shown", {"version": start})
+        say(following, "shown", {"version": version_of(b, ROOM)})
+        if time.monotonic() - began < 1.5:
+            continue  # the reports are written (every 0.25 s here), well past the bound
+        server = (a, b)[len(checked)]  # either node lists the whole fleet
+        found = {s["screen_id"]: s for s in listing(server)}
+        newest = found["frozen"]["room_version"]
+        if time.time() - int(newest.split("-")[0]) / 1000 >= 0.5:
+            continue  # a slow moment: the room's newest change is past the bound itself
+        assert found["frozen"]["status"] == "behind", found["frozen"]
+        assert found["following"]["status"] == "live", found["following"]
+        checked.add(server.url)
+    frozen.close()
+    following.close()
 
 
 def test_a_screen_is_renamed_and_told_on_the_node_that_holds_it(

@@ -34,7 +34,7 @@ def test_heartbeats_wait_for_the_flush_then_show_in_the_listing(redis_url, prefi
     assert after["left"]["version_shown"] == "5-0"
     assert float(after["left"]["last_seen"]) > float(before["left"]["last_seen"])
     assert after["right"]["last_seen"] == before["right"]["last_seen"]
-    listed = {e["screen_id"]: e for e in other.listing({"plenario": "5-0"})}
+    listed = {e["screen_id"]: e for e in other.listing({"plenario": ["5-0"]})}
     assert listed["left"]["status"] == "live" and listed["left"]["version_shown"] == "5-0"
 
 
@@ -90,10 +90,28 @@ def test_a_page_is_behind_only_once_it_reported_the_old_version_after_the_change
     out_at = 1_000.0  # the room's newest version came out then
     room = f"{int(out_at * 1000)}-0"
     entry = {"version_shown": "1-0", "connected_at": "900.0", "last_seen": "1000.6"}
-    assert status_of(entry, room, out_at + 6, times) == "behind"  # reported after it
+    assert status_of(entry, [room], out_at + 6, times) == "behind"  # reported after it
     early = {**entry, "last_seen": "1000.4"}  # before the state could reach every screen
-    assert status_of(early, room, out_at + 6, times) == "live"
-    assert status_of(entry, room, out_at + 4, times) == "live"  # not 5 s yet
+    assert status_of(early, [room], out_at + 6, times) == "live"
+    assert status_of(entry, [room], out_at + 4, times) == "live"  # not 5 s yet
     current = {**entry, "version_shown": room}
-    assert status_of(current, room, out_at + 6, times) == "live"
-    assert status_of(entry, room, 1000.6 + 11, times) == "silent"
+    assert status_of(current, [room], out_at + 6, times) == "live"
+    assert status_of(entry, [room], 1000.6 + 11, times) == "silent"
+
+
+def test_a_page_is_behind_from_the_first_change_it_missed_though_the_room_changes_on():
+    """A room changing every 3 s: its newest version is never 5 s old, yet a page
+    frozen on an old version has missed the first change after it for longer."""
+    from dashboard.store.fleet import status_of
+
+    times = FleetTimes(behind_s=5.0, silent_s=10.0, gone_keep_s=2.0)
+    changes = [f"{(1_000 + 3 * i) * 1000}-0" for i in range(5)]  # at 1000, 1003 ... 1012 s
+    now = 1_014.0
+    frozen = {"version_shown": changes[0], "connected_at": "900.0", "last_seen": "1013.5"}
+    assert status_of(frozen, changes, now, times) == "behind"  # missed 1003's for 11 s
+    assert status_of(frozen, changes[-1:], now, times) == "live"  # the newest only: blind
+    following = {**frozen, "version_shown": changes[3]}  # missed only 1012's: 2 s
+    assert status_of(following, changes, now, times) == "live"
+    older = {**frozen, "version_shown": "1-0"}  # older than every version kept
+    assert status_of(older, changes, now, times) == "behind"
+    assert status_of(older, changes[-2:], now, times) == "live"  # the oldest kept: 1009
