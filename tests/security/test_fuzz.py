@@ -206,11 +206,19 @@ def test_payloads_over_a_real_socket(redis_url, prefix, tmp_path, record_propert
                       "421[\"command\",{\"type\":\"speaker.move\",\"room\":\"gt-seguridad\","
                       "\"entry_id\":\"e1\",\"position\":184467440737095516160}]",
                       "421[\"subscribe\",{\"room\":{\"$gt\":\"\"}}]",
-                      "42" + "[" * 5000 + "]" * 5000]:
+                      "42" + "[" * 5000 + "]" * 5000,
+                      ("text", '42["shown",{"version":"\xff\xfe"}]'.encode("latin-1"))]:
             ws = websocket.create_connection(ws_url, origin=server.url, timeout=5)
             ws.recv()
             ws.send("40" + json.dumps({"token": admin}))
             ws.recv()
+            if isinstance(frame, tuple):  # a text frame that is not UTF-8: the server closes
+                ws.send(frame[1], opcode=websocket.ABNF.OPCODE_TEXT)
+                opcode, _ = ws.recv_data(control_frame=True)
+                while opcode != websocket.ABNF.OPCODE_CLOSE:  # (pings may come first)
+                    opcode, _ = ws.recv_data(control_frame=True)
+                ws.shutdown()
+                continue
             if isinstance(frame, bytes):
                 ws.send_binary(frame)
             else:
