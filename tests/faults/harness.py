@@ -245,7 +245,10 @@ class Swarm:
             time.sleep(0.1)
         behind = [(r, v) for r, v in zip(status["rooms"], status["versions"], strict=True)
                   if v is None or id_key(v) < id_key(expected[r])]
-        raise AssertionError(f"{len(behind)} screens behind after {timeout} s: {behind[:5]}")
+        # Bytes the server had sent that the swarm had not read: the swarm is behind, not
+        # (only) the server.
+        raise AssertionError(f"{len(behind)} screens behind after {timeout} s: {behind[:5]} "
+                             f"({status.get('unread')} bytes sent to the swarm not yet read)")
 
     def close(self) -> None:
         try:

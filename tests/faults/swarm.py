@@ -4,6 +4,12 @@
 then one command a line on stdin, one JSON answer a line on stdout:
 `status`, `states`, `quit`. Each screen uses the websocket transport,
 reconnects by itself and subscribes again on every connect, like a browser screen.
+
+The swarm stands for many screens, each of which would have a processor of its own:
+what it spends on a state is spent once per screen, in one process. It must read
+every state well faster than the tests send them, or the states wait unread in its
+sockets and a test measures the swarm's backlog rather than the server's delivery
+(`status` counts those unread bytes, so a test can tell the two apart).
 """
 
 from __future__ import annotations
@@ -14,15 +20,38 @@ from gevent import monkey
 
 monkey.patch_all()
 
+import array  # noqa: E402
+import fcntl  # noqa: E402
 import json  # noqa: E402
 import sys  # noqa: E402
+import termios  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
 from typing import Any  # noqa: E402
 
+import orjson  # noqa: E402
 import socketio  # noqa: E402
 
 from dashboard.store.eventlog import id_key  # noqa: E402
+
+
+class _Json:
+    """The packets' JSON module: orjson (the stdlib's decoder is a large part of what a
+    state costs the swarm). Strict, as the stdlib's: invalid JSON still raises."""
+
+    @staticmethod
+    def loads(text: str | bytes, **_: Any) -> Any:
+        return orjson.loads(text)
+
+    @staticmethod
+    def dumps(value: Any, **_: Any) -> str:
+        return orjson.dumps(value).decode()
+
+
+# websocket-client checks each text frame's UTF-8 in pure Python, byte by byte (most
+# of what a state cost the swarm), then decodes it with `bytes.decode("utf-8")`, which
+# refuses invalid UTF-8 as well: skipping the first check loses none.
+_WEBSOCKET_OPTIONS = {"skip_utf8_validation": True}
 
 
 class Screen:
@@ -33,7 +62,8 @@ class Screen:
         self.connects = 0
         self.lock = threading.Lock()
         self.sio = socketio.Client(reconnection=True, reconnection_delay=0.3,
-                                   reconnection_delay_max=1.5, randomization_factor=0.3)
+                                   reconnection_delay_max=1.5, randomization_factor=0.3,
+                                   json=_Json, websocket_extra_options=dict(_WEBSOCKET_OPTIONS))
         self.sio.on("connect", self._on_connect)
         self.sio.on("disconnect", self._on_disconnect)
         self.sio.on("state", self._on_state)
@@ -66,6 +96,16 @@ class Screen:
             if self.state is None or id_key(state["version"]) >= id_key(self.state["version"]):
                 self.state = state
 
+    def unread(self) -> int:
+        """Bytes the server sent that wait in this screen's socket, not yet read."""
+        try:
+            fileno = self.sio.eio.ws.sock.fileno()  # engine.io's websocket-client socket
+            count = array.array("i", [0])
+            fcntl.ioctl(fileno, termios.FIONREAD, count)
+        except (AttributeError, OSError):  # not connected, or closed meanwhile
+            return 0
+        return count[0]
+
 
 def main() -> None:
     spec = json.loads(sys.argv[1])
@@ -89,6 +129,7 @@ def main() -> None:
                 "connects": [s.connects for s in screens],
                 "rooms": [s.room for s in screens],
                 "versions": [s.state["version"] if s.state else None for s in screens],
+                "unread": sum(s.unread() for s in screens),
             }
         elif what == "states":
             answer = [s.state for s in screens]
