@@ -93,7 +93,8 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     app.extensions[KEY] = Services(
         settings, client, log, meeting, Relay(
             socketio, meeting, settings.redis_url, direct,
-            settings.max_queued_frames, settings.max_queued_bytes),
+            settings.max_queued_frames, settings.max_queued_bytes,
+            settings.peer_hold_ms / 1000),
         access.Generations(client, log.key("access")),
         Fleet(client, log.tag, node_name(settings), FleetTimes(
             settings.fleet_behind_s, settings.fleet_silent_s, settings.fleet_gone_keep_s)),

@@ -125,6 +125,15 @@ class Settings(BaseSettings):
         ge=64 * 1024,
         le=1 << 30,
     )
+    peer_hold_ms: float = Field(
+        4.0,
+        validation_alias=AliasChoices("PLENARY_PEER_HOLD_MS", "peer_hold_ms"),
+        description="Milliseconds a node waits before sending screens a change another "
+        "node or process made, so that one's answer to its sender goes out first on "
+        "shared cores (0: at once).",
+        ge=0,
+        le=50,
+    )
     command_rate: int = Field(
         20,
         validation_alias=AliasChoices("PLENARY_COMMAND_RATE", "command_rate"),

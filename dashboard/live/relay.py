@@ -32,7 +32,7 @@ class Relay:
 
     def __init__(
         self, socketio: SocketIO, meeting: Meeting, redis_url: str, direct: bool = True,
-        max_queued: int = 32, max_queued_bytes: int = 1 << 20,
+        max_queued: int = 32, max_queued_bytes: int = 1 << 20, peer_hold_s: float = 0.0,
     ) -> None:
         self.socketio = socketio
         self.fanout = Fanout(socketio, direct, max_queued, max_queued_bytes)
@@ -42,6 +42,12 @@ class Relay:
         self.dirty: set[str] = set()
         self.sent: dict[str, str] = {}  # room -> the version its screens were last sent
         self.wake = threading.Event()
+        # A change another writer made (read by the tail) is sent this long after it is
+        # read: that writer answers its sender at the same instant, and a broadcast here
+        # to thousands, on the cores it shares, would delay that answer by its length.
+        self.peer_hold_s = peer_hold_s
+        self._reading_peers = False  # the tail is folding in other writers' events
+        self._hold_until = 0.0
         # Told each room's broadcast: its seconds and the state's size (the metrics).
         self.on_broadcast: Callable[[float, int], None] | None = None
         meeting.listeners.append(self.push)
@@ -58,6 +64,8 @@ class Relay:
             self._send(rooms)
             return
         self.dirty |= rooms
+        if self._reading_peers and self.peer_hold_s:
+            self._hold_until = time.monotonic() + self.peer_hold_s
         self.wake.set()
 
     def _send_loop(self) -> None:
@@ -67,6 +75,10 @@ class Relay:
             # ack waits in its socket's queue for the writer, which runs after us.
             # Step aside once, so the chair hears back before thousands of sends.
             gevent.sleep(0)
+            # At most one hold a broadcast: a flood of changes is never held back longer.
+            hold = self._hold_until - time.monotonic()
+            if hold > 0:
+                gevent.sleep(hold)
             self.wake.clear()
             rooms, self.dirty = self.dirty, set()
             if rooms:
@@ -121,7 +133,13 @@ class Relay:
             lambda: meeting.version, self.redis_url, on_state=on_state,
             stop=lambda: not self.running,
         ):
-            meeting.ingest(batch)
+            # What this node appended itself is folded already (its command path) and
+            # skipped here: what the tail folds in was written by another writer.
+            self._reading_peers = True
+            try:
+                meeting.ingest(batch)
+            finally:
+                self._reading_peers = False
 
     def stop(self) -> None:
         """Ask the tail and send loops to end."""

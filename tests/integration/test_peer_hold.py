@@ -1,0 +1,79 @@
+"""A change another node made is sent to this node's screens after the peer hold, so
+that node's answer to its sender goes out first; a change of its own, at once."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import websocket
+
+from tests.faults.harness import node
+from tests.support import LiveServer, engine_socket
+
+ROOM = "plenario"
+HOLD_MS = 50  # the setting's largest: far above the scheduling noise of a test machine
+
+
+@pytest.fixture
+def two_nodes(redis_url: str, prefix: str, tmp_path: Path) -> Iterator[list[LiveServer]]:
+    servers = [node(redis_url, tmp_path / name, prefix, PLENARY_NODE_NAME=name,
+                    PLENARY_PEER_HOLD_MS=str(HOLD_MS))
+               for name in ("node-a", "node-b")]
+    for server in servers:
+        server.start()
+    yield servers
+    for server in servers:
+        server.stop()
+
+
+def screen(server: LiveServer) -> websocket.WebSocket:
+    ws = engine_socket(server, server.token("screen", ROOM))
+    ws.send("421" + json.dumps(["subscribe", {"room": ROOM}]))
+    while not ws.recv().startswith("431"):
+        pass
+    return ws
+
+
+def state_arrives(ws: websocket.WebSocket, version: str) -> float:
+    """The monotonic instant the state of `version` (or newer) came."""
+    while True:
+        frame = ws.recv()
+        if frame == "2":
+            ws.send("3")
+        elif frame.startswith('42["state"'):
+            got = json.loads(frame[2:])[1]["version"]
+            if tuple(map(int, got.split("-"))) >= tuple(map(int, version.split("-"))):
+                return time.monotonic()
+
+
+def test_a_peers_change_waits_the_hold_and_a_nodes_own_does_not(
+        two_nodes: list[LiveServer]) -> None:
+    a, b = two_nodes
+    admin = a.token("admin")
+    on_a, on_b = screen(a), screen(b)
+    try:
+        peers, owns = [], []
+        for i, body in enumerate([{"type": "session.open", "session_id": "plenaria"},
+                                  {"type": "speaker.add", "delegation": "MEX"},
+                                  {"type": "speaker.next"}, {"type": "speaker.add",
+                                                             "delegation": "COL"}]):
+            server = (a, b)[i % 2]  # the command goes to one node, then to the other
+            sent = time.monotonic()
+            answer = server.command(admin, {**body, "room": ROOM})
+            assert answer.status_code == 200, answer.text
+            version = answer.json()["version"]
+            own, peer = (on_a, on_b) if server is a else (on_b, on_a)
+            owns.append(state_arrives(own, version) - sent)
+            peers.append(state_arrives(peer, version) - sent)
+        # The peer's screens never before the hold (from when its tail read the change,
+        # which is after the command was sent).
+        assert min(peers) >= HOLD_MS / 1000, peers
+        # The writer's own screens are not held: on average well within the hold.
+        assert sum(owns) / len(owns) < HOLD_MS / 1000, owns
+    finally:
+        on_a.close()
+        on_b.close()
