@@ -92,10 +92,16 @@ def N_(message: str) -> str:
     return message
 
 
+# A command's validator is built when it first validates (the tagged union of every
+# command in `dashboard.domain.service`, or a model called directly), not when its class
+# is declared: a node starting from a snapshot needs none of them to serve its screens.
+_DEFERRED = ConfigDict(strict=True, extra="forbid", frozen=True, defer_build=True)
+
+
 class BaseCommand(BaseModel):
     """Fields every command may carry: `expected_version` and `command_id`."""
 
-    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+    model_config = _DEFERRED
 
     type: str
     expected_version: Annotated[str, StringConstraints(pattern=r"^\d+-\d+$")] | None = None
@@ -123,7 +129,7 @@ class AnnouncementCommand(BaseCommand):
 class AnnouncementText(BaseModel):
     """Bilingual text: both keys present, at most 500 characters, at least one not blank."""
 
-    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+    model_config = _DEFERRED
 
     es: AnnouncementPart
     en: AnnouncementPart

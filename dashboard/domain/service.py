@@ -7,6 +7,7 @@ here; the tagged union, the access check and the dispatch read it.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
 from typing import Annotated, Any, Union
 
 from pydantic import Field, TypeAdapter, ValidationError
@@ -39,12 +40,18 @@ __all__ = [
 
 COMMAND_TYPES: frozenset[str] = frozenset(COMMANDS)
 
-# The tagged union of every declared model, discriminated by `type`.
-_UNION: Any = Annotated[
-    Union[tuple(spec.model for spec in COMMANDS.values())],  # noqa: UP007 - built at run time
-    Field(discriminator="type"),
-]
-_ADAPTER: TypeAdapter[BaseCommand] = TypeAdapter(_UNION)
+
+@cache
+def _adapter() -> TypeAdapter[BaseCommand]:
+    """The tagged union of every declared model, discriminated by `type`: built by the
+    first command parsed, not at import (a starting node validates no command)."""
+    union: Any = Annotated[
+        Union[tuple(spec.model for spec in COMMANDS.values())],  # noqa: UP007 - built at run time
+        Field(discriminator="type"),
+    ]
+    return TypeAdapter(union)
+
+
 _TYPE_NAMES = {"str", "int", "float", "bool", "none", "list", "dict"}
 
 
@@ -58,7 +65,7 @@ def parse_command(body: Any) -> BaseCommand:
     if not isinstance(body, dict):
         raise Invalid("a command must be a JSON object")
     try:
-        return _ADAPTER.validate_python(body)
+        return _adapter().validate_python(body)
     except ValidationError as exc:
         error = exc.errors()[0]
         if error["type"] == "union_tag_not_found":
