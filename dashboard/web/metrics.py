@@ -68,29 +68,40 @@ class Metrics:
         self.registry.register(_Gathered(parts))
 
 
+def _families() -> tuple[GaugeMetricFamily, ...]:
+    """The gathered metrics, empty: clients, the tail's lag, the workers' lag, the fleet."""
+    return (
+        GaugeMetricFamily("plenary_clients", "Sockets connected to this node.",
+                          labels=["kind", "room", "node"]),
+        GaugeMetricFamily("plenary_tail_lag_seconds", "How far this node's state is "
+                          "behind the stream's newest event (seconds).", labels=["node"]),
+        GaugeMetricFamily("plenary_worker_lag_seconds", "How far each worker group "
+                          "is behind the stream's newest event (seconds).", labels=["group"]),
+        GaugeMetricFamily("plenary_fleet_pages", "Pages of the fleet by status "
+                          "(every node).", labels=["status"]),
+    )
+
+
 class _Gathered(Collector):
     """Clients by kind, room and node; the tail's and the workers' lag; the fleet."""
 
     def __init__(self, parts: Services) -> None:
         self.parts = parts
 
+    def describe(self) -> Iterator[Metric]:
+        """The metrics' names, for the registry (without it, the registry would gather
+        them all, Redis included, when the collector is registered at start)."""
+        return iter(_families())
+
     def collect(self) -> Iterator[Metric]:
         parts = self.parts
         node = parts.fleet.node
-        clients = GaugeMetricFamily("plenary_clients", "Sockets connected to this node.",
-                                    labels=["kind", "room", "node"])
+        clients, lag, groups, fleet = _families()
         tally = Tally((c.kind or c.principal.role, c.room or "", node)
                       for c in list(parts.clients.values()))
         for (kind, room, at), n in sorted(tally.items()):
             clients.add_metric([kind, room, at], n)
         yield clients
-        lag = GaugeMetricFamily("plenary_tail_lag_seconds", "How far this node's state is "
-                                "behind the stream's newest event (seconds).", labels=["node"])
-        groups = GaugeMetricFamily("plenary_worker_lag_seconds", "How far each worker group "
-                                   "is behind the stream's newest event (seconds).",
-                                   labels=["group"])
-        fleet = GaugeMetricFamily("plenary_fleet_pages", "Pages of the fleet by status "
-                                  "(every node).", labels=["status"])
         try:
             stream = parts.log.stream
             newest = parts.redis.xrevrange(stream, count=1)
