@@ -55,9 +55,11 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import inspect
+import linecache
 import logging
 import socket
 import time
+import types
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -215,7 +217,7 @@ class _Handler:
 def _probe_websocket() -> None:
     """A real WebSocket on a socket pair: a frame sent through its pipe arrives whole, and
     the library's own send goes through the locked write, after it."""
-    here, there = gevent.socket.socketpair()
+    here, there = gevent.socket.socketpair(socket.AF_UNIX)
     handler = _Handler(here)
     try:
         ws = WebSocket({}, Stream(handler), handler)
@@ -232,10 +234,12 @@ def _probe_websocket() -> None:
         pipe.lock.acquire()
         sender = gevent.spawn(ws.send, "43")
         gevent.sleep(0.001)  # the sender runs and waits
-        there.settimeout(0.005)
+        # A write that bypassed the lock is already readable: a socket pair is a Unix
+        # socket, whose send puts the bytes straight into the peer's buffer.
+        there.settimeout(0.0)
         try:
             early = there.recv(16)
-        except TimeoutError:
+        except BlockingIOError:
             early = b""
         pipe.lock.release()
         sender.join(2)
@@ -364,9 +368,24 @@ _KNOWN_SOURCE = "e2edf7b4998255de"
 
 
 def _source_digest() -> str:
-    text = "".join(inspect.getsource(f) for f in (
+    text = "".join(_source(f) for f in (
         _LIBRARY_WEBSOCKET_HANDLER, engineio.socket.Socket.close))
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _source(function: Any) -> str:
+    """A function's lines in its file, from its `def` to its last line of code (what
+    `inspect.getsource` gives, without tokenizing the module: this runs at every start)."""
+    code = function.__code__
+    return "".join(linecache.getlines(code.co_filename)[code.co_firstlineno - 1:_last_line(code)])
+
+
+def _last_line(code: types.CodeType) -> int:
+    """The last line of a code object and of the functions defined in it."""
+    last = max((line for *_, line in code.co_lines() if line is not None),
+               default=code.co_firstlineno)
+    nested = (_last_line(c) for c in code.co_consts if isinstance(c, types.CodeType))
+    return max([last, *nested])
 
 
 class _Writer:
