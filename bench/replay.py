@@ -222,6 +222,20 @@ def compile_ahead() -> bool:
     return all(compileall.compile_dir(ROOT / name, quiet=1) for name in ("dashboard", "workers"))
 
 
+def installed_plenary(workdir: Path, log: Callable[..., None]) -> list[str]:
+    """`plenary` of a fresh virtualenv where this checkout is installed as a deployment
+    installs it (`pip install .`, as the Dockerfile does): without the test extras, whose
+    packages the service's libraries would otherwise import, and compiled by pip."""
+    venv = workdir / "installed"
+    log(f"replay: installing this checkout in {venv}")
+    for argv in ([sys.executable, "-m", "venv", str(venv)],
+                 [str(venv / "bin" / "pip"), "install", "-q", str(ROOT)]):
+        done = subprocess.run(argv, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RuntimeError(f"{' '.join(argv)} failed:\n{done.stderr[-2000:]}")
+    return [str(venv / "bin" / "plenary")]
+
+
 def drop_keys(redis_url: str, prefixes: list[str]) -> None:
     """Delete the keys this run made (and only those)."""
     import redis
@@ -254,8 +268,16 @@ def cold_start(
     # No in-process workers: the snapshot worker would otherwise write a snapshot
     # during the first run and make the later "no snapshot" runs snapshot runs.
     env["PLENARY_RUN_WORKERS"] = "0"
-    argv = plenary_argv()
-    compiled = compile_ahead()
+    installed = bool(getattr(args, "replay_installed", False))
+    if installed:  # the installed copy, not this checkout on the PYTHONPATH
+        argv = installed_plenary(workdir, log)
+        env.pop("PYTHONPATH", None)
+        if os.environ.get("PYTHONPATH"):
+            env["PYTHONPATH"] = os.environ["PYTHONPATH"]
+        compiled = True
+    else:
+        argv = plenary_argv()
+        compiled = compile_ahead()
     empty = time_plenary_run(redis_url, empty_prefix, workdir, argv, env)
     runs = [time_plenary_run(redis_url, prefix, workdir, argv, env)["ready_s"]
             for _ in range(args.replay_runs)]
@@ -272,6 +294,7 @@ def cold_start(
         "snapshot_tail_events": tail,
         "ready_s_empty_stream": empty["ready_s"],
         "bytecode_compiled_ahead": compiled,
+        "plenary": "installed" if installed else "checkout",
         **inproc,
         "event_types": filled["event_types"],
     }

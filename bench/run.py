@@ -278,6 +278,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--replay-runs", type=int, default=3, help="cold starts timed (median)")
     p.add_argument("--replay-snapshot-tail", type=int, default=1000,
                    help="events after the snapshot in the with-snapshot cold start")
+    p.add_argument("--replay-installed", action="store_true",
+                   help="replay: time `plenary run` from a fresh `pip install .` (no test "
+                        "extras), as deployed, rather than this checkout in the bench's venv")
     p.add_argument("--no-render", action="store_true", help="page: skip the Chromium timing")
     p.add_argument("--profile", action="store_true", help="py-spy the server during fan-out")
     p.add_argument("--ours-env", action="append", default=[], metavar="KEY=VALUE",
