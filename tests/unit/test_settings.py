@@ -1,0 +1,55 @@
+"""The settings come from the environment, by each field's variables, behind what is given."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dashboard.settings import Settings, SettingsError, load_settings
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("REDIS_URL", "PLENARY_DATA_DIR", "PLENARY_MIN_REPLICAS", "PLENARY_RUN_WORKERS",
+                 "PLENARY_COMMAND_RATE", "DATA_DIR", "SECRET_KEY"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_a_variable_sets_its_field_and_its_name_is_read_in_any_case(monkeypatch):
+    monkeypatch.setenv("PLENARY_MIN_REPLICAS", "2")
+    monkeypatch.setenv("plenary_data_dir", "/srv/plenary")
+    monkeypatch.setenv("Redis_Url", "redis://db:6379/3")
+    settings = load_settings()
+    assert settings.min_replicas == 2
+    assert settings.data_dir == Path("/srv/plenary")
+    assert settings.redis_url == "redis://db:6379/3"
+
+
+def test_strings_are_read_as_their_fields_types(monkeypatch):
+    monkeypatch.setenv("PLENARY_RUN_WORKERS", "false")
+    monkeypatch.setenv("PLENARY_COMMAND_RATE", "50")
+    settings = load_settings()
+    assert settings.run_workers is False
+    assert settings.command_rate == 50
+
+
+def test_what_is_given_comes_before_the_environment_by_field_or_variable_name(monkeypatch):
+    monkeypatch.setenv("PLENARY_DATA_DIR", "/from/environment")
+    assert load_settings(data_dir="/given").data_dir == Path("/given")
+    assert load_settings(PLENARY_DATA_DIR="/given/too").data_dir == Path("/given/too")
+    assert Settings(min_replicas=1).data_dir == Path("/from/environment")
+
+
+def test_unset_fields_keep_their_defaults_and_unknown_names_are_ignored(monkeypatch):
+    monkeypatch.setenv("PLENARY_NO_SUCH_SETTING", "1")
+    settings = load_settings(no_such_field=1)
+    assert settings.data_dir == Path("instance")
+    assert settings.redis_url is None
+    assert settings.run_workers is True
+
+
+def test_a_bad_value_from_the_environment_is_refused_naming_the_variable(monkeypatch):
+    monkeypatch.setenv("PLENARY_COMMAND_RATE", "fast")
+    with pytest.raises(SettingsError, match="PLENARY_COMMAND_RATE"):
+        load_settings()
