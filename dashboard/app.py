@@ -14,7 +14,7 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from dashboard.domain import load_programme
+from dashboard.domain import load_programme, prepare_commands
 from dashboard.domain.programme import default_programme_path
 from dashboard.live import json_fast, seams
 from dashboard.live.relay import Relay
@@ -32,6 +32,8 @@ from dashboard.web.extensions import babel, select_locale, socketio
 from dashboard.web.minutes import bp as minutes_bp
 from dashboard.web.request import BoundedRequest
 from dashboard.web.services import KEY, Services, services
+
+PREPARE_AFTER_S = 1.0  # after start, the commands' validators are built (see start_node)
 
 
 def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
@@ -164,3 +166,10 @@ def start_node(app: Flask) -> None:
     socketio.start_background_task(parts.fleet.run_flusher, socketio.sleep)
     socketio.start_background_task(access.run_access_refresher, app, socketio)
     socketio.start_background_task(collector.run, socketio.sleep, parts.settings.gc_full_every_s)
+    socketio.start_background_task(_prepare_commands)
+
+
+def _prepare_commands() -> None:
+    # Once the node serves (a start need not wait for them), not on a chair's first click.
+    socketio.sleep(PREPARE_AFTER_S)
+    prepare_commands()

@@ -33,6 +33,7 @@ __all__ = [
     "decide",
     "may_send",
     "parse_command",
+    "prepare_commands",
     "refusal",
     "spec_of",
     "touched_rooms",
@@ -50,6 +51,12 @@ def _adapter() -> TypeAdapter[BaseCommand]:
         Field(discriminator="type"),
     ]
     return TypeAdapter(union)
+
+
+def prepare_commands() -> None:
+    """Build the commands' validators now (a node does, once it serves: its first
+    command is then as fast as the rest)."""
+    _adapter()
 
 
 _TYPE_NAMES = {"str", "int", "float", "bool", "none", "list", "dict"}
