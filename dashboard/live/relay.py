@@ -46,7 +46,6 @@ class Relay:
         # read: that writer answers its sender at the same instant, and a broadcast here
         # to thousands, on the cores it shares, would delay that answer by its length.
         self.peer_hold_s = peer_hold_s
-        self._reading_peers = False  # the tail is folding in other writers' events
         self._hold_until = 0.0
         # Told each room's broadcast: its seconds and the state's size (the metrics).
         self.on_broadcast: Callable[[float, int], None] | None = None
@@ -64,7 +63,7 @@ class Relay:
             self._send(rooms)
             return
         self.dirty |= rooms
-        if self._reading_peers and self.peer_hold_s:
+        if self.meeting.reading_peers and self.peer_hold_s:
             self._hold_until = time.monotonic() + self.peer_hold_s
         self.wake.set()
 
@@ -133,13 +132,7 @@ class Relay:
             lambda: meeting.version, self.redis_url, on_state=on_state,
             stop=lambda: not self.running,
         ):
-            # What this node appended itself is folded already (its command path) and
-            # skipped here: what the tail folds in was written by another writer.
-            self._reading_peers = True
-            try:
-                meeting.ingest(batch)
-            finally:
-                self._reading_peers = False
+            meeting.ingest(batch)
 
     def stop(self) -> None:
         """Ask the tail and send loops to end."""

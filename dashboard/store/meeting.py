@@ -86,6 +86,9 @@ class Meeting:
         self.event_listeners: list[EventListener] = []
         self.on_append: Callable[[float], None] | None = None  # told each append's seconds
         self.stream_healthy = True
+        # True while the tail's events are folded (under the lock: no command of this
+        # process can be told to the listeners meanwhile).
+        self.reading_peers = False
         # Room (and OVERVIEW) -> the versions that changed it while live, oldest first.
         self.recent: dict[str, deque[str]] = {}
 
@@ -131,9 +134,14 @@ class Meeting:
         return pace(events) if pace else events
 
     def ingest(self, events: Iterable[Event]) -> int:
-        """Fold in events read from the stream (the tail); ones already folded are skipped."""
+        """Fold in events read from the stream (the tail); ones already folded are skipped,
+        so the listeners told meanwhile (`reading_peers`) hear of other writers' only."""
         with self.lock:
-            return self._ingest(events)
+            self.reading_peers = True
+            try:
+                return self._ingest(events)
+            finally:
+                self.reading_peers = False
 
     def _ingest(self, events: Iterable[Event], notify: bool = True) -> int:
         rooms: set[str] = set()

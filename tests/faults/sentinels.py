@@ -120,7 +120,12 @@ class ReplicaSet:
             known = [len(self.sentinel_client(s).sentinel_slaves(SERVICE))
                      for s in self.sentinels]
             if online == len(self.replicas) and min(known) == len(self.replicas):
-                return
+                # and each answers the primary's WAIT (a replica just online may not yet,
+                # on a busy machine: the tests' first command would wait in vain)
+                with self.primary.client() as c:
+                    if c.execute_command("WAIT", len(self.replicas), 2000) >= len(
+                            self.replicas):
+                        return
             time.sleep(0.1)
         raise RuntimeError("replicas did not come online")
 
