@@ -188,12 +188,19 @@ class Generations:
         self.client, self.key = client, key
         self.known: dict[str, int] = {}
         self.lock = threading.Lock()
+        self.changes = 0  # counts the changes of `known`
+        # The sockets need looking at again (close_revoked) once `known` changed since
+        # `looked_at`, or the earliest expiry of a connected link has come.
+        self.looked_at = -1
+        self.next_expiry = float("inf")
 
     def refresh(self) -> dict[str, int]:
         """Read every generation from Redis (raises a RedisError when unreachable)."""
         raw = self.client.hgetall(self.key)
         known = {k.decode(): int(v) for k, v in raw.items()}
         with self.lock:
+            if known != self.known:
+                self.changes += 1
             self.known = known
         return known
 
@@ -216,7 +223,9 @@ class Generations:
             return principal.generation == current
         now = int(raw or 0)
         with self.lock:
-            self.known[principal.grant] = now
+            if self.known.get(principal.grant, 0) != now:
+                self.known[principal.grant] = now
+                self.changes += 1
         return principal.generation == now
 
     def revoke(self, role: str, room: str) -> int:
@@ -224,7 +233,13 @@ class Generations:
         new = int(self.client.hincrby(self.key, grant_key(role, room), 1))
         with self.lock:
             self.known[grant_key(role, room)] = new
+            self.changes += 1
         return new
+
+    def connected(self, principal: Principal) -> None:
+        """A socket connected with this principal: its link's expiry is watched."""
+        if principal.expires_at is not None and principal.expires_at < self.next_expiry:
+            self.next_expiry = principal.expires_at
 
 
 def generations() -> Generations:
@@ -242,11 +257,23 @@ def still_valid(principal: Principal, known: Generations, now: float) -> bool:
 
 
 def close_revoked(parts: Services, socketio: SocketIO) -> int:
-    """Disconnect every socket whose access was revoked or has expired; how many."""
+    """Disconnect every socket whose access was revoked or has expired; how many.
+
+    The sockets are looked at only when a generation changed since the last look or
+    the earliest expiry among them has come: a look at thousands holds the process
+    for tens of milliseconds, which commands and broadcasts would wait behind.
+    """
+    access = parts.access
     now = time.time()
+    if access.changes == access.looked_at and now < access.next_expiry:
+        return 0
+    access.looked_at = access.changes
+    access.next_expiry = float("inf")  # found again below (and by sockets connecting)
     closed = 0
     for sid, client in list(parts.clients.items()):
-        if not still_valid(client.principal, parts.access, now):
+        if still_valid(client.principal, access, now):
+            access.connected(client.principal)
+        else:
             parts.clients.pop(sid, None)
             try:
                 socketio.server.disconnect(sid, namespace="/")

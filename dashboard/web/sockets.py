@@ -111,6 +111,7 @@ def on_connect(auth: Any = None) -> None:
     parts.metrics.connections.labels("connect").inc()
     log_event("connect", role=principal.role, room=principal.room, node=parts.fleet.node)
     parts.clients[request.sid] = Client(principal, 2 * parts.settings.socket_rate)  # type: ignore[attr-defined]
+    parts.access.connected(principal)
     parts.relay.fanout.attach(request.sid, request.environ)  # type: ignore[attr-defined]
 
 

@@ -176,6 +176,27 @@ def test_revoking_closes_open_sockets_on_every_node_within_5_s(live_server, redi
 
 
 @pytest.mark.slow
+def test_a_socket_is_closed_when_its_link_expires_and_not_before(live_server):
+    """Sockets are looked at again when the earliest expiry among them comes: the one
+    connected last, with the earliest expiry, is closed then; the others stay."""
+    room, _ = rooms_with_sittings(programme_of(live_server))[0]
+    later = connect(live_server, live_server.token("screen", room,
+                                                   expires_at=int(time.time()) + 3600))
+    steady = connect(live_server, live_server.token("screen", room))
+    time.sleep(2.5)  # the refresher has looked at the sockets since they connected
+    expiry = int(time.time()) + 3  # whole seconds
+    soon = connect(live_server, live_server.token("screen", room, expires_at=expiry))
+    try:
+        time.sleep(max(0.0, expiry - time.time() - 0.5))
+        assert soon.connected  # not before its expiry
+        wait_closed(soon, 3)  # the refresher looks once a second
+        assert later.connected and steady.connected
+    finally:
+        for s in (later, steady, soon):
+            if s.connected:
+                s.disconnect()
+
+
 def test_the_cli_revokes_and_links_show_the_current_generation(live_server):
     room, _ = rooms_with_sittings(programme_of(live_server))[0]
     old = live_server.token("screen", room)
