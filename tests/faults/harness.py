@@ -15,6 +15,8 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -88,6 +90,21 @@ def node(redis_url: str, data_dir: Path, prefix: str = "plenary", **env: str) ->
     return LiveServer(free_port(), data_dir, {
         "REDIS_URL": redis_url, "PLENARY_KEY_PREFIX": prefix, "SECRET_KEY": SECRET, **env,
     })
+
+
+@contextmanager
+def two_nodes_running(redis_url: str, root: Path, prefix: str, **env: str
+                      ) -> Iterator[list[LiveServer]]:
+    """Two web nodes, `node-a` and `node-b`, on one Redis and meeting, started; stopped after."""
+    servers = [node(redis_url, root / name, prefix, PLENARY_NODE_NAME=name, **env)
+               for name in ("node-a", "node-b")]
+    try:
+        for server in servers:
+            server.start()
+        yield servers
+    finally:
+        for server in servers:
+            server.stop()
 
 
 def admin_get(server: LiveServer, path: str) -> Any:

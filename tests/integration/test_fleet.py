@@ -13,7 +13,7 @@ import requests
 import websocket
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.faults.harness import node, programme_of
+from tests.faults.harness import node, programme_of, two_nodes_running
 from tests.support import LiveServer, engine_socket
 
 ROOM, OTHER = "plenario", "gt-seguridad"
@@ -22,15 +22,10 @@ ROOM, OTHER = "plenario", "gt-seguridad"
 @pytest.fixture
 def two_nodes(redis_url: str, prefix: str, tmp_path: Path) -> Iterator[list[LiveServer]]:
     """Two web nodes on one Redis, one meeting (the same key prefix)."""
-    servers = [node(redis_url, tmp_path / name, prefix, PLENARY_NODE_NAME=name,
-                    PLENARY_FLEET_SILENT_S="2", PLENARY_FLEET_GONE_KEEP_S="30",
-                    PLENARY_FLEET_BEHIND_S="0.5")
-               for name in ("node-a", "node-b")]
-    for server in servers:
-        server.start()
-    yield servers
-    for server in servers:
-        server.stop()
+    with two_nodes_running(redis_url, tmp_path, prefix, PLENARY_FLEET_SILENT_S="2",
+                           PLENARY_FLEET_GONE_KEEP_S="30",
+                           PLENARY_FLEET_BEHIND_S="0.5") as servers:
+        yield servers
 
 
 def ask(ws: websocket.WebSocket, n: int, event: str, data: Any) -> Any:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import websocket
 
-from tests.faults.harness import node
+from tests.faults.harness import two_nodes_running
 from tests.support import LiveServer, engine_socket
 
 ROOM = "plenario"
@@ -20,14 +20,9 @@ HOLD_MS = 50  # the setting's largest: far above the scheduling noise of a test 
 
 @pytest.fixture
 def two_nodes(redis_url: str, prefix: str, tmp_path: Path) -> Iterator[list[LiveServer]]:
-    servers = [node(redis_url, tmp_path / name, prefix, PLENARY_NODE_NAME=name,
-                    PLENARY_PEER_HOLD_MS=str(HOLD_MS))
-               for name in ("node-a", "node-b")]
-    for server in servers:
-        server.start()
-    yield servers
-    for server in servers:
-        server.stop()
+    with two_nodes_running(redis_url, tmp_path, prefix,
+                           PLENARY_PEER_HOLD_MS=str(HOLD_MS)) as servers:
+        yield servers
 
 
 def screen(server: LiveServer) -> websocket.WebSocket:
