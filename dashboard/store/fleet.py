@@ -133,7 +133,7 @@ def status_of(entry: dict[str, Any], versions: Sequence[str] | None, now: float,
         return "silent"
     room_version = versions[-1] if versions else None
     shown = entry.get("version_shown") or ""
-    if versions and room_version and shown and _newer(room_version, shown):
+    if versions and shown and _newer(versions[-1], shown):
         # A version is the stream id of a change: its instant is when the change was
         # made. The page has been behind since the first version newer than the one it
         # shows (the oldest kept, when that one is older than all of them). Pages report
