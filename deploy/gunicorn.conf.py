@@ -12,7 +12,11 @@ PLENARY_MAX_CONNECTIONS, PLENARY_MAX_CONNECTIONS_PER_ADDRESS).
 
 import os
 
-from dashboard.serve.server import default_max_connections, raise_open_file_limit
+from dashboard.serve.server import (
+    PAST_CAP_HANDLERS,
+    default_max_connections,
+    raise_open_file_limit,
+)
 from dashboard.settings import load_settings
 
 raise_open_file_limit()  # every screen is an open socket
@@ -24,9 +28,9 @@ wsgi_app = "dashboard.serve.wsgi:app"
 worker_class = "dashboard.serve.gunicorn_worker.GunicornWorker"
 workers = 1
 # The handler caps connections (closing those still waiting for a request head
-# first); gunicorn's pool only needs to be larger, or it would stop accepting
-# before the handler could choose.
-worker_connections = (_settings.max_connections or default_max_connections()) + 16
+# first); gunicorn's pool is larger by the handlers that refuse or close past the
+# cap, and bounds the sockets open at once as `plenary run`'s pool does.
+worker_connections = (_settings.max_connections or default_max_connections()) + PAST_CAP_HANDLERS
 # Bounds of a request's head (gunicorn's defaults, stated).
 limit_request_line = 4094
 limit_request_fields = 100

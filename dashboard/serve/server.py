@@ -31,11 +31,16 @@ from dataclasses import dataclass
 from typing import Any
 
 import gevent
+import gevent.pool
 from flask import Flask
 from gevent import pywsgi
 from geventwebsocket.handler import WebSocketHandler
 
 READ_BUFFER = 512  # bytes per connection
+# Handlers that may run beyond `max_connections`: those being refused or evicted at the
+# cap, whose sockets are not closed yet. The accept loop waits while all run, so a
+# process never holds more than max_connections + this many client sockets.
+PAST_CAP_HANDLERS = 64
 CAP_LOG_EVERY_S = 60.0
 
 log = logging.getLogger(__name__)
@@ -267,6 +272,12 @@ def make_server(app: Flask, host: str, port: int, listener: socket.socket | None
                 **kwargs: Any) -> pywsgi.WSGIServer:
     """A server for the app (already wrapped by Flask-SocketIO) on host:port, or on a
     listening socket shared with other processes."""
+    limits = app.config.get("PLENARY_SERVER_LIMITS") or ServerLimits()
+    if limits.max_connections > 0 and "spawn" not in kwargs:
+        # Sockets are accepted (up to 100 a turn) before their handlers run and count
+        # them, and an evicted one is closed only when its greenlet next runs: on a busy
+        # process both outrun the cap. A pool bounds the handlers, hence the sockets.
+        kwargs["spawn"] = gevent.pool.Pool(limits.max_connections + PAST_CAP_HANDLERS)
     server = pywsgi.WSGIServer(
         listener or (host, port), app, handler_class=OriginCheckingHandler, log=None, **kwargs
     )
@@ -289,9 +300,8 @@ def raise_open_file_limit() -> int:
 
 def default_max_connections() -> int:
     """Connections a process may hold: its open-file limit less a reserve (an eighth, at
-    least 384) for Redis clients and files, and for the sockets open for a moment past
-    the cap: those accepted in one turn of the accept loop (up to gevent's max_accept,
-    100) before their handlers count them, and as many evicted ones not yet closed."""
+    least 384) for Redis clients and files, and for the sockets of the handlers that
+    run past the cap (`PAST_CAP_HANDLERS`) while they refuse or close."""
     soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
     if soft == resource.RLIM_INFINITY:
         return 1 << 20
