@@ -288,3 +288,23 @@ def wait_ready(port: int, proc: Proc, timeout: float, path: str = "/readyz") -> 
                 return time.monotonic() - start
         time.sleep(0.02)
     raise TimeoutError(f"{proc.name} not ready after {timeout}s:\n{''.join(proc.tail)}")
+
+
+def machine_info() -> dict[str, Any]:
+    """What sets this machine's speed, recorded with every result: figures of different
+    machines (or of one virtual machine on different hosts) compare only through it.
+    `python_loop_ms`: the best of three runs of a fixed pure-Python loop."""
+    model = ""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    best = float("inf")
+    for _ in range(3):
+        started = time.perf_counter()
+        total = 0
+        for i in range(2_000_000):
+            total += i
+        best = min(best, time.perf_counter() - started)
+    return {"cpu": model, "cores": os.cpu_count(), "python_loop_ms": round(best * 1000, 1)}

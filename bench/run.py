@@ -40,7 +40,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from machine import BENCH, RESULTS, Contention, log, raise_fd_limit, stop_all, wait_quiet
+from machine import (
+    BENCH,
+    RESULTS,
+    Contention,
+    log,
+    machine_info,
+    raise_fd_limit,
+    stop_all,
+    wait_quiet,
+)
 from measure import run_screens
 from targets import Redis, make_target, read_links, running, start_ours
 
@@ -348,9 +357,11 @@ def main(argv: list[str] | None = None) -> int:
     RESULTS.mkdir(exist_ok=True)
     out = Path(args.out) if args.out else RESULTS / time.strftime("%Y%m%d-%H%M%S.jsonl")
     started = time.monotonic()
+    machine = machine_info()
+    log(f"machine: {machine}")
 
     def emit(obj: dict[str, Any]) -> None:
-        line = json.dumps(obj, separators=(",", ":"))
+        line = json.dumps({**obj, "machine": machine}, separators=(",", ":"))
         print(line, flush=True)
         with out.open("a") as f:
             f.write(line + "\n")
