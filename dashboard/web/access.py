@@ -68,10 +68,11 @@ class Principal:
 
     def audience(self, podium: bool = False) -> Audience:
         """What this principal receives of a room's state (`podium`: the page asks for the
-        chair's message to the speaker, as the podium monitor does)."""
+        chair's message to the speaker, as the podium monitor does: only a screen's link
+        opens that page; a delegation's never reads the message)."""
         if self.desk:
             return Audience.DESK
-        return Audience.PODIUM if podium else Audience.SCREEN
+        return Audience.PODIUM if podium and self.role is Role.SCREEN else Audience.SCREEN
 
     def may(self, command_type: str, room: str | None) -> bool:
         """Whether this principal may send a command of this type to this room (as declared

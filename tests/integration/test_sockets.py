@@ -134,3 +134,19 @@ def test_each_page_receives_what_its_audience_may_see(app, token, programme, cli
     seen = client.get(f"/api/rooms/{room}",
                       headers={"Authorization": f"Bearer {token('screen', room)}"}).get_json()
     assert "podium" not in seen and "requests" not in seen["speakers"]
+
+
+def test_a_delegation_asking_for_the_podium_gets_no_message(app, token, programme, client):
+    """The chair's message is for the speaker: a delegation's link (a delegate's phone)
+    that subscribes as the podium monitor does still gets the room without it."""
+    room, _ = room_with_sitting(programme)
+    code = programme.delegations[0].code
+    phone = connect(app, token("delegation", code))
+    ack = phone.emit("subscribe", {"room": room, "podium": True}, callback=True)
+    assert ack["ok"] and "podium" not in ack["state"]
+    chair = Chair(client, token("chair", room), room)
+    chair.open(programme)
+    chair.ok("podium.message", preset="conclude")
+    sent = states(phone)
+    assert len(sent) == 2 and all("podium" not in state for state in sent)
+    assert all("requests" not in state["speakers"] for state in sent)
