@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import StringConstraints
+from pydantic import AfterValidator, StringConstraints
 
 from .commands import ADMIN_ONLY, N_, BaseCommand, Id, clean_text, command
 from .errors import Invalid, NotFound
@@ -16,7 +16,9 @@ from .events import Event, ScreenDirected, applies
 from .state import MeetingState
 
 ScreenId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,40}$")]
-ScreenName = Annotated[str, StringConstraints(min_length=1, max_length=80)]
+# Cleaned as every typed text (a name of invisible characters only is refused, 422).
+ScreenName = Annotated[str, StringConstraints(min_length=1, max_length=80),
+                       AfterValidator(clean_text)]
 
 
 class ScreenCommand(BaseCommand):
@@ -73,7 +75,7 @@ def decide_reload(state: MeetingState, cmd: ScreenReload, now: float) -> list[Ev
 @command(ScreenRename, may=ADMIN_ONLY, name=N_("Rename a screen"))
 def decide_rename(state: MeetingState, cmd: ScreenRename, now: float) -> list[Event]:
     """screen.rename → screen.directed (rename, with the name as it will show)."""
-    name = " ".join(clean_text(cmd.name).split())
+    name = " ".join(cmd.name.split())
     if not name:
         raise Invalid("name: must not be blank", field="name")
     return _directed(cmd, "rename", now, name=name)

@@ -107,6 +107,13 @@ def test_a_screen_name_is_bounded() -> None:
     assert invalid_field(body) == "name"
 
 
+def test_a_screen_name_of_invisible_characters_is_refused_naming_it() -> None:
+    """Zero-width and direction characters alone show nothing: refused as any text is
+    (422 naming the field), not a failure of the decider."""
+    body = {"type": "screen.rename", "screen_id": "s1", "name": "\u200b\u202e"}
+    assert invalid_field(body) == "name"
+
+
 def test_announcement_commands_accept_an_optional_room() -> None:
     command = parse_command({"type": "announcement.retract", "id": "an1", "room": "plenario"})
     assert command.room == "plenario"
