@@ -182,6 +182,15 @@ def _subscribed(sid: str, room: str) -> None:
     me.room = room
 
 
+def _readable_room(principal: Principal, room: Any) -> str:
+    """The room a hello names, if its link may read it ("*": the overview); else none
+    (the page is listed in its room once it subscribes)."""
+    if room == ALL:
+        return ALL if principal.sees_all else ""
+    known = isinstance(room, str) and room in services().meeting.state.rooms
+    return room if known and principal.sees(room) else ""
+
+
 @socketio.on("hello")
 def on_hello(data: Any = None) -> dict[str, Any]:
     """A page says what it is (kind, its screen id, name, language, viewport, version);
@@ -197,11 +206,16 @@ def on_hello(data: Any = None) -> dict[str, Any]:
         if parts.fleet.local >= parts.settings.max_fleet_per_node:
             return _fail(ApiError(429, "too_many", "this node lists no more pages"))
         parts.fleet.local += 1
+    elif page_id != me.page_id:
+        # One listing per connection: the node's bound counts connections, and a page
+        # keeps its id for as long as it lives (a reload is a new connection).
+        return _fail(ApiError(409, "conflict", f"this connection is listed as {me.page_id!r}",
+                              "screen_id"))
     me.page_id, me.shown = page_id, hello.version
     me.kind = hello.kind
     log_event("hello", kind=hello.kind, page=page_id, room=me.room, node=parts.fleet.node)
     asked = data.get("room") if isinstance(data, dict) else None
-    room = me.room or (asked if isinstance(asked, str) else "")
+    room = me.room or _readable_room(me.principal, asked)
     agent = request.headers.get("User-Agent", "")
     name = ""
 
