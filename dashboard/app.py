@@ -111,6 +111,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     for blueprint in (api.bp, api.health, access.bp, pages.bp, minutes_bp, metrics.bp):
         app.register_blueprint(blueprint)
     meeting.event_listeners.append(sockets.directive_listener(app))
+    meeting.checks.append(sockets.directive_check(app))
     meeting.load(load_snapshot(log, programme))  # None (unusable or absent): replay it all
     services(app).access.refresh()
     return app

@@ -200,8 +200,9 @@ class Fleet:
         pipe.execute()
 
     def connected(self, page_id: str, conn: str, hello: Hello, room: str,
-                  user_agent: str) -> str:
-        """Record a page that said hello on this node (`conn`: its socket); answer its name."""
+                  user_agent: str, access: str = "") -> str:
+        """Record a page that said hello on this node (`conn`: its socket; `access`: the
+        room its link may read, "*" for every room); answer its name."""
         now = time.time()
         name = self.name_of(page_id) or hello.name
         fields: dict[str | bytes, str] = {
@@ -210,7 +211,7 @@ class Fleet:
             "viewport": f"{hello.viewport[0]}x{hello.viewport[1]}" if hello.viewport else "",
             "connected_at": repr(now), "last_seen": repr(now),
             "version_shown": hello.version, "user_agent": user_agent[:MAX_USER_AGENT],
-            "gone_at": "", "conn": conn[:100],
+            "gone_at": "", "conn": conn[:100], "access": access[:64],
         }
         self.pending.pop(page_id, None)
         self.kept_until[page_id] = now + self._ttl / 2
@@ -225,6 +226,13 @@ class Fleet:
         pipe.zadd(self.index, {page_id: now})
         pipe.execute()
         return name
+
+    def may_show(self, page_id: str, room: str) -> bool:
+        """Whether a listed page's link may open `room` (a page not listed, or listed
+        without its access, is not refused: nothing tells otherwise)."""
+        access = self.redis.hget(self.key(page_id), "access")
+        scope = access.decode() if isinstance(access, bytes) else (access or "")
+        return scope in ("", "*", room)
 
     def seen(self, page_id: str, version: str | None) -> None:
         """A page's heartbeat, with the version it shows now (None: unchanged): kept until

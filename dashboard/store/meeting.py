@@ -85,6 +85,9 @@ class Meeting:
         self.listeners: list[Listener] = []
         self.event_listeners: list[EventListener] = []
         self.on_append: Callable[[float], None] | None = None  # told each append's seconds
+        # Told each valid command before it runs; each may refuse it with a DomainError
+        # (what the state cannot know: where a page of the fleet may go).
+        self.checks: list[Callable[[BaseCommand], None]] = []
         self.stream_healthy = True
         # True while the tail's events are folded (under the lock: no command of this
         # process can be told to the listeners meanwhile).
@@ -219,6 +222,8 @@ class Meeting:
         try:
             check_sender(sender.role, sender.room, body)
             command = parse_command(body)
+            for check in self.checks:
+                check(command)
         except DomainError:
             self._refused(ticket)
             raise

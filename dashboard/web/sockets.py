@@ -14,7 +14,9 @@ from flask import Flask, request
 from flask_socketio import join_room
 from socketio.exceptions import ConnectionRefusedError as Refused
 
+from dashboard.domain import BaseCommand, Conflict
 from dashboard.domain.events import Event, ScreenDirected
+from dashboard.domain.screens import ScreenSet
 from dashboard.live import json_fast
 from dashboard.live.channels import channel, overview
 from dashboard.store.fleet import Hello, screen_number
@@ -221,7 +223,8 @@ def on_hello(data: Any = None) -> dict[str, Any]:
 
     def write() -> None:
         nonlocal name
-        name = parts.fleet.connected(page_id, sid, hello, room, agent)
+        name = parts.fleet.connected(page_id, sid, hello, room, agent,
+                                     ALL if me.principal.sees_all else me.principal.room)
 
     _fleet_write(write)
     return {"ok": True, "screen_id": page_id, "name": name, "node": parts.fleet.node}
@@ -239,6 +242,21 @@ def on_shown(parts: Services, sid: str, data: Any = None) -> None:
     if changed:
         me.shown = version or ""
     parts.fleet.seen(me.page_id, version if changed else None)
+
+
+def directive_check(app: Flask) -> Callable[[BaseCommand], None]:
+    """Refuse (409 `conflict`) a `screen.set` that would move a page to a room its link
+    may not open: it would load the "access needed" page, which no directive reaches."""
+
+    def check(command: BaseCommand) -> None:
+        if not isinstance(command, ScreenSet) or command.room is None:
+            return
+        if not services(app).fleet.may_show(command.screen_id, command.room):
+            raise Conflict(f"the link of screen {command.screen_id!r} may not open room "
+                           f"{command.room!r}: open that room's screen link on it",
+                           field="room")
+
+    return check
 
 
 def directive_listener(app: Flask) -> Callable[[Event], None]:
