@@ -127,9 +127,12 @@ def status_of(entry: dict[str, Any], versions: Sequence[str] | None, now: float,
     `versions`: its room's recent versions, oldest first, ending with the room's
     version now (`Meeting.room_versions`).
     """
-    if entry.get("gone_at"):
+    last_seen = float(entry.get("last_seen") or 0)
+    # Gone, unless it reported since: the same page (one id) open on another socket too,
+    # two tabs of one browser say, and the socket that closed was the one its hello named.
+    if entry.get("gone_at") and last_seen <= float(entry["gone_at"]):
         return "gone"
-    if now - float(entry.get("last_seen") or 0) > times.silent_s:
+    if now - last_seen > times.silent_s:
         return "silent"
     room_version = versions[-1] if versions else None
     shown = entry.get("version_shown") or ""
@@ -142,7 +145,7 @@ def status_of(entry: dict[str, Any], versions: Sequence[str] | None, now: float,
         first = next(v for v in versions if _newer(v, shown))
         out_at = version_ms(first) / 1000
         reached_at = out_at + min(_REACH_S, times.behind_s / 10)
-        if now - out_at > times.behind_s and float(entry.get("last_seen") or 0) > reached_at:
+        if now - out_at > times.behind_s and last_seen > reached_at:
             return "behind"
     elif room_version and not shown and now - float(entry.get("connected_at") or 0) > \
             times.behind_s and room_version != "0-0":

@@ -115,3 +115,21 @@ def test_a_page_is_behind_from_the_first_change_it_missed_though_the_room_change
     older = {**frozen, "version_shown": "1-0"}  # older than every version kept
     assert status_of(older, changes, now, times) == "behind"
     assert status_of(older, changes[-2:], now, times) == "live"  # the oldest kept: 1009
+
+
+def test_a_page_open_twice_is_not_gone_while_one_of_them_still_reports(redis_url, prefix):
+    """The same screen's link opened in two tabs of one browser (one id, kept in its
+    storage): one closes, the other still draws and reports. It is listed as alive;
+    once the other is silent, it is gone as any page."""
+    mine = fleet(redis_url, prefix)
+    mine.connected("lobby", "sid-1", hello("lobby"), "plenario", "ua")
+    mine.connected("lobby", "sid-2", hello("lobby"), "plenario", "ua")  # the second tab
+    mine.disconnected("lobby", "sid-2")  # the second tab closes: its entry says gone
+    (closed,) = mine.listing({"plenario": ["0-0"]})
+    assert closed["status"] == "gone"
+    time.sleep(0.05)
+    mine.seen("lobby", None)  # the first tab's heartbeat, after that
+    mine.flush()
+    (entry,) = mine.listing({"plenario": ["0-0"]})
+    assert entry["status"] == "live"
+    assert mine.listing({"plenario": ["0-0"]}, now=time.time() + 11)[0]["status"] == "silent"
