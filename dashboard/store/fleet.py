@@ -20,6 +20,8 @@ from typing import Any
 
 import redis
 
+from dashboard.domain.commands import INVISIBLE
+
 log = logging.getLogger(__name__)
 
 __all__ = [
@@ -88,7 +90,8 @@ class Hello:
         return cls(
             kind=kind if isinstance(kind, str) and kind in KINDS else "other",
             screen_id=clean_screen_id(data.get("screen_id")),
-            name=" ".join(_clip(data.get("name"), MAX_NAME).split()),
+            # Without the marks that hide or reverse text, as the admin's names are.
+            name=" ".join(INVISIBLE.sub("", _clip(data.get("name"), MAX_NAME)).split()),
             lang=_clip(data.get("lang"), MAX_LANG),
             viewport=size,
             version=_version(data.get("version")),

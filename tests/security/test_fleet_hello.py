@@ -68,3 +68,12 @@ def test_a_hello_lists_only_a_room_its_link_may_read(app: Any, token: Any) -> No
     # Its subscription names its room, as before.
     assert sock.emit("subscribe", {"room": OTHER}, callback=True)["ok"]
     assert listed(app)["liar"]["room"] == OTHER
+
+
+def test_a_pages_own_name_is_cleaned_as_typed_texts_are(app: Any, token: Any) -> None:
+    """A name that reverses itself or hides characters would show on the fleet page as
+    something else: cleaned as the admin's names are (invisible and direction marks out)."""
+    sock = socketio.test_client(app, auth={"token": token("screen", ROOM)})
+    answer = hello(sock, screen_id="left", name="\u202eadroh\u200b  izquierda\u2066 ")
+    assert answer["ok"] and answer["name"] == "adroh izquierda"
+    assert listed(app)["left"]["name"] == "adroh izquierda"
