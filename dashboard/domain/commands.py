@@ -64,8 +64,11 @@ MAX_SPEAKER_NAME = 120
 # Characters that show nothing or reorder what follows: zero-width space, non-joiner
 # and joiner, word joiner, byte-order mark, left-to-right and right-to-left marks,
 # bidi embeddings and overrides, bidi isolates. A name made of them is blank on a
-# screen, and an override shows the rest of a name reversed.
-INVISIBLE = re.compile("[\u200b-\u200f\u2060\ufeff\u202a-\u202e\u2066-\u2069]")
+# screen, and an override shows the rest of a name reversed. And the control
+# characters but tab and line feed (C0, DEL, C1): nothing a screen can show.
+INVISIBLE = re.compile(
+    "[\u200b-\u200f\u2060\ufeff\u202a-\u202e\u2066-\u2069"
+    "\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def clean_text(value: str) -> str:

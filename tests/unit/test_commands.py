@@ -210,3 +210,16 @@ def test_a_blank_speaker_name_means_none_and_kind_defaults_to_speech() -> None:
 def test_integers_are_accepted_for_instants() -> None:
     command = parse_command({"type": "session.suspend", "room": "plenario", "until": 1650490000})
     assert command.until == 1650490000.0
+
+
+def test_control_characters_are_taken_out_of_typed_texts() -> None:
+    """A NUL, a bell or an escape shows nothing on a screen and can upset whatever reads
+    the record: taken out as the invisible characters are; alone, refused."""
+    command = parse_command({"type": "speaker.add", "room": "plenario", "delegation": "PAN",
+                             "speaker_name": "Ana\x00 P\x07\x1b[31mérez\x7f\x85"})
+    assert command.speaker_name == "Ana P[31mérez"
+    body = {"type": "screen.rename", "screen_id": "s1", "name": "\x00\x07\x9f"}
+    assert invalid_field(body) == "name"
+    post = parse_command({**VALID["announcement.post"], "type": "announcement.post",
+                          "text": {"es": "Uno\ndos\tfin\r", "en": "One\x0btwo"}})
+    assert post.text.es == "Uno\ndos\tfin" and post.text.en == "Onetwo"
