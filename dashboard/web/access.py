@@ -348,7 +348,8 @@ def require_principal(*roles: Role, req: Request | None = None,
 def allow(*roles: Role, room_arg: str | None = None, every_room: bool = False
           ) -> Callable[[View], View]:
     """Who may open a route: a principal of one of `roles` (any role when none is given);
-    with `room_arg`, one that may read the room the URL's argument of that name names;
+    with `room_arg`, one that may read the room the URL's argument of that name names
+    (404 when the meeting has no such room);
     with `every_room`, one that may read every room. Otherwise 401 (no valid access) or
     403, as JSON on the API and as the no-access page on pages. The view reads the
     principal with `principal()`."""
@@ -359,8 +360,13 @@ def allow(*roles: Role, room_arg: str | None = None, every_room: bool = False
             who = require_principal(*roles)
             if every_room and not who.sees_all:
                 raise forbidden(f"this access is for room {who.room!r}")
-            if room_arg is not None and not who.sees(kwargs[room_arg]):
-                raise forbidden(f"this access is for room {who.room!r}")
+            if room_arg is not None:
+                room = kwargs[room_arg]
+                if not who.sees(room):
+                    raise forbidden(f"this access is for room {who.room!r}")
+                if room not in services().meeting.state.rooms:
+                    # a mistyped address would show a page that never gets a state
+                    raise ApiError(404, "not_found", f"no room {room!r} in this meeting", "room")
             g.principal = who
             return view(*args, **kwargs)
 

@@ -87,13 +87,14 @@ def answered(exc: BaseException, path: str) -> tuple[int, dict[str, Any]]:
 
 def register(app: Flask, refusal_page: Callable[[int], Any] | None = None) -> None:
     """Answer every error as JSON on the API, and keep pages' errors plain; a page refused
-    for want of access (401, 403) is `refusal_page(status)`."""
+    for want of access (401, 403), or of a room the meeting does not have (404), is
+    `refusal_page(status)`."""
 
     def handle(exc: BaseException) -> Any:
         if not request.path.startswith("/api/"):
             if isinstance(exc, HTTPException):
                 return exc
-            if refusal_page and isinstance(exc, ApiError) and exc.status in (401, 403):
+            if refusal_page and isinstance(exc, ApiError) and exc.status in (401, 403, 404):
                 return refusal_page(exc.status)
         status, body = answered(exc, request.path)
         return jsonify(body), status, headers_of(body)

@@ -258,11 +258,16 @@ def _screen_langs() -> tuple[str, list[str]]:
 
 
 def no_access(status: int) -> tuple[str, int]:
-    """The page that says this page opens with an access link (401) or another one (403)."""
-    reason = "missing" if status == 401 else "wrong"
+    """The page that says this page opens with an access link (401) or another one (403),
+    or that the meeting has no room at this address (404)."""
+    reason = {401: "missing", 403: "wrong"}.get(status, "unknown")
     texts = catalogue(
         {
-            "title": _l("Access needed"),
+            "title": _l("No such room") if reason == "unknown" else _l("Access needed"),
+            "unknown": _l(
+                "This meeting has no room at this address. Open the page again from the "
+                "link you were given."
+            ),
             "missing": _l(
                 "This page opens with an access link. Open the link or scan the QR code "
                 "you were given for this screen, console or desk."

@@ -56,6 +56,28 @@ def test_each_role_opens_its_pages_only(
     assert signed_in(client, token(role, room)).get(path).status_code == status
 
 
+@pytest.mark.parametrize("path", ["/screen/nope", "/podium/nope", "/chyron/nope",
+                                  "/chair/nope", "/screen/PLENARIO"])
+def test_a_page_of_a_room_the_meeting_does_not_have_says_so(
+    client: Any, token: Any, path: str
+) -> None:
+    """A mistyped address, with a link for every room: a 404 saying so in both languages,
+    not a page that waits for a state that never comes; the API says it the same way."""
+    for role in ("admin", "screen", "chair"):
+        response = signed_in(client, token(role, "*")).get(path)
+        if role == "screen" and path.startswith("/chair/"):
+            assert response.status_code == 403
+            continue
+        assert response.status_code == 404, (role, path)
+        html = response.get_data(as_text=True)
+        assert "no room at this address" in html and "ninguna sala en esta dirección" in html
+    admin = {"Authorization": f"Bearer {token('admin', '*')}"}
+    answer = client.get("/api/rooms/nope", headers=admin)
+    assert answer.status_code == 404
+    assert answer.json["error"] == {
+        "code": "not_found", "message": "no room 'nope' in this meeting", "field": "room"}
+
+
 def test_pages_forbid_inline_script_and_framing(client: Any, token: Any) -> None:
     response = signed_in(client, token("screen", "plenario")).get("/screen/plenario")
     csp = response.headers["Content-Security-Policy"]
