@@ -43,6 +43,10 @@ MAX_USER_AGENT = 200
 MAX_LANG = 8
 MAX_VIEWPORT = 100_000  # pixels on a side; bigger is a lie
 MAX_LISTED = 5000  # pages read by one GET /api/screens
+# Pages kept at most: past it, those whose last sign of life is oldest are forgotten at
+# once, so that links connecting and leaving in a loop cannot grow Redis for the ten
+# minutes a gone page is kept. A live page reports every few seconds: never the oldest.
+MAX_KEPT = 4 * MAX_LISTED
 _SCREEN_ID = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 _VERSION = re.compile(r"^\d{1,20}-\d{1,20}$")
 
@@ -230,8 +234,20 @@ class Fleet:
             pipe.hdel(self.shown, page_id)
         pipe.expire(self.key(page_id), self._ttl)
         pipe.zadd(self.index, {page_id: now})
-        pipe.execute()
+        pipe.zcard(self.index)
+        kept = pipe.execute()[-1]
+        if kept > MAX_KEPT:
+            self._forget_oldest(kept - MAX_KEPT)
         return name
+
+    def _forget_oldest(self, count: int) -> None:
+        oldest = self.redis.zrange(self.index, 0, count - 1)
+        if oldest:
+            pipe = self.redis.pipeline(transaction=False)
+            pipe.zrem(self.index, *oldest)
+            pipe.hdel(self.shown, *oldest)
+            pipe.delete(*(self.key(i.decode() if isinstance(i, bytes) else i) for i in oldest))
+            pipe.execute()
 
     def may_show(self, page_id: str, room: str) -> bool:
         """Whether a listed page's link may open `room` (a page not listed, or listed

@@ -133,3 +133,24 @@ def test_a_page_open_twice_is_not_gone_while_one_of_them_still_reports(redis_url
     (entry,) = mine.listing({"plenario": ["0-0"]})
     assert entry["status"] == "live"
     assert mine.listing({"plenario": ["0-0"]}, now=time.time() + 11)[0]["status"] == "silent"
+
+
+def test_pages_past_the_bound_are_forgotten_oldest_first(redis_url, prefix, monkeypatch):
+    """A link connecting and leaving in a loop lists a new page each time: past the bound,
+    the pages whose last sign of life is oldest go at once, hash and all; a page that
+    reports is never among them."""
+    monkeypatch.setattr("dashboard.store.fleet.MAX_KEPT", 3)
+    node = fleet(redis_url, prefix)
+    for n in range(3):
+        node.connected(f"p{n}", f"sid-{n}", hello(f"p{n}", "1-0"), "plenario", "ua")
+        time.sleep(0.002)
+    node.seen("p0", None)  # p0 is live: its heartbeat makes it the newest
+    node.flush()
+    for n in (3, 4):
+        time.sleep(0.002)
+        node.connected(f"p{n}", f"sid-{n}", hello(f"p{n}"), "plenario", "ua")
+        node.disconnected(f"p{n}", f"sid-{n}")
+    assert sorted(e["id"] for e in node.entries()) == ["p0", "p3", "p4"]
+    for forgotten in ("p1", "p2"):
+        assert not node.redis.exists(node.key(forgotten))
+        assert node.redis.hget(node.shown, forgotten) is None
