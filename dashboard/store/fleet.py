@@ -206,8 +206,19 @@ class Fleet:
         """Keep the admin's name of a page (across reloads and restarts)."""
         pipe = self.redis.pipeline(transaction=False)
         pipe.hset(self.names, page_id, name[:MAX_NAME])
-        pipe.hset(self.key(page_id), "name", name[:MAX_NAME])
+        self._set(pipe, page_id, "name", name[:MAX_NAME])
         pipe.execute()
+
+    def moved(self, page_id: str, room: str) -> None:
+        """A listed page subscribed to `room`."""
+        pipe = self.redis.pipeline(transaction=False)
+        self._set(pipe, page_id, "room", room[:64])
+        pipe.execute()
+
+    def _set(self, pipe: Any, page_id: str, field: str, value: str) -> None:
+        # The page's hash may have expired meanwhile: one written anew expires too.
+        pipe.hset(self.key(page_id), field, value)
+        pipe.expire(self.key(page_id), self._ttl, nx=True)
 
     def connected(self, page_id: str, conn: str, hello: Hello, room: str,
                   user_agent: str, access: str = "") -> str:

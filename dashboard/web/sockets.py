@@ -179,8 +179,8 @@ def _subscribed(sid: str, room: str) -> None:
     """Remember the page's room (its fleet entry names it)."""
     me = client(sid)
     if me.room != room and me.page_id is not None:
-        fleet = services().fleet
-        _fleet_write(lambda: fleet.redis.hset(fleet.key(me.page_id or ""), "room", room[:64]))
+        fleet, page_id = services().fleet, me.page_id
+        _fleet_write(lambda: fleet.moved(page_id, room))
     me.room = room
 
 

@@ -154,3 +154,20 @@ def test_pages_past_the_bound_are_forgotten_oldest_first(redis_url, prefix, monk
     for forgotten in ("p1", "p2"):
         assert not node.redis.exists(node.key(forgotten))
         assert node.redis.hget(node.shown, forgotten) is None
+
+
+def test_a_page_written_after_its_entry_expired_expires_again(redis_url, prefix):
+    """A subscribe or a rename after the page's hash expired writes it anew: it must not
+    stay in Redis for good."""
+    node = fleet(redis_url, prefix)
+    node.connected("p1", "sid-1", hello("p1"), "plenario", "ua")
+    ttl = node.redis.ttl(node.key("p1"))
+    node.redis.delete(node.key("p1"), node.key("p2"))  # as if expired
+    node.moved("p1", "gt-seguridad")
+    node.rename("p2", "Sala 2")
+    for page in ("p1", "p2"):
+        assert 0 < node.redis.ttl(node.key(page)) <= ttl
+    node.connected("p3", "sid-3", hello("p3"), "plenario", "ua")
+    node.redis.expire(node.key("p3"), 5)
+    node.moved("p3", "gt-seguridad")  # an entry that has its TTL keeps it
+    assert node.redis.ttl(node.key("p3")) <= 5
