@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
+from urllib.parse import urlencode
 
 import redis
 from flask import Blueprint, Flask, Request, current_app, g, jsonify, redirect, request, url_for
@@ -24,6 +26,9 @@ from dashboard.web.request_body import json_body
 from dashboard.web.services import Services, services
 
 log = logging.getLogger(__name__)
+
+# A display slot as a page's address may carry it (static/js/report.js).
+DISPLAY = re.compile(r"^[A-Za-z0-9_-]{1,16}$")
 
 View = TypeVar("View", bound=Callable[..., Any])
 
@@ -437,10 +442,12 @@ def open_link(token: str) -> Any:
         principal = read_token(token)
     except ApiError:
         return redirect(url_for("pages.index", invalid=1))
-    target = landing(principal)
-    if request.args.get("lang") in ("es", "en", "both"):  # a screen's language setting
-        target += f"?lang={request.args['lang']}"
-    response = redirect(target)
+    query = {}
+    if request.args.get("lang") in ("es", "en", "both"):  # a screen's language
+        query["lang"] = request.args["lang"]
+    if DISPLAY.match(request.args.get("display", "")):  # one computer, several displays
+        query["display"] = request.args["display"]
+    response = redirect(landing(principal) + (f"?{urlencode(query)}" if query else ""))
     response.set_cookie(
         COOKIE, token, max_age=30 * 24 * 3600, httponly=True, samesite="Lax",
         secure=request.is_secure, path="/",

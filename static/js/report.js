@@ -43,9 +43,20 @@ function newId() {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-/** This page's stable id for its kind (made once, kept in localStorage). */
+// One computer driving several displays opens a window per display, each with
+// `?display=<slot>` in its address: localStorage is shared by the windows, so each
+// slot keeps an id (and a name) of its own, and the control room sees two screens.
+const DISPLAY = /^[A-Za-z0-9_-]{1,16}$/;
+
+function displaySlot() {
+  const slot = new URLSearchParams(window.location.search).get("display");
+  return slot && DISPLAY.test(slot) ? slot : "";
+}
+
+/** This page's stable id for its kind and display slot (made once, kept in localStorage). */
 export function screenId(kind) {
-  const key = `plenary.screen_id.${kind}`;
+  const slot = displaySlot();
+  const key = `plenary.screen_id.${kind}${slot ? `.${slot}` : ""}`;
   let id = stored(key);
   if (!id || !/^[A-Za-z0-9_-]{1,40}$/.test(id)) {
     id = newId();

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -143,3 +144,35 @@ def test_a_screen_whose_socket_is_cut_turns_silent_then_gone(
     cut.page.close()  # the socket closes
     fleet.page.wait_for_selector(f"tr[data-screen='{sid}'][data-status='gone']", timeout=60_000)
     fleet.page.wait_for_selector(f"tr[data-screen='{sid}']", state="detached", timeout=20_000)
+
+
+def test_two_displays_of_one_computer_are_two_screens(
+        open_page: Any, live_server: LiveServer) -> None:
+    """One browser (one localStorage) driving two displays: each window opened with its
+    `display` slot through the access link is a screen of its own, and stays so on reload."""
+    left = open_page("screen", PLENARY, "")
+    link = f"{live_server.url}/access/{live_server.token('screen', PLENARY)}"
+    left.page.goto(f"{link}?display=1&lang=es")
+    assert left.page.url.endswith(f"/screen/{PLENARY}?lang=es&display=1")
+    right_page = left.page.context.new_page()  # the same browser profile
+    right_page.goto(f"{link}?display=2")
+    right = type(left)(right_page)
+    left.wait_live()
+    right.wait_live()
+    ids = right_page.evaluate(
+        "[localStorage.getItem('plenary.screen_id.screen.1'),"
+        " localStorage.getItem('plenary.screen_id.screen.2')]")
+    assert all(ids) and ids[0] != ids[1]
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        listed = {s["screen_id"] for s in screens(live_server)}
+        if set(ids) <= listed:
+            break
+        time.sleep(0.3)
+    assert set(ids) <= listed
+    right_page.reload()
+    right.wait_live()
+    assert right_page.evaluate("localStorage.getItem('plenary.screen_id.screen.2')") == ids[1]
+    left.page.goto(f"{link}?display=..%2F")  # a slot that is not one: the plain screen id
+    left.wait_live()
+    assert "display" not in left.page.url
