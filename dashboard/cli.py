@@ -25,7 +25,7 @@ import socket  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Iterator, Sequence  # noqa: E402
-from typing import Any  # noqa: E402
+from typing import Any, NoReturn  # noqa: E402
 
 import redis  # noqa: E402
 
@@ -67,6 +67,16 @@ def _base_url(settings: Settings, given: str | None) -> str:
     """--base-url, else PLENARY_BASE_URL, else the address `plenary run` listens on."""
     return (given or settings.base_url or recorded_address(settings.data_dir)
             or "http://127.0.0.1:5000")
+
+
+def _unreachable(exc: redis.RedisError) -> NoReturn:
+    """Stop with one line saying why Redis could not be used, not a traceback: a process
+    started before its Redis (or with a wrong REDIS_URL) is started again by whatever
+    supervises it (compose, systemd, the parent of `--processes`)."""
+    said = (str(exc) or type(exc).__name__).rstrip(".")
+    if "REDIS_URL" not in said:
+        said += ". Check REDIS_URL and that the server runs"
+    sys.exit(f"plenary: Redis: {said}")
 
 
 def _programme(settings: Settings) -> Any:
@@ -185,7 +195,7 @@ def cmd_revoke(args: argparse.Namespace) -> None:
         try:
             generation = int(client.hincrby(key, f"{args.role}:{args.room}", 1))
         except redis.RedisError as exc:
-            sys.exit(f"plenary: Redis: {exc}")
+            _unreachable(exc)
     new = link(_base_url(settings, args.base_url), settings.resolved_secret_key(), args.role,
                args.room, generation, _deployment(settings))
     _print_links([new], args.json)
@@ -271,7 +281,10 @@ def serve(settings: Settings, host: str, port: int, embedded: Any = None,
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     listening = f"http://{shown}:{port}"
     base = settings.base_url or listening
-    app = create_app(settings)
+    try:
+        app = create_app(settings)  # reads the state from Redis
+    except redis.RedisError as exc:
+        _unreachable(exc)
     app.config["PLENARY_PUBLIC_URL"] = base.rstrip("/")
     parts = services(app)
     start_node(app)
@@ -330,7 +343,11 @@ def cmd_export(args: argparse.Namespace) -> None:
     """Write the minutes (record of speeches) as CSV or JSON."""
     settings = _settings()
     with _store_url(settings, "export") as url:
-        sys.stdout.write(export(settings.model_copy(update={"redis_url": url}), args.format))
+        try:
+            text = export(settings.model_copy(update={"redis_url": url}), args.format)
+        except redis.RedisError as exc:
+            _unreachable(exc)
+    sys.stdout.write(text)
 
 
 def cmd_settings(args: argparse.Namespace) -> None:

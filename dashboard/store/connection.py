@@ -18,7 +18,7 @@ from urllib.parse import unquote, urlsplit
 import redis
 from redis.backoff import EqualJitterBackoff
 from redis.retry import Retry
-from redis.sentinel import Sentinel
+from redis.sentinel import MasterNotFoundError, Sentinel
 
 SENTINEL_SCHEME = "redis+sentinel"
 
@@ -41,6 +41,48 @@ def is_outage(exc: BaseException) -> bool:
 
 # Asking a Sentinel is quick or hopeless: a dead one must not hold a reconnect for long.
 _SENTINEL_TIMEOUT_S = 0.5
+
+
+class _Sentinels(Sentinel):
+    """redis-py's Sentinel, asking every Sentinel in turn and, when none names a primary,
+    saying why in a sentence an operator can act on.
+
+    redis-py's own discovery gave up at the first address that answered something other
+    than Redis (another server on that port), though a later Sentinel would have named
+    the primary; and its error was the repr of each Sentinel's client, hundreds of
+    characters that name neither the service nor what to fix.
+    """
+
+    def discover_master(self, service_name: str) -> tuple[str, int]:
+        problems = []
+        for index, sentinel in enumerate(self.sentinels):
+            kwargs = sentinel.connection_pool.connection_kwargs
+            where = f"{kwargs.get('host')}:{kwargs.get('port')}"
+            try:
+                masters = sentinel.sentinel_masters()
+            except redis.ResponseError as exc:  # a Redis that is not a Sentinel, say
+                problems.append(f"{where} refused SENTINEL MASTERS ({exc})")
+                continue
+            except redis.InvalidResponse:
+                problems.append(f"{where} is not a Sentinel (it does not speak Redis)")
+                continue
+            except (redis.RedisError, OSError) as exc:
+                problems.append(f"{where} did not answer ({exc})")
+                continue
+            state = masters.get(service_name)
+            if state is None:
+                problems.append(f"{where} does not monitor a service named {service_name!r}")
+            elif not self.check_master_state(state, service_name):
+                problems.append(f"{where} sees the primary of {service_name!r} down "
+                                "(a failover may be under way)")
+            else:
+                # the Sentinel that answered is asked first next time
+                self.sentinels[0], self.sentinels[index] = sentinel, self.sentinels[0]
+                return state["ip"], state["port"]
+        raise MasterNotFoundError(
+            f"no Sentinel named the primary of {service_name!r}: {'; '.join(problems)}. "
+            "Check REDIS_URL (redis+sentinel://host:port[,host:port...]/<service name>, "
+            "the name of `sentinel monitor`) and that the Sentinels run.")
 
 
 @dataclass(frozen=True)
@@ -123,7 +165,7 @@ def client(
     if not is_sentinel(url):
         return redis.Redis.from_url(url, **options)
     found = parse_sentinel_url(url)
-    sentinel = Sentinel(
+    sentinel = _Sentinels(
         list(found.sentinels),
         sentinel_kwargs={"socket_timeout": _SENTINEL_TIMEOUT_S,
                          "socket_connect_timeout": _SENTINEL_TIMEOUT_S},
