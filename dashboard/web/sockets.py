@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qs
 
 import redis
 from flask import Flask, request
@@ -41,8 +42,11 @@ def websocket_only(wsgi_app: Callable[..., Iterable[bytes]]) -> Callable[..., It
     promise; a websocket lives on one connection, so on one process."""
 
     def route(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        # Read the transport as Engine.IO does (decoded, the first one, polling when
+        # absent): a raw substring test let `%70olling` or no transport at all through.
         if (environ.get("PATH_INFO", "").startswith("/socket.io")
-                and "transport=polling" in environ.get("QUERY_STRING", "")):
+                and parse_qs(environ.get("QUERY_STRING", "")).get(
+                    "transport", ["polling"])[0] != "websocket"):
             start_response("400 Bad Request", [
                 ("Content-Type", "application/json"),
                 ("Content-Length", str(len(_WEBSOCKET_ONLY))), *SECURITY_HEADERS,
