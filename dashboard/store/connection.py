@@ -74,7 +74,8 @@ class _Sentinels(Sentinel):
                 problems.append(f"{where} does not monitor a service named {service_name!r}")
             elif not self.check_master_state(state, service_name):
                 problems.append(f"{where} sees the primary of {service_name!r} down "
-                                "(a failover may be under way)")
+                                "(a failover under way, or it cannot reach or log in to "
+                                "it: with a password, `sentinel auth-pass`)")
             else:
                 # the Sentinel that answered is asked first next time
                 self.sentinels[0], self.sentinels[index] = sentinel, self.sentinels[0]
