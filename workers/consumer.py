@@ -38,10 +38,6 @@ Fields = dict[bytes, bytes]
 Handler = Callable[[str, Fields], None]
 BatchHandler = Callable[[list[tuple[str, Fields]]], None]
 
-# A primary lost or demoted (a failover): wait, reconnect (to the one the Sentinels name).
-_OUTAGE = (redis.ConnectionError, redis.TimeoutError, redis.ReadOnlyError, OSError)
-
-
 def consumer_name(worker: str) -> str:
     """A name unique to this process (host and pid), so restarts never impersonate."""
     return f"{worker}-{socket.gethostname()}-{os.getpid()}"
@@ -111,19 +107,23 @@ class Consumer:
         while not self._stop.is_set():
             try:
                 self.step()
-            except _OUTAGE as exc:
+            except Exception as exc:
+                if not connection.is_outage(exc):
+                    # a bug of ours must not end the worker: log, pause, go on
+                    log.exception("worker %s: unexpected error; going on", self.group)
+                    self._stop.wait(1.0)
+                    continue
+                # Redis lost, changing primary, or refusing writes for now (a primary
+                # short of replicas): wait, reconnect (to the primary the Sentinels name)
                 if self._stop.is_set():  # the service is stopping: its Redis may go first
                     break
                 if healthy:
-                    log.warning("worker %s: Redis unreachable (%s); retrying", self.group, exc)
+                    log.warning("worker %s: Redis unreachable or refusing writes (%s); "
+                                "retrying", self.group, exc)
                     healthy = False
                 self._group_ready = False
                 self._stop.wait(delay * (0.5 + random.random()))
                 delay = min(delay * 2, 5.0)
-                continue
-            except Exception:  # a bug of ours must not end the worker: log, pause, go on
-                log.exception("worker %s: unexpected error; going on", self.group)
-                self._stop.wait(1.0)
                 continue
             if not healthy:
                 log.info("worker %s: Redis reachable again", self.group)
@@ -180,9 +180,10 @@ class Consumer:
             batch = [(_text(i), f) for i, f in entries if f is not None]
             try:
                 self.handle_batch(batch)
-            except _OUTAGE:
-                raise
-            except Exception:  # find the bad entry one by one, with the usual retries
+            except Exception as exc:
+                if connection.is_outage(exc):
+                    raise
+                # find the bad entry one by one, with the usual retries
                 log.warning("worker %s: batch failed; handling its entries one by one",
                             self.group)
             else:
@@ -201,9 +202,9 @@ class Consumer:
     def _handle_one(self, entry_id: str, fields: Fields) -> int:
         try:
             self.handle(entry_id, fields)
-        except _OUTAGE:
-            raise  # not the entry's fault: the loop waits for Redis, the entry stays pending
         except Exception as exc:
+            if connection.is_outage(exc):
+                raise  # not the entry's fault: the loop waits for Redis, the entry stays pending
             self.stats.failed += 1
             reason = f"{type(exc).__name__}: {exc}"[:500]
             deliveries = self.deliveries(entry_id)

@@ -28,13 +28,21 @@ FAILOVER_ERRORS: tuple[type[Exception], ...] = (redis.ConnectionError, redis.Rea
 
 
 
+# Replies that refuse any write for now, whatever it was: UNBLOCKED (a primary turning
+# replica wakes a blocked XREAD or XREADGROUP with it), NOREPLICAS (a primary with
+# `min-replicas-to-write` and too few replicas: after a failover with one replica, until
+# the old primary rejoins), MISCONF (a primary that cannot write its disk).
+_REFUSALS = ("UNBLOCKED", "NOREPLICAS", "MISCONF")
+
+
 def is_outage(exc: BaseException) -> bool:
-    """Whether an error means the primary is unreachable or changing: wait, reconnect, go on.
+    """Whether an error means the primary is unreachable, changing or refusing every
+    write for now: wait, reconnect, go on; never the fault of what was being written.
 
     Besides a lost connection or a timeout: READONLY (a demoted primary) and the
-    UNBLOCKED error a primary turning replica gives a blocked XREAD or XREADGROUP.
+    replies in _REFUSALS.
     """
-    if isinstance(exc, redis.ResponseError) and str(exc).startswith("UNBLOCKED"):
+    if isinstance(exc, redis.ResponseError) and str(exc).startswith(_REFUSALS):
         return True
     return isinstance(exc, (*FAILOVER_ERRORS, redis.TimeoutError, OSError))
 
