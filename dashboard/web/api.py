@@ -171,13 +171,33 @@ def healthz() -> Any:
     return jsonify({"ok": True})
 
 
+# A replica counts as confirming commands when its last acknowledgement is this recent
+# (Redis' own default for `min-replicas-max-lag`; replicas acknowledge every second).
+_REPLICA_MAX_LAG_S = 10
+
+
 @health.get("/readyz")
 def readyz() -> Any:
-    """Redis answers and the state has been loaded."""
+    """Redis answers and the state has been loaded; with PLENARY_MIN_REPLICAS, how many
+    replicas the primary has online. Fewer than required is still 200: screens and pages
+    are served, only commands are refused (503), and a proxy or orchestrator that took
+    every node out would blank every screen; the body says so."""
     parts = services()
     try:
         parts.redis.ping()
+        body: dict[str, Any] = {"ok": True, "version": parts.meeting.version}
+        wanted = parts.settings.min_replicas
+        if wanted:
+            info = parts.redis.info("replication")
+            online = sum(1 for key, value in info.items()
+                         if key.startswith("slave") and isinstance(value, dict)
+                         and value.get("state") == "online"
+                         and int(value.get("lag", 0)) <= _REPLICA_MAX_LAG_S)
+            body["replicas"] = {"required": wanted, "online": online}
+            if online < wanted:
+                body["warning"] = (f"{online} replica(s) online, PLENARY_MIN_REPLICAS is "
+                                   f"{wanted}: commands are answered 503 until enough are")
     except redis.RedisError:
         return jsonify({"ok": False, "error": {"code": "unavailable",
                                                "message": "Redis is unreachable"}}), 503
-    return jsonify({"ok": True, "version": parts.meeting.version})
+    return jsonify(body)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -82,3 +83,20 @@ def test_acknowledged_only_once_a_replica_has_it(app, replicated, token):
     entries = stream_entries(replicated.primary.client(), *stream)
     assert [f["cmd"] for _, f in entries].count("c2") == 1  # nothing appended twice
     assert retried.json["version"] in dict(stream_entries(replica.client(), *stream))
+
+
+@pytest.mark.timeout(60)
+def test_readyz_says_when_too_few_replicas_confirm_commands(app, replicated):
+    client = app.test_client()
+    ready = client.get("/readyz")
+    assert ready.status_code == 200 and ready.json["replicas"] == {"required": 1, "online": 1}
+    replicated.replicas[0].kill()
+    deadline = time.monotonic() + 10
+    while client.get("/readyz").json["replicas"]["online"] != 0:
+        assert time.monotonic() < deadline, "the primary still counts the replica"
+        time.sleep(0.1)
+    ready = client.get("/readyz")
+    # still ready (screens are served, pages read), and saying why commands are refused
+    assert ready.status_code == 200 and ready.json["ok"] is True
+    assert ready.json["replicas"] == {"required": 1, "online": 0}
+    assert "PLENARY_MIN_REPLICAS" in ready.json["warning"]
