@@ -241,6 +241,14 @@ def cmd_run(args: argparse.Namespace) -> None:
         gc.enable()
 
 
+def _shown_host(host: str) -> str:
+    """The host as a URL names it: this machine for every address, an IPv6 one bracketed
+    (http://::1:5000 is no URL, and the links printed and recorded would not open)."""
+    if host in ("0.0.0.0", "::"):
+        return "127.0.0.1"
+    return f"[{host}]" if ":" in host else host
+
+
 def _serve_processes(settings: Settings, host: str, port: int, count: int,
                      embedded: Any) -> None:
     """Listen once, start `count` web processes on the socket, watch them until stopped."""
@@ -263,7 +271,7 @@ def _serve_processes(settings: Settings, host: str, port: int, count: int,
     supervisor = Supervisor(count, command, env, listener)
     signal.signal(signal.SIGTERM, supervisor.stop)
     signal.signal(signal.SIGINT, supervisor.stop)
-    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    shown = _shown_host(host)
     if embedded is not None:
         embedded.lock.note({"pid": os.getpid(), "what": "run", "url": f"http://{shown}:{port}"})
     log.info("serving on http://%s:%s from %d processes (pid %d watches them)", shown, port,
@@ -278,7 +286,7 @@ def serve(settings: Settings, host: str, port: int, embedded: Any = None,
           listener: socket.socket | None = None, index: int | None = None) -> None:
     """Build the app, start its background tasks, listen, print the links and serve until
     stopped (`listener` and `index`: process `index` of a `--processes` run)."""
-    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    shown = _shown_host(host)
     listening = f"http://{shown}:{port}"
     base = settings.base_url or listening
     try:
@@ -286,12 +294,16 @@ def serve(settings: Settings, host: str, port: int, embedded: Any = None,
     except redis.RedisError as exc:
         _unreachable(exc)
     app.config["PLENARY_PUBLIC_URL"] = base.rstrip("/")
+    server = make_server(app, host, port, listener=listener)
+    try:
+        server.init_socket()  # bind now: a port taken stops us before anything runs
+    except OSError as exc:  # the port is taken, or the host is not this machine's
+        sys.exit(f"plenary: cannot listen on {host}:{port}: {exc.strerror or exc}")
     parts = services(app)
     start_node(app)
     workers: list[Any] = []
     if settings.run_workers:
         workers = start_in_process(app)
-    server = make_server(app, host, port, listener=listener)
 
     def stop(*_: Any) -> None:
         parts.relay.stop()
@@ -355,13 +367,24 @@ def cmd_settings(args: argparse.Namespace) -> None:
     sys.stdout.write(markdown_table())
 
 
+def _port(given: str) -> int:
+    """--port: a TCP port a server can name in its links (not 0, "any free one")."""
+    try:
+        port = int(given)
+    except ValueError:
+        port = 0
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"must be a number from 1 to 65535, not {given!r}")
+    return port
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """The `plenary` command."""
     parser = argparse.ArgumentParser(prog="plenary", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run the service (embedded Valkey unless REDIS_URL is set)")
     run.add_argument("--host", default="127.0.0.1")
-    run.add_argument("--port", type=int, default=5000)
+    run.add_argument("--port", type=_port, default=5000)
     run.add_argument("--processes", default="1", metavar="N|auto",
                      help="web processes serving the port (auto: one per core; default 1); "
                           "with more than one, Socket.IO clients must use websocket")

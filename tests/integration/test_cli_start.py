@@ -1,0 +1,68 @@
+"""`plenary run` that cannot listen says so in one line (what, and where), whatever the
+number of processes, rather than a traceback after the whole node was built."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import SECRET
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def run(redis_url: str, prefix: str, data_dir: Path, *args: str
+        ) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "REDIS_URL": redis_url, "PLENARY_KEY_PREFIX": prefix,
+           "SECRET_KEY": SECRET, "PLENARY_DATA_DIR": str(data_dir)}
+    return subprocess.run([sys.executable, "-m", "dashboard.cli", "run", *args], env=env,
+                          capture_output=True, text=True, timeout=30)
+
+
+@pytest.mark.parametrize("processes", ["1", "2"])
+def test_a_port_in_use_is_one_clear_line(redis_url, prefix, tmp_path, processes):
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen(1)
+    port = taken.getsockname()[1]
+    try:
+        done = run(redis_url, prefix, tmp_path, "--port", str(port), "--processes", processes)
+    finally:
+        taken.close()
+    assert done.returncode != 0
+    assert "Traceback" not in done.stderr, done.stderr[-2000:]
+    said = done.stderr.strip().splitlines()[-1]
+    assert said.startswith("plenary: cannot listen on 127.0.0.1:") and "in use" in said, said
+
+
+@pytest.mark.parametrize("port", ["0", "-1", "65536", "http"])
+def test_a_port_out_of_range_is_refused_before_anything_starts(redis_url, prefix, tmp_path,
+                                                                 port):
+    done = run(redis_url, prefix, tmp_path, f"--port={port}")
+    assert done.returncode == 2  # argparse's usage error
+    assert "Traceback" not in done.stderr, done.stderr[-2000:]
+    assert "--port" in done.stderr and "1 to 65535" in done.stderr, done.stderr
+
+
+def test_an_ipv6_host_is_bracketed_in_the_links(redis_url, prefix, tmp_path):
+    from tests.support import free_port
+
+    port = free_port()
+    env = {**os.environ, "REDIS_URL": redis_url, "PLENARY_KEY_PREFIX": prefix,
+           "SECRET_KEY": SECRET, "PLENARY_DATA_DIR": str(tmp_path)}
+    with subprocess.Popen([sys.executable, "-m", "dashboard.cli", "run", "--host", "::1",
+                           "--port", str(port)], env=env, stdout=subprocess.PIPE,
+                          stderr=subprocess.DEVNULL, text=True) as server:
+        try:
+            assert server.stdout is not None
+            lines = [server.stdout.readline() for _ in range(4)]
+        finally:
+            server.terminate()
+            server.wait(10)
+    serving = next(line for line in lines if line.startswith("Serving on"))
+    assert f"http://[::1]:{port} " in serving, lines
