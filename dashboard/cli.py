@@ -220,6 +220,11 @@ def cmd_run(args: argparse.Namespace) -> None:
                   index=args.process_index)
             return
         embedded = None
+        if not settings.redis_url and settings.min_replicas:
+            sys.exit(f"plenary: configuration: PLENARY_MIN_REPLICAS is "
+                     f"{settings.min_replicas} but the embedded Valkey has no replica, so "
+                     "every command would be refused: set REDIS_URL to a Redis with "
+                     "replicas (docs/deploy.md, Sentinel), or unset PLENARY_MIN_REPLICAS")
         if not settings.redis_url:
             embedded = EmbeddedValkey(settings.data_dir)
             try:

@@ -66,3 +66,17 @@ def test_an_ipv6_host_is_bracketed_in_the_links(redis_url, prefix, tmp_path):
             server.wait(10)
     serving = next(line for line in lines if line.startswith("Serving on"))
     assert f"http://[::1]:{port} " in serving, lines
+
+
+def test_min_replicas_with_the_embedded_valkey_is_refused_at_start(tmp_path):
+    # The embedded Valkey has no replica: every command would be refused 503, found out
+    # only at the first one.
+    env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
+    env.update({"SECRET_KEY": SECRET, "PLENARY_DATA_DIR": str(tmp_path),
+                "PLENARY_MIN_REPLICAS": "1"})
+    done = subprocess.run([sys.executable, "-m", "dashboard.cli", "run", "--port", "1"],
+                          env=env, capture_output=True, text=True, timeout=20)
+    assert done.returncode != 0
+    said = done.stderr.strip().splitlines()[-1]
+    assert "PLENARY_MIN_REPLICAS" in said and "REDIS_URL" in said, said
+    assert not (tmp_path / "valkey").exists()  # refused before anything started
