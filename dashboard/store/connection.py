@@ -119,7 +119,12 @@ def parse_sentinel_url(url: str) -> SentinelURL:
         raise ValueError(f"not a {SENTINEL_SCHEME}:// URL")
     # netloc: [user[:password]@]host:port[,host:port...]; urlsplit's own .port fails on lists
     auth, _, hosts = parts.netloc.rpartition("@")
-    password = unquote(auth.partition(":")[2]) if auth else None
+    user, _, secret = auth.partition(":")
+    if user:  # it would be dropped, and the password tried as the default user's
+        raise ValueError("a user name is not supported: write redis+sentinel://:password@...")
+    if parts.query or parts.fragment:  # they would be dropped as silently
+        raise ValueError("no options (?... or #...) are read from a Sentinel URL")
+    password = unquote(secret) if auth else None
     sentinels = []
     for item in filter(None, hosts.split(",")):
         host, sep, port = item.rpartition(":")
@@ -145,7 +150,8 @@ def check_url(url: str) -> None:
     try:
         redis.connection.parse_url(url)
     except ValueError as exc:
-        raise ValueError(str(exc)) from None
+        hint = ", or redis+sentinel:// for Sentinels" if "scheme" in str(exc) else ""
+        raise ValueError(f"{exc}{hint}") from None
 
 
 def client(

@@ -44,3 +44,18 @@ def test_min_replicas_is_bounded_and_the_command_timeout_outlasts_the_wait():
     with pytest.raises(SettingsError, match="PLENARY_MIN_REPLICAS"):
         load_settings(min_replicas=-1)
     assert load_settings(replica_timeout_ms=5000).redis_timeout_s > 5.0
+
+
+@pytest.mark.parametrize(("url", "said"), [
+    # a user name was dropped silently: the password was then tried as the default user's
+    ("redis+sentinel://admin:pw@h:26379/plenary", "user name"),
+    # options were dropped silently too
+    ("redis+sentinel://h:26379/plenary?socket_timeout=5", "options"),
+    ("redis+sentinel://h:26379/plenary#x", "options"),
+    # another library's spelling of the scheme: name the one this service reads
+    ("sentinel://h:26379/plenary", "redis+sentinel://"),
+])
+def test_what_a_sentinel_url_cannot_say_is_refused_and_named(url, said):
+    with pytest.raises(SettingsError, match="REDIS_URL") as refused:
+        load_settings(redis_url=url)
+    assert said in str(refused.value)
