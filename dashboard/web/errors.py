@@ -40,6 +40,14 @@ _TIMED_OUT = ("the event store did not answer in time; the command may have been
               "retry it with the same command_id")
 
 
+# A primary with `min-replicas-to-write` refuses any write while too few replicas are
+# attached (after a failover with one replica, until the old primary rejoins); Redis
+# checks before it runs a command, so nothing was written.
+_NO_REPLICAS = ("the event store refuses writes while too few replicas are attached "
+                "(min-replicas-to-write); nothing was changed: retry shortly with the same "
+                "command_id")
+
+
 _HTTP_CODES = {
     400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
     405: "method_not_allowed", 409: "conflict", 413: "too_large", 415: "unsupported_media_type",
@@ -55,6 +63,8 @@ def as_error(exc: BaseException) -> tuple[int, dict[str, Any]]:
         status, code, message, field = exc.status, exc.code, exc.message, exc.field
     elif isinstance(exc, redis.TimeoutError):  # NotReplicated says what it waited for
         return as_error(unavailable(getattr(exc, "advice", _TIMED_OUT)))
+    elif isinstance(exc, redis.ResponseError) and str(exc).startswith("NOREPLICAS"):
+        return as_error(unavailable(_NO_REPLICAS))
     elif isinstance(exc, redis.RedisError):
         return as_error(unavailable())
     elif isinstance(exc, HTTPException):

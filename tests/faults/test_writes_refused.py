@@ -72,3 +72,34 @@ def test_a_worker_waits_out_a_primary_refusing_writes_and_blames_no_entry(
     assert current_minutes(log, programme, now=0) == report(fold_all(script.events),
                                                             programme, now=0)
     client.close()
+
+
+def test_a_command_the_primary_refuses_for_want_of_replicas_is_503_saying_so(
+        refusing: RedisServer, tmp_path: Path):
+    from dashboard import create_app
+    from dashboard.settings import load_settings
+    from dashboard.web.access import make_token
+    from tests.conftest import SECRET
+
+    app = create_app(load_settings(redis_url=refusing.url, key_prefix="refused-cmd",
+                                   data_dir=tmp_path, secret_key=SECRET, run_workers=False))
+    client = app.test_client()
+    meeting = app.extensions["plenary"].meeting
+    room = meeting.programme.rooms[0].id
+    admin = make_token("admin", "*", SECRET, deployment=app.config["PLENARY_DEPLOYMENT"])
+    body = {"type": "announcement.post", "room": room, "text": {"es": "a", "en": "a"},
+            "command_id": "w1"}
+    headers = {"Authorization": f"Bearer {admin}"}
+    stream = f"refused-cmd:{{{meeting.programme.meeting.id}}}:events"
+    with refusing.client() as c:
+        c.config_set("min-replicas-to-write", 1)
+        refused = client.post("/api/commands", json=body, headers=headers)
+        assert refused.status_code == 503 and refused.json["error"]["code"] == "unavailable"
+        message = refused.json["error"]["message"]
+        # not "unreachable": Redis answered, and said why it wrote nothing
+        assert "replica" in message and "nothing was changed" in message, message
+        assert c.xlen(stream) == 0
+        c.config_set("min-replicas-to-write", 0)
+        retried = client.post("/api/commands", json=body, headers=headers)
+        assert retried.status_code == 200, retried.json
+        assert c.xlen(stream) == 1
