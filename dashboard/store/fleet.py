@@ -388,6 +388,9 @@ class Fleet:
                 "room_version": versions[-1] if versions else None,
                 "status": status_of(entry, versions, now, self.times),
                 "user_agent": entry.get("user_agent", ""),
+                # the rooms its link may open ("*": every room, and so for entries
+                # written before pages recorded it)
+                "access": entry.get("access") or "*",
             })
         listed.sort(key=lambda e: (e["room"], e["kind"], e["name"], e["screen_id"]))
         return listed

@@ -58,7 +58,9 @@ function actions(screen) {
     class: "fleet-room",
     onchange() { if (room.value) send({ type: "screen.set", screen_id: id, room: room.value }); },
   }, h("option", { value: "" }, t("fleet.room")),
-  ...(programme?.rooms || []).map((r) => h("option", { value: r.id }, pick(r.name))));
+  // only the rooms the page's link may open: another would show "access needed" on it
+  ...(programme?.rooms || []).filter((r) => [r.id, "*"].includes(screen.access || "*"))
+    .map((r) => h("option", { value: r.id }, pick(r.name))));
   return h("td", { class: "fleet-actions" },
     h("button", { type: "button", class: "fleet-identify", disabled: gone,
       onclick: () => send({ type: "screen.identify", screen_id: id }) }, t("fleet.identify")),

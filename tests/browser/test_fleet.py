@@ -90,6 +90,9 @@ def test_identify_shows_the_name_on_that_screen_only_and_a_name_survives_a_reloa
     sid = screen_id(left)
     target = row(fleet, sid)
     target.wait_for(timeout=10_000)
+    # opened with the plenary's screen link: its move menu offers that room only
+    options = target.locator(".fleet-room option").evaluate_all("os => os.map(o => o.value)")
+    assert options == ["", PLENARY]
     target.locator("input[name=name]").fill("Plenario — pantalla izquierda")
     target.locator(".fleet-do-rename").click()
     fleet.page.wait_for_function(

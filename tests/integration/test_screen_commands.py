@@ -35,6 +35,9 @@ def test_a_move_to_a_room_the_pages_link_cannot_open_is_refused(app: Any, token:
     409 naming `room`, nothing recorded, nothing sent to the page."""
     left = page(app, token("screen", ROOM), "left", ROOM)
     admin = token("admin")
+    # the fleet says which rooms the page's link opens (its move menu offers those only)
+    listed = client.get("/api/screens", headers={"Authorization": f"Bearer {admin}"})
+    assert {s["screen_id"]: s["access"] for s in listed.get_json()}["left"] == ROOM
     before = client.get("/api/events", headers={"Authorization": f"Bearer {admin}"}).get_json()
     refused = send(client, admin, {"type": "screen.set", "screen_id": "left", "room": OTHER})
     assert refused.status_code == 409, refused.get_json()
@@ -59,6 +62,8 @@ def test_a_page_whose_link_opens_every_room_is_moved(app: Any, token: Any,
                                                      client: Any) -> None:
     """A room screen opened with the overview's link (or an admin's) may show any room."""
     roaming = page(app, token("screen", "*"), "roaming", ROOM)
+    listed = client.get("/api/screens", headers={"Authorization": f"Bearer {token('admin')}"})
+    assert {s["screen_id"]: s["access"] for s in listed.get_json()}["roaming"] == "*"
     answer = send(client, token("admin"),
                   {"type": "screen.set", "screen_id": "roaming", "room": OTHER})
     assert answer.status_code == 200, answer.get_json()
