@@ -7,7 +7,7 @@ human name, by decorating the decider:
     class SpeakerNext(RoomCommand):
         type: Literal["speaker.next"]
 
-    @command(SpeakerNext, may=CHAIR_OF_ROOM, name=N_("Give the floor to the next speaker"))
+    @command(SpeakerNext, may=CHAIR_OF_ROOM, name=N_("Next speaker"))
     def decide_next(state, room, cmd, now) -> list[Event]: ...
 
 The tagged union that validates bodies, the dispatch of `decide` and the

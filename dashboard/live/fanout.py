@@ -3,7 +3,8 @@
 Flask-SocketIO sends a broadcast by putting the packet in each client's
 engine.io queue; each client's writer greenlet then wakes up, encodes the
 packet, frames it and writes it. At thousands of screens that wake-up and
-per-client encoding is most of the server's work (docs/performance.md).
+per-client encoding is most of the server's work (docs/performance.md, "The
+fan-out's frame is built once and written directly").
 Here the frame is built once per broadcast and, for each screen whose
 connection is idle (nothing queued, no write in progress), written with one
 non-blocking `send` on its socket. Any other screen (a write under way,

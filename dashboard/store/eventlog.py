@@ -121,8 +121,9 @@ class EventLog:
         self._append = client.register_script(_APPEND)
         self._appender: redis.Redis | None = None
         self._append_lock = threading.RLock()
-        # Reads take the raw reply (no per-entry dict from redis-py): a cold
-        # start folds 100,000 entries, and that conversion was its largest cost.
+        # Reads take the raw reply (no per-entry dict from redis-py): a cold start
+        # folds up to 100,000 entries, and must not build a dict for each
+        # (docs/performance.md, "Raw `XRANGE` replies on cold start").
         self._raw = redis.Redis(connection_pool=client.connection_pool)
         self._raw.set_response_callback("XRANGE", lambda reply, **_: reply)
 
@@ -172,7 +173,8 @@ class EventLog:
 
         A connection taken from the pool for each command is first polled for stray
         data, and under gevent that poll is a turn of the event loop on the path of
-        every command (docs/performance.md). A Meeting appends under its lock; the
+        every command (docs/performance.md, "Appends and the tail on held
+        connections"). A Meeting appends under its lock; the
         client's own lock covers any other caller.
         """
         if self._appender is None:
@@ -365,8 +367,9 @@ class EventLog:
 def _unseen(entries: list[Any], after: Callable[[], str]) -> Iterator[Event]:
     """The entries after `after()` as it is when each is taken, parsed only then.
 
-    Taken under the reader's lock, a node's own entries (already folded by the
-    command that appended them) are stepped over by their id, unparsed.
+    Taken one at a time under the Meeting's lock (`Meeting.ingest`), a node's own
+    entries (already folded by the command that appended them) are stepped over by
+    their id, unparsed.
     """
     for eid, flat in entries:
         if id_key(eid.decode()) > id_key(after()):

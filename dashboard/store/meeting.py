@@ -43,7 +43,7 @@ log = logging.getLogger(__name__)
 Listener = Callable[[set[str]], None]
 # Told of each event folded while live (not of those replayed at load): directives.
 EventListener = Callable[[Event], None]
-# Wraps the events read for a load or catch-up (a worker's: `workers.consumer.taking_turns`).
+# Wraps the events read for a load or catch-up (a worker's: `dashboard.store.turns.taking_turns`).
 Pace = Callable[[Iterator[Event]], Iterable[Event]]
 
 # How often a command is decided again when another writer appended first.

@@ -10,7 +10,7 @@ import gevent
 T = TypeVar("T")
 
 # Events a worker folds between two turns of the loop: few enough that a command waiting
-# on the loop is not held up noticeably (docs/performance.md, workers taking turns).
+# on the loop is not held up noticeably (docs/performance.md, "Workers take turns").
 TURN = 25
 
 
