@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
@@ -20,17 +21,35 @@ from dashboard.domain import (
     may_send,
     refusal,
 )
+from dashboard.domain.commands import BaseCommand
 from dashboard.domain.events import APPLIERS, EVENTS, UPCASTERS, Payload, event, upcaster
 from dashboard.domain.minutes import FOLDS, IGNORED
 from dashboard.domain.snapshot import from_dict, to_dict
 from tests.unit.conftest import REFERENCE, Driver
 
-CATALOGUES = Path(__file__).resolve().parents[2] / "dashboard" / "translations"
+ROOT = Path(__file__).resolve().parents[2]
+CATALOGUES = ROOT / "dashboard" / "translations"
 
 
 def test_the_union_and_the_type_list_are_the_declared_commands() -> None:
     assert COMMAND_TYPES == set(COMMANDS)
-    assert len(COMMANDS) == 33
+    assert len(COMMANDS) == 33, "a command added or removed: count it here"
+
+
+def _models(cls: type[BaseCommand]) -> Iterator[type[BaseCommand]]:
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from _models(sub)
+
+
+def test_every_command_model_is_declared_with_a_decider() -> None:
+    """A model whose `type` is one Literal is a command: a decider must declare it."""
+    declared = {spec.model for spec in COMMANDS.values()}
+    literal = [m for m in _models(BaseCommand)
+               if len(getattr(m.model_fields["type"].annotation, "__args__", ())) == 1]
+    undeclared = sorted(m.__name__ for m in literal if m not in declared)
+    assert not undeclared, f"command models without a @command decider: {undeclared}"
+    assert set(literal) == declared
 
 
 @pytest.mark.parametrize("kind", sorted(COMMANDS))
@@ -89,8 +108,10 @@ def test_a_refusal_says_which_room_the_access_is_for_or_which_command_it_was() -
 
 
 def test_every_event_type_is_declared_applied_and_upcast_to_its_version() -> None:
-    assert set(EVENTS) == set(EventType)
-    assert set(APPLIERS) == set(EVENTS)
+    assert set(EVENTS) == set(EventType), (
+        f"EventType members without a payload class: {sorted(set(EventType) - set(EVENTS))}")
+    assert set(APPLIERS) == set(EVENTS), (
+        f"event types without an @applies applier: {sorted(set(EVENTS) - set(APPLIERS))}")
     for kind, cls in EVENTS.items():
         assert dataclasses.is_dataclass(cls) and cls.TYPE == kind
         for version in range(1, cls.VERSION):
@@ -98,8 +119,22 @@ def test_every_event_type_is_declared_applied_and_upcast_to_its_version() -> Non
 
 
 def test_the_minutes_fold_handles_or_ignores_every_event_type() -> None:
+    missing = sorted(set(EVENTS) - set(FOLDS) - IGNORED)
+    assert not missing, f"event types neither in minutes.FOLDS nor in minutes.IGNORED: {missing}"
     assert set(FOLDS) | IGNORED == set(EVENTS)
     assert not set(FOLDS) & IGNORED
+
+
+def test_the_contract_lists_every_command_and_event_type() -> None:
+    contract = (ROOT / "docs" / "contract.md").read_text()
+    rows = set(re.findall(r"^\| `([a-z_]+\.[a-z_]+)` \|", contract, re.MULTILINE))
+    missing = sorted(set(COMMANDS) - rows)
+    assert not missing, f"commands without a row in docs/contract.md's table: {missing}"
+    named = set()
+    for group in re.findall(r"`([a-z_]+)\.([a-z_|]+)`", contract):
+        named |= {f"{group[0]}.{name}" for name in group[1].split("|")}
+    missing = sorted(set(EVENTS) - named)
+    assert not missing, f"event types docs/contract.md does not name: {missing}"
 
 
 def _every_event(driver: Driver) -> Iterator[Event]:
