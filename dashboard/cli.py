@@ -23,6 +23,7 @@ import os  # noqa: E402
 import signal  # noqa: E402
 import socket  # noqa: E402
 import sys  # noqa: E402
+import threading  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Iterator, Sequence  # noqa: E402
 from typing import Any, NoReturn  # noqa: E402
@@ -231,7 +232,11 @@ def cmd_run(args: argparse.Namespace) -> None:
                 url = embedded.start()
             except FolderBusy as exc:
                 sys.exit(f"plenary: {exc}")
+            except RuntimeError as exc:
+                sys.exit(f"plenary: embedded Valkey: {exc}")
             log.info("embedded Valkey on 127.0.0.1:%s (data in %s)", embedded.port, embedded.dir)
+            # it exits when its disk is full: started again until space is freed
+            threading.Thread(target=embedded.watch, name="valkey-watch", daemon=True).start()
             settings = settings.model_copy(update={"redis_url": url})
         try:
             if count == 1:

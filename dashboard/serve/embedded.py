@@ -55,6 +55,9 @@ CONFIG = {
 
 _PR_SET_PDEATHSIG = 1
 _TRUNCATED = re.compile(rb"Truncating the AOF (\S+) at offset (\d+)")
+# What Valkey logs before it exits on a failed append (a full disk, an I/O error).
+_WRITE_ERROR = "AOF write error"
+_LOW_DISK = 1 << 20
 
 
 def _child_setup() -> None:
@@ -158,6 +161,9 @@ class EmbeddedValkey:
         self.process: subprocess.Popen[bytes] | None = None
         self.port: int | None = None
         self.password: str | None = None
+        self.log_start = 0
+        self.started_at = 0.0
+        self._stopping = False
 
     @property
     def url(self) -> str:
@@ -187,8 +193,15 @@ class EmbeddedValkey:
         lines = [f"{k} {v}" for k, v in CONFIG.items()]
         lines += [f"port {self.port}", f'dir "{self.dir}"', f"requirepass {self.password}"]
         write_private(conf, "\n".join(lines) + "\n")
+        self._launch(timeout)
+        write_private(self.dir / "owner", f"{os.getpid()} {self.port}\n")
+        return self.url
+
+    def _launch(self, timeout: float, after_write_error: bool = False) -> None:
+        """Start the server on the configuration written and wait until it answers."""
+        conf = self.dir / "valkey.conf"
         logfile = self.dir / "valkey.log"
-        log_start = logfile.stat().st_size if logfile.exists() else 0
+        self.log_start = logfile.stat().st_size if logfile.exists() else 0
         aof_sizes = self._aof_sizes()
         self.process = subprocess.Popen(
             [str(get_binary_path()), str(conf)],
@@ -198,19 +211,73 @@ class EmbeddedValkey:
             stderr=subprocess.DEVNULL,
             preexec_fn=_child_setup,
         )
-        write_private(self.dir / "owner", f"{os.getpid()} {self.port}\n")
-        deadline = time.monotonic() + timeout
+        self.started_at = time.monotonic()
+        deadline = self.started_at + timeout
+        assert self.port is not None
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(
-                    f"embedded Valkey exited with {self.process.returncode}; "
-                    f"see {logfile}"
+                    f"embedded Valkey exited with {self.process.returncode}: "
+                    f"{self._why_exited()}"
                 )
             if _ping(self.port, self.password):
-                self._warn_if_truncated(logfile, log_start, aof_sizes)
-                return self.url
+                self._warn_if_truncated(logfile, self.log_start, aof_sizes, after_write_error)
+                return
             time.sleep(0.05)
         raise RuntimeError(f"embedded Valkey did not answer within {timeout} s")
+
+    def watch(self, timeout: float = 15.0) -> None:
+        """Start the server again, on the same port, whenever it exits unasked; returns
+        once stop() is called.
+
+        With `appendfsync always` Valkey exits when it cannot append (a full disk): it
+        answers no write it could not make durable, but nothing starts it again, and
+        every command would be refused until the service was restarted by hand. Started
+        again, it drops the unfinished write, reloads the rest and serves; if the disk is
+        still full it exits at the next write, and is started again after a back-off
+        (0.5 s doubling to 10 s) until space is freed.
+        """
+        delay = 0.5
+        while not self._stopping:
+            time.sleep(0.2)
+            process = self.process
+            if process is None or process.poll() is None or self._stopping:
+                continue
+            why = self._why_exited()
+            if time.monotonic() - self.started_at > 60:
+                delay = 0.5  # it ran a while: a new fault, not the same one again
+            log.error("!!! the embedded Valkey (pid %s) exited with %s: %s; commands are "
+                      "refused (503) until it runs again: starting it in %.1f s !!!",
+                      process.pid, process.returncode, why, delay)
+            time.sleep(delay)
+            delay = min(delay * 2, 10.0)
+            if self._stopping:
+                return
+            try:
+                self._launch(timeout, after_write_error=_WRITE_ERROR in why)
+            except (RuntimeError, OSError) as exc:
+                log.error("embedded Valkey did not start again: %s", exc)
+                continue
+            log.warning("embedded Valkey running again on 127.0.0.1:%s", self.port)
+
+    def _why_exited(self) -> str:
+        """What the server's log said last (a warning), and the disk's free space if low."""
+        said = ""
+        with contextlib.suppress(OSError):
+            with (self.dir / "valkey.log").open("rb") as f:
+                f.seek(self.log_start)
+                lines = f.read(1 << 20).decode(errors="replace").splitlines()
+            # its warnings, less the advice it gives at every start ("WARNING Memory
+            # overcommit must be enabled!")
+            warnings = [line.split(" # ", 1)[1] for line in lines if " # " in line
+                        and not line.split(" # ", 1)[1].startswith("WARNING")]
+            said = " ".join(warnings[-2:])
+        with contextlib.suppress(OSError):
+            disk = os.statvfs(self.dir)
+            free = disk.f_bavail * disk.f_frsize
+            if free < _LOW_DISK:
+                said += f" (the disk holding {self.dir} has {free} bytes free)"
+        return said.strip() or f"see {self.dir / 'valkey.log'}"
 
     def _aof_sizes(self) -> dict[str, int]:
         folder = self.dir / "appendonlydir"
@@ -218,9 +285,11 @@ class EmbeddedValkey:
             return {}
         return {p.name: p.stat().st_size for p in folder.iterdir() if p.is_file()}
 
-    def _warn_if_truncated(self, logfile: Path, offset: int, sizes: dict[str, int]) -> None:
+    def _warn_if_truncated(self, logfile: Path, offset: int, sizes: dict[str, int],
+                           after_write_error: bool = False) -> None:
         """Say loudly when Valkey loaded a cut-short append-only file (it keeps the valid
-        part and drops the rest: the newest commands are lost)."""
+        part and drops the rest: the newest commands are lost). After it exited on a
+        failed append, the part dropped is that append's, which was never answered."""
         try:
             with logfile.open("rb") as f:
                 f.seek(offset)
@@ -231,6 +300,13 @@ class EmbeddedValkey:
             name, kept = match.group(1).decode(errors="replace"), int(match.group(2))
             before = sizes.get(name)
             lost = f"{before - kept} bytes" if before is not None else "its tail"
+            if after_write_error:
+                log.warning(
+                    "the append-only file %s ended in the write the embedded Valkey could "
+                    "not finish: it kept its first %d bytes and dropped %s, a write it "
+                    "never acknowledged (its command was answered 503)",
+                    self.dir / "appendonlydir" / name, kept, lost)
+                continue
             log.error(
                 "!!! the append-only file %s was cut short (a crash or a full disk): the "
                 "embedded Valkey kept its first %d bytes and dropped %s; the commands in "
@@ -266,6 +342,7 @@ class EmbeddedValkey:
     def stop(self) -> None:
         """Stop the server this process started (it flushes its append-only file) and
         release the data folder."""
+        self._stopping = True
         if self.process is not None:
             self.process.terminate()
             try:

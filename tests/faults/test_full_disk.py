@@ -1,0 +1,125 @@
+"""The data folder's disk full under a running `plenary run` (embedded Valkey): commands are
+refused with 503 `unavailable`, nothing is acknowledged that was not written, the log
+says why, and the service serves again by itself once space is freed.
+
+The disk is a small tmpfs the test mounts (skipped where mounting is not allowed).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from tests.support import LiveServer, free_port
+
+pytestmark = pytest.mark.timeout(120)
+
+ROOM, SITTING = "plenario", "plenaria"
+DELEGATIONS = ("PAN", "BRA", "ARG", "GTM", "HND", "SLV", "PRY", "URY")
+
+
+@pytest.fixture
+def disk(tmp_path: Path) -> Iterator[Path]:
+    """A 2 MB tmpfs mounted for this test alone."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount)],
+                          capture_output=True, text=True, timeout=10)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], capture_output=True, timeout=10)
+
+
+def fill(disk: Path) -> Path:
+    """Write a file until the disk has no byte left; return it."""
+    filler = disk / "filler"
+    with filler.open("wb", buffering=0) as out:
+        for size in (1 << 16, 1 << 10, 1):
+            with contextlib.suppress(OSError):
+                while True:
+                    out.write(b"\0" * size)
+    return filler
+
+
+def command(server: LiveServer, token: str, body: dict[str, Any]) -> requests.Response:
+    return requests.post(f"{server.url}/api/commands", json=body, timeout=10,
+                         headers={"Authorization": f"Bearer {token}"})
+
+
+def events(server: LiveServer) -> list[dict[str, Any]]:
+    admin = server.token("admin")
+    return requests.get(f"{server.url}/api/events", params={"limit": 1000}, timeout=10,
+                        headers={"Authorization": f"Bearer {admin}"}).json()
+
+
+def test_a_full_disk_refuses_commands_and_the_service_recovers_once_space_is_freed(
+    disk: Path, tmp_path: Path
+) -> None:
+    server = LiveServer(free_port(), disk / "data", {"REDIS_URL": ""})
+    server.env.pop("SECRET_KEY", None)
+    server.log_path = tmp_path / "server.log"  # not on the disk that fills
+    server.start()
+    try:
+        chair = server.token("chair", ROOM)
+        assert command(server, chair, {"type": "session.open", "room": ROOM,
+                                       "session_id": SITTING}).status_code == 200
+        filler = fill(disk)
+
+        # the append-only file may have room left in its last page: send until refused
+        acked: list[str] = []
+        refused: dict[str, Any] | None = None
+        for i in range(200):
+            body = {"type": "speaker.add", "room": ROOM, "delegation": DELEGATIONS[i % 8],
+                    "kind": "speech", "command_id": uuid.uuid4().hex}
+            started = time.monotonic()
+            answer = command(server, chair, body)
+            assert time.monotonic() - started < 5, "a command on a full disk must not hang"
+            if answer.status_code == 200:
+                acked.append(answer.json()["entry_id"])
+                command(server, chair, {"type": "speaker.remove", "room": ROOM,
+                                        "entry_id": acked[-1]})
+                continue
+            assert answer.status_code == 503, answer.text
+            assert answer.json()["error"]["code"] == "unavailable"
+            refused = body
+            break
+        assert refused is not None, "the disk never filled"
+        time.sleep(1.0)  # the server is started again meanwhile, and fails again
+        assert command(server, chair, refused).status_code == 503
+        log = server.log_path.read_text()
+        assert "the embedded Valkey" in log and "exited" in log, log[-3000:]
+        assert "0 bytes free" in log, log[-3000:]
+
+        filler.unlink()
+        deadline = time.monotonic() + 30
+        while True:  # the chair retries with the same command_id, as the contract says
+            answer = command(server, chair, refused)
+            if answer.status_code == 200:
+                break
+            assert answer.status_code == 503, answer.text
+            assert time.monotonic() < deadline, f"no recovery: {log[-3000:]}"
+            time.sleep(0.5)
+        assert requests.get(f"{server.url}/readyz", timeout=5).status_code == 200
+        added = [e["data"]["entry_id"] for e in events(server) if e["type"] == "speaker.added"]
+        assert added == [*acked, answer.json()["entry_id"]]  # the refused one once
+    finally:
+        server.stop()
+
+    # what was acknowledged is on the disk: a fresh start reads the same events back
+    server.start()
+    try:
+        again = [e["data"]["entry_id"] for e in events(server) if e["type"] == "speaker.added"]
+        assert again == added
+    finally:
+        server.stop()
