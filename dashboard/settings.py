@@ -9,7 +9,7 @@ from pydantic import AliasChoices, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from dashboard.domain.limits import Limits
-from dashboard.serve.datadir import create_once, make_private
+from dashboard.serve.datadir import create_once, make_private, unusable
 from dashboard.store.connection import check_url
 
 MIN_SECRET_KEY = 32
@@ -384,8 +384,19 @@ class Settings(BaseSettings):
         (SettingsError when that file is empty or short)."""
         if self.secret_key is not None:
             return self.secret_key.strip()
-        path = make_private(self.data_dir) / "secret_key"
-        key = create_once(path, lambda: secrets.token_urlsafe(48)).strip()
+        path = self.data_dir / "secret_key"
+        try:
+            make_private(self.data_dir)
+            key = create_once(path, lambda: secrets.token_urlsafe(48)).strip()
+        except OSError as exc:
+            raise SettingsError(unusable(self.data_dir, exc)) from None
+        except UnicodeDecodeError:
+            key = "\0"
+        if not key.isprintable():  # a file filled with zeros by a crash, say: no key at all
+            raise SettingsError(
+                f"the secret key in {path} is corrupt (it holds bytes that are not printable "
+                "text): restore it from a backup to keep the access links, or delete it to "
+                "have a new one generated (every access link changes), or set SECRET_KEY")
         if len(key) < MIN_SECRET_KEY:
             raise SettingsError(
                 f"the secret key in {path} is {'empty' if not key else 'too short'} "

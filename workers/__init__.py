@@ -8,6 +8,7 @@ checks (the container health check).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
 import threading
@@ -42,6 +43,7 @@ def heartbeat_path(data_dir: Path | str, name: str) -> Path:
 
 def _beat(path: Path) -> Any:
     last = [0.0]
+    failing = [False]
 
     def beat() -> None:
         now = time.monotonic()
@@ -49,8 +51,15 @@ def _beat(path: Path) -> Any:
             last[0] = now
             try:
                 path.touch(mode=0o600)  # the data folder is private (0600)
-            except OSError:  # a read-only disk must not stop the worker
-                pass
+            except OSError as exc:  # a read-only disk must not stop the worker, but its
+                if not failing[0]:  # health check will fail: say why, once
+                    failing[0] = True
+                    log.warning("cannot write the heartbeat file %s (%s): the health check "
+                                "will report this worker stale", path, exc.strerror or exc)
+                return
+            if failing[0]:
+                failing[0] = False
+                log.info("heartbeat file %s written again", path)
 
     return beat
 
@@ -66,7 +75,8 @@ def build(settings: Settings, name: str, meeting: Meeting | None = None) -> Any:
             client, programme.meeting.id, settings.key_prefix,
             min_replicas=settings.min_replicas, replica_timeout_ms=settings.replica_timeout_ms),
             limits=settings.limits)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(OSError):  # the heartbeat says it when it cannot be written
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
     beat = _beat(heartbeat_path(settings.data_dir, name))
     common = {
         "min_idle_ms": settings.worker_min_idle_ms,

@@ -31,6 +31,17 @@ def make_private(folder: Path) -> Path:
     return folder
 
 
+def unusable(folder: Path, exc: OSError) -> str:
+    """Why the data folder cannot be used, in a line an operator can act on."""
+    for path in (folder, *folder.parents):
+        if path.exists() and not path.is_dir():
+            return (f"the data folder {folder} cannot be used: {path} is not a folder; set "
+                    "PLENARY_DATA_DIR to a folder")
+    where = f" ({exc.filename})" if exc.filename else ""
+    return (f"cannot use the data folder {folder}: {exc.strerror or exc}{where}; it must be a "
+            "folder this user can write, on a disk with free space (PLENARY_DATA_DIR)")
+
+
 def fix_modes(folder: Path) -> None:
     """Set 0700 on the folder and its subfolders, 0600 on its files (a folder written by
     an older release was left 0755/0644). Symbolic links are not followed."""

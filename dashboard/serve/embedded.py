@@ -30,6 +30,7 @@ from dashboard.serve.datadir import (
     fix_modes,
     held,
     make_private,
+    unusable,
     write_private,
 )
 
@@ -175,9 +176,15 @@ class EmbeddedValkey:
     def start(self, timeout: float = 15.0, what: str = "run") -> str:
         """Take the data folder (FolderBusy when another process has it), start the
         server on it and return its URL."""
-        self.lock.acquire(what)
+        try:
+            self.lock.acquire(what)
+        except OSError as exc:  # a read-only or full disk, a folder of another user's
+            raise RuntimeError(unusable(self.data_dir, exc)) from None
         try:
             return self._start(timeout)
+        except OSError as exc:
+            self.stop()
+            raise RuntimeError(unusable(self.data_dir, exc)) from None
         except BaseException:
             self.stop()
             raise
