@@ -48,6 +48,12 @@ _NO_REPLICAS = ("the event store refuses writes while too few replicas are attac
                 "command_id")
 
 
+# A server that cannot write its disk (full, or failing) refuses every write with MISCONF
+# until it can again; like NOREPLICAS it is checked before a write runs: nothing written.
+_DISK_ERROR = ("the event store cannot write to its disk (full, or failing); nothing was "
+               "changed: retry with the same command_id once the operator has freed space")
+
+
 _HTTP_CODES = {
     400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
     405: "method_not_allowed", 409: "conflict", 413: "too_large", 415: "unsupported_media_type",
@@ -65,6 +71,8 @@ def as_error(exc: BaseException) -> tuple[int, dict[str, Any]]:
         return as_error(unavailable(getattr(exc, "advice", _TIMED_OUT)))
     elif isinstance(exc, redis.ResponseError) and str(exc).startswith("NOREPLICAS"):
         return as_error(unavailable(_NO_REPLICAS))
+    elif isinstance(exc, redis.ResponseError) and str(exc).startswith("MISCONF"):
+        return as_error(unavailable(_DISK_ERROR))
     elif isinstance(exc, redis.RedisError):
         return as_error(unavailable())
     elif isinstance(exc, HTTPException):

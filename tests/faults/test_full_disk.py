@@ -123,3 +123,70 @@ def test_a_full_disk_refuses_commands_and_the_service_recovers_once_space_is_fre
         assert again == added
     finally:
         server.stop()
+
+
+def test_an_operators_redis_that_cannot_write_its_disk_is_503_saying_so(
+    disk: Path, tmp_path: Path
+) -> None:
+    # A Redis with `appendfsync everysec` (or RDB snapshots) does not exit on a full
+    # disk: it refuses writes with MISCONF until it can write again.
+    from dashboard import create_app
+    from dashboard.settings import load_settings
+    from dashboard.web.access import make_token
+    from tests.conftest import SECRET
+    from tests.faults.harness import redis_binary
+
+    port = free_port()
+    redis_server = subprocess.Popen(
+        [redis_binary(), "--port", str(port), "--bind", "127.0.0.1", "--appendonly", "yes",
+         "--appendfsync", "everysec", "--save", "", "--dir", str(disk)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        url = f"redis://127.0.0.1:{port}/0"
+        import redis
+
+        store = redis.Redis(port=port)
+        deadline = time.monotonic() + 10
+        while True:
+            with contextlib.suppress(redis.ConnectionError):
+                if store.ping():
+                    break
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        app = create_app(load_settings(redis_url=url, key_prefix="misconf", data_dir=tmp_path,
+                                       secret_key=SECRET, run_workers=False))
+        client = app.test_client()
+        meeting = app.extensions["plenary"].meeting
+        admin = make_token("admin", "*", SECRET, deployment=app.config["PLENARY_DEPLOYMENT"])
+        headers = {"Authorization": f"Bearer {admin}"}
+        stream = f"misconf:{{{meeting.programme.meeting.id}}}:events"
+        filler = fill(disk)
+        body: dict[str, Any] = {}
+        for i in range(200):  # the first appends may still find room: until refused
+            body = {"type": "announcement.post", "room": ROOM, "command_id": f"c{i}",
+                    "text": {"es": f"aviso {i}", "en": f"notice {i}"}}
+            refused = client.post("/api/commands", json=body, headers=headers)
+            if refused.status_code != 200:
+                break
+            client.post("/api/commands", headers=headers, json={
+                "type": "announcement.retract", "id": refused.json["id"]})
+        assert refused.status_code == 503, refused.json
+        assert refused.json["error"]["code"] == "unavailable"
+        message = refused.json["error"]["message"]
+        # not "unreachable": Redis answered, and said why it wrote nothing
+        assert "disk" in message and "nothing was changed" in message, message
+        before = store.xlen(stream)
+        assert client.post("/api/commands", json=body, headers=headers).status_code == 503
+        assert store.xlen(stream) == before
+
+        filler.unlink()
+        deadline = time.monotonic() + 20
+        while (answer := client.post("/api/commands", json=body, headers=headers)
+               ).status_code != 200:
+            assert time.monotonic() < deadline, answer.json
+            time.sleep(0.5)
+        assert store.xlen(stream) == before + 1
+        store.close()
+    finally:
+        redis_server.kill()
+        redis_server.wait()
