@@ -33,7 +33,12 @@ import redis  # noqa: E402
 from dashboard.app import create_app, start_node  # noqa: E402
 from dashboard.domain import ProgrammeError, load_programme  # noqa: E402
 from dashboard.domain.programme import default_programme_path  # noqa: E402
-from dashboard.serve.datadir import FolderBusy, record_address, recorded_address  # noqa: E402
+from dashboard.serve.datadir import (  # noqa: E402
+    ADDRESS_NAME,
+    FolderBusy,
+    record_address,
+    recorded_address,
+)
 from dashboard.serve.embedded import EmbeddedValkey, running_url  # noqa: E402
 from dashboard.serve.processes import Supervisor, listen, process_count  # noqa: E402
 from dashboard.serve.server import make_server, raise_open_file_limit  # noqa: E402
@@ -330,7 +335,12 @@ def serve(settings: Settings, host: str, port: int, embedded: Any = None,
         print(f"web process {index} (pid {os.getpid()}) serving on {listening}"
               f"{' with the workers' if workers else ''}", flush=True)
     if not index:  # one process says it all: this one, or process 0 of several
-        record_address(settings.data_dir, listening)  # what `plenary links` prints by default
+        try:
+            record_address(settings.data_dir, listening)  # what `plenary links` prints
+        except OSError as exc:  # by default; a full disk must not stop a node that serves
+            log.warning("cannot record the address in %s (%s): `plenary links` may print "
+                        "another address unless given --base-url",
+                        settings.data_dir / ADDRESS_NAME, exc.strerror or exc)
         if embedded is not None:
             embedded.lock.note({"pid": os.getpid(), "what": "run", "url": listening})
         print(f"Plenary Live: {parts.meeting.programme.meeting.title.en}", flush=True)

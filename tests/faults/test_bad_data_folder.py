@@ -143,3 +143,35 @@ def test_unwritable_heartbeats_are_said_once_and_the_worker_goes_on(
     beat()
     assert path.exists()
     assert "written again" in caplog.text
+
+
+def test_a_run_on_redis_serves_with_its_data_folder_on_a_full_disk(
+    mounted: Path, tmp_path: Path, redis_url: str, prefix: str
+) -> None:
+    # With REDIS_URL the folder holds only the key (and the address `links` reads): a
+    # full disk there must not stop the web node once it listens.
+    from tests.support import LiveServer
+
+    data = mounted / "data"
+    data.mkdir()
+    shutil.copy(FIXTURE / "data" / "secret_key", data / "secret_key")
+    with (mounted / "filler").open("wb", buffering=0) as out:
+        for size in (1 << 16, 1 << 10, 1):
+            try:
+                while True:
+                    out.write(b"\0" * size)
+            except OSError:
+                pass
+    server = LiveServer(free_port(), data, {"REDIS_URL": redis_url,
+                                            "PLENARY_KEY_PREFIX": prefix})
+    server.env.pop("SECRET_KEY", None)
+    server.log_path = tmp_path / "server.log"
+    server.start()
+    try:
+        time.sleep(1.0)
+        assert server.process is not None and server.process.poll() is None
+        log = server.log_path.read_text()
+        assert "Traceback" not in log, log[-3000:]
+        assert f"cannot record the address in {data / 'service.json'}" in log, log[-3000:]
+    finally:
+        server.stop()
