@@ -26,6 +26,9 @@ bp = Blueprint("api", __name__, url_prefix="/api")
 health = Blueprint("health", __name__)
 
 _STREAM_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
+# Each half of a stream id is an unsigned 64-bit number; Redis refuses a larger one.
+_ID_PART_MAX = 2**64 - 1
+_ID_MAX = f"{_ID_PART_MAX}-{_ID_PART_MAX}"
 
 
 
@@ -130,7 +133,7 @@ def command_route(app: Flask, wsgi_app: WSGIApp) -> WSGIApp:
 def events() -> Any:
     """The admin reads the log in order."""
     after = request.args.get("after", "0-0")
-    if not _STREAM_ID.match(after):
+    if not _STREAM_ID.match(after) or any(int(part) > _ID_PART_MAX for part in after.split("-")):
         raise ApiError(400, "bad_request", "after must be a stream id like 1700000000000-0")
     try:
         limit = int(request.args.get("limit", "100"))
@@ -138,6 +141,8 @@ def events() -> Any:
         raise ApiError(400, "bad_request", "limit must be a whole number") from None
     if not 1 <= limit <= 1000:
         raise ApiError(400, "bad_request", "limit must be between 1 and 1000")
+    if after == _ID_MAX:  # Redis refuses an interval that starts past its largest id
+        return jsonify([])
     return jsonify([e.to_dict() for e in services().log.read(after, limit)])
 
 

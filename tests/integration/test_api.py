@@ -225,6 +225,23 @@ def test_the_event_log_is_for_admins_in_order(client, token, chair, programme):
     assert bad.status_code == 400
 
 
+@pytest.mark.parametrize("after", ["18446744073709551616-0", "0-18446744073709551616",
+                                   "99999999999999999999-99999999999999999999"])
+def test_an_event_id_past_what_a_stream_id_holds_is_a_bad_request(client, token, after):
+    # A stream id is two 64-bit numbers: Redis refuses a larger one, which is the
+    # caller's mistake (400), not the store being unreachable (503).
+    answer = client.get(f"/api/events?after={after}", headers=auth(token("admin")))
+    assert answer.status_code == 400
+    assert answer.get_json()["error"]["code"] == "bad_request"
+
+
+def test_nothing_comes_after_the_largest_stream_id(client, token, chair, programme):
+    chair.open(programme)
+    largest = f"{2**64 - 1}-{2**64 - 1}"
+    answer = client.get(f"/api/events?after={largest}", headers=auth(token("admin")))
+    assert answer.status_code == 200 and answer.get_json() == []
+
+
 def test_cookie_commands_from_another_site_are_refused(client, token, chair, programme):
     chair.open(programme)
     client.set_cookie("plenary_session", token("chair", chair.room))
