@@ -52,12 +52,15 @@ __all__ = [
     "RoomCommand",
     "N_",
     "SpeakerName",
+    "StreamId",
     "clean_text",
     "command",
 ]
 
 Id = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 Instant = Annotated[float, Field(allow_inf_nan=False)]
+# A room's version: a stream id, two 64-bit numbers (a longer one can match no version).
+StreamId = Annotated[str, StringConstraints(pattern=r"^\d{1,20}-\d{1,20}$")]
 MAX_TEXT = 500
 MAX_SPEAKER_NAME = 120
 
@@ -107,7 +110,7 @@ class BaseCommand(BaseModel):
     model_config = _DEFERRED
 
     type: str
-    expected_version: Annotated[str, StringConstraints(pattern=r"^\d+-\d+$")] | None = None
+    expected_version: StreamId | None = None
     command_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")] | None = None
 
     def body_hash(self) -> str:

@@ -14,6 +14,7 @@ from .commands import (
     Id,
     RoomCommand,
     SpeakerName,
+    StreamId,
     command,
 )
 from .errors import Conflict, NotFound, TooMany
@@ -583,7 +584,7 @@ class SpeakerUndo(RoomCommand):
 
     type: Literal["speaker.undo"]
     # Required: an undo acts on the change its sender saw, never on a newer one.
-    expected_version: Annotated[str, StringConstraints(pattern=r"^\d+-\d+$")]
+    expected_version: StreamId
 
 
 @command(SpeakerUndo, may=CHAIR_OF_ROOM, name=N_("Undo the last change to the list"))

@@ -65,6 +65,16 @@ def test_an_undo_must_say_which_version_it_undoes() -> None:
                           "expected_version": None}) == "expected_version"
 
 
+@pytest.mark.parametrize("kind", ["speaker.next", "speaker.undo", "announcement.post"])
+def test_an_expected_version_is_a_stream_id_and_no_longer(kind: str) -> None:
+    # A stream id is two 64-bit numbers (at most 20 digits each): a longer one can
+    # match no room's version, and it would be echoed back in the `stale` answer.
+    body = {"type": kind, **VALID[kind]}
+    assert parse_command({**body, "expected_version": f"{'9' * 20}-{'9' * 20}"})
+    assert invalid_field({**body, "expected_version": "1" * 21 + "-0"}) == "expected_version"
+    assert invalid_field({**body, "expected_version": "0-" + "1" * 5000}) == "expected_version"
+
+
 @pytest.mark.parametrize("kind", sorted(VALID))
 def test_valid_commands_parse_with_their_type(kind: str) -> None:
     command = parse_command({"type": kind, **VALID[kind]})
