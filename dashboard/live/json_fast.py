@@ -48,15 +48,26 @@ def check_depth(value: Any, limit: int = MAX_DEPTH) -> None:
 class BoundedPacket(socketio_packet.Packet):
     """A Socket.IO packet whose payload cannot be read (not JSON, or nested too deep)
     decodes as the event `bad_json`, answered with an error ack, instead of raising
-    inside the server's read loop (a traceback in the log for every such message)."""
+    inside the server's read loop (a traceback in the log for every such message).
+    A client's event named like the server's own (`connect`, `disconnect`) decodes as
+    an event nobody handles: python-socketio would run the handler of the real
+    connection or its end, on a socket that stays open."""
 
     def decode(self, encoded_packet: str | bytes) -> int:
         """Decode as python-socketio does; an unreadable payload becomes `bad_json`."""
         try:
-            return int(super().decode(encoded_packet))
+            attachments = int(super().decode(encoded_packet))
         except ValueError:
             self.packet_type, self.data = socketio_packet.EVENT, [BAD_JSON_EVENT]
             return 0
+        if (self.packet_type in (socketio_packet.EVENT, socketio_packet.BINARY_EVENT)
+                and isinstance(self.data, list) and self.data
+                and self.data[0] in RESERVED_EVENTS):
+            self.data = [UNHANDLED_EVENT, *self.data[1:]]
+        return attachments
 
 
 BAD_JSON_EVENT = "bad_json"
+# The server's own events, never a client's (socket.io's JS server refuses them too).
+RESERVED_EVENTS = frozenset({"connect", "disconnect", "connect_error"})
+UNHANDLED_EVENT = "reserved_event"
