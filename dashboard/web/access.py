@@ -524,9 +524,17 @@ def access_links(base_url: str | None = None) -> list[dict[str, str]]:
 def revoke() -> Any:
     """An admin revokes every link of a role and room; the answer is the new link."""
     body = json_body()
-    role, room = body.get("role"), body.get("room", ALL)
+    for field in body:
+        if field not in ("role", "room"):
+            raise ApiError(422, "invalid", f"{field[:40]}: unknown field", field[:40])
+    role = body.get("role")
     if role not in ROLES:
         raise ApiError(422, "invalid", f"role must be one of {', '.join(ROLES)}", "role")
+    # Only the links for every room may leave the room out: a chair's or a screen's
+    # without one would otherwise revoke the all-rooms link, a mistake not undone.
+    room = body.get("room", ALL if role in (Role.ADMIN, Role.STAFF) else None)
+    if room is None:
+        raise ApiError(422, "invalid", "room is required", "room")
     parts = services()
     if role == Role.DELEGATION:
         if room not in parts.meeting.programme.delegations_by_code:

@@ -133,6 +133,9 @@ def test_only_an_admin_may_revoke(client, token, role):
 @pytest.mark.parametrize("body, status", [
     ({"role": "king", "room": "*"}, 422), ({"role": "chair", "room": "nowhere"}, 404),
     ({"role": "chair", "room": 3}, 422), ({"role": "staff", "room": "plenario"}, 422),
+    # Without a room, a chair's or a screen's would have been the all-rooms link.
+    ({"role": "chair"}, 422), ({"role": "screen"}, 422), ({"role": "delegation"}, 422),
+    ({"role": "screen", "room": "plenario", "rooms": ["*"]}, 422),
 ])
 def test_a_bad_revoke_is_refused_and_revokes_nothing(client, token, app, body, status):
     r = client.post("/api/access/revoke", json=body,
