@@ -472,6 +472,11 @@ def decide_resume(
     return [Event.of(TimerResumed(speech.entry_id, speech.elapsed(now)), room.id, now)]
 
 
+# The longest limit a speech may reach with its extensions: each is bounded, and so
+# must their sum be (the countdown every screen shows).
+MAX_SPEECH_S = 24 * 3600
+
+
 class TimerExtend(RoomCommand):
     """Give the current speaker more seconds."""
 
@@ -485,6 +490,9 @@ def decide_extend(
 ) -> list[Event]:
     """timer.extend → timer.extended (data holds the new limit)."""
     speech = _require_current(room)
+    if speech.limit_s + cmd.seconds > MAX_SPEECH_S:
+        raise Conflict(f"a speech's limit is at most {MAX_SPEECH_S // 3600} hours "
+                       f"(it is {speech.limit_s} s)", field="seconds")
     data = TimerExtended(speech.entry_id, cmd.seconds, speech.limit_s + cmd.seconds)
     return [Event.of(data, room.id, now)]
 

@@ -74,6 +74,20 @@ def test_extend_bounds_are_validated(speaking: Driver) -> None:
             speaking.decide("timer.extend", room=ROOM, seconds=seconds)
 
 
+def test_a_speech_is_never_extended_past_24_hours(speaking: Driver) -> None:
+    # Each extension is bounded; their sum must be too, or a repeated one grows
+    # the limit (and every screen's countdown) without end.
+    for _ in range(23):
+        speaking.run("timer.extend", room=ROOM, seconds=3600)
+    assert clock(speaking)["limit_s"] == 240 + 23 * 3600
+    with pytest.raises(Conflict) as refused:
+        speaking.decide("timer.extend", room=ROOM, seconds=3600)
+    assert refused.value.field == "seconds"
+    assert clock(speaking)["limit_s"] == 240 + 23 * 3600
+    speaking.run("timer.extend", room=ROOM, seconds=24 * 3600 - 240 - 23 * 3600)
+    assert clock(speaking)["limit_s"] == 24 * 3600
+
+
 def test_overrun_is_negative_remaining_time_never_clamped(speaking: Driver) -> None:
     speaking.tick(300)
     current = clock(speaking)
