@@ -85,6 +85,9 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     app.wsgi_app = api.command_route(app, app.wsgi_app)  # type: ignore[method-assign,assignment]
     if settings.websocket_only:
         app.wsgi_app = sockets.websocket_only(app.wsgi_app)  # type: ignore[method-assign]
+    else:
+        app.wsgi_app = sockets.bounded_polling(  # type: ignore[method-assign]
+            app.wsgi_app, settings.max_message_bytes, max(10.0, 2 * settings.redis_timeout_s))
     if settings.proxy_count:  # outermost: every route, the command route included, sees it
         n = settings.proxy_count
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
 
+import gevent
 import redis
 from flask import Flask, request
 from flask_socketio import join_room
@@ -53,6 +54,55 @@ def websocket_only(wsgi_app: Callable[..., Iterable[bytes]]) -> Callable[..., It
                 ("Cache-Control", "no-store")])
             return [_WEBSOCKET_ONLY]
         return wsgi_app(environ, start_response)
+
+    return route
+
+
+_POLL_TOO_LARGE = (b'{"error":{"code":"too_large","message":"a long-polling message is larger '
+                   b'than PLENARY_MAX_MESSAGE_BYTES"}}')
+_POLL_REFUSED = (b'{"error":{"code":"bad_request","message":"this long-polling request was '
+                 b'refused"}}')
+
+
+def bounded_polling(wsgi_app: Callable[..., Iterable[bytes]], max_bytes: int,
+                    max_seconds: float) -> Callable[..., Iterable[bytes]]:
+    """Answer every long-polling POST, and in time.
+
+    engine.io ends a session whose POST it refuses (too large, or a packet it does not
+    know) by closing the session and waiting for the session's next poll to take the
+    close: a client that never polls again holds that request, its greenlet and its
+    connection for good, with no access link needed to open the session. A body over
+    the bound is refused here before engine.io reads it (413 `too_large`); any other
+    POST is answered 400 `bad_request` if engine.io has not answered within
+    `max_seconds` (longer than a command's own bounds: its run happens in the POST).
+    The session, closed, is dropped by engine.io's own sweep.
+    """
+
+    def answer(start_response: Callable[..., Any], status: str, body: bytes) -> list[bytes]:
+        start_response(status, [("Content-Type", "application/json"),
+                                ("Content-Length", str(len(body))), *SECURITY_HEADERS,
+                                ("Cache-Control", "no-store")])
+        return [body]
+
+    def route(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if (environ.get("REQUEST_METHOD") != "POST"
+                or not environ.get("PATH_INFO", "").startswith("/socket.io")):
+            return wsgi_app(environ, start_response)
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = max_bytes + 1
+        if length > max_bytes:
+            return answer(start_response, "413 Payload Too Large", _POLL_TOO_LARGE)
+        deadline = gevent.Timeout(max_seconds)
+        try:
+            with deadline:
+                return list(wsgi_app(environ, start_response))
+        except gevent.Timeout as exc:
+            if exc is not deadline:
+                raise
+            log.warning("a long-polling POST got no answer within %.0f s: refused", max_seconds)
+            return answer(start_response, "400 Bad Request", _POLL_REFUSED)
 
     return route
 
