@@ -40,7 +40,8 @@ KINDS = frozenset({"screen", "overview", "podium", "chyron", "chair", "chair_ind
                    "admin", "fleet", "delegation", "other"})
 MAX_NAME = 80
 MAX_USER_AGENT = 200
-MAX_LANG = 8
+# What a page may show in: a screen's language (or both), a console's interface language.
+LANGS = frozenset({"es", "en", "both"})
 MAX_VIEWPORT = 100_000  # pixels on a side; bigger is a lie
 MAX_LISTED = 5000  # pages read by one GET /api/screens
 # Pages kept at most: past it, those whose last sign of life is oldest are forgotten at
@@ -96,7 +97,7 @@ class Hello:
             screen_id=clean_screen_id(data.get("screen_id")),
             # Without the marks that hide or reverse text, as the admin's names are.
             name=" ".join(INVISIBLE.sub("", _clip(data.get("name"), MAX_NAME)).split()),
-            lang=_clip(data.get("lang"), MAX_LANG),
+            lang=lang if isinstance(lang := data.get("lang"), str) and lang in LANGS else "",
             viewport=size,
             version=_version(data.get("version")),
         )

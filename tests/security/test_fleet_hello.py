@@ -77,3 +77,13 @@ def test_a_pages_own_name_is_cleaned_as_typed_texts_are(app: Any, token: Any) ->
     answer = hello(sock, screen_id="left", name="\u202eadroh\u200b  izquierda\u2066 ")
     assert answer["ok"] and answer["name"] == "adroh izquierda"
     assert listed(app)["left"]["name"] == "adroh izquierda"
+
+
+def test_a_page_says_a_language_of_the_service_or_none(app: Any, token: Any) -> None:
+    """A language the service does not show (or not a string) is listed as none."""
+    for said, kept in (("es", "es"), ("both", "both"), ("zz", ""), ("<b>", ""), (["es"], "")):
+        sock = socketio.test_client(app, auth={"token": token("screen", ROOM)})
+        assert hello(sock, screen_id=f"lang-{kept or 'none'}-{len(str(said))}", lang=said)["ok"]
+        page = listed(app)[f"lang-{kept or 'none'}-{len(str(said))}"]
+        assert page["lang"] == kept, said
+        sock.disconnect()
