@@ -311,3 +311,31 @@ def instant_free(state: dict[str, Any]) -> dict[str, Any]:
     if state.get("totals"):  # ordered by time spoken: by code once that is set aside
         state["totals"].sort(key=lambda total: total["delegation"]["code"])
     return state
+
+
+@contextmanager
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 2 MB tmpfs mounted for one test (the test is skipped where mounting is refused)."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount)],
+                          capture_output=True, text=True, timeout=10)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], capture_output=True, timeout=10)
+
+
+def fill(disk: Path) -> Path:
+    """Write a file until the disk has no byte left; return it."""
+    filler = disk / "filler"
+    with filler.open("wb", buffering=0) as out:
+        for size in (1 << 16, 1 << 10, 1):
+            try:
+                while True:
+                    out.write(b"\0" * size)
+            except OSError:
+                pass
+    return filler

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.faults.harness import fill, small_disk
 from tests.support import ROOT, free_port
 
 pytestmark = pytest.mark.timeout(180)
@@ -48,17 +49,8 @@ def refused_by_all(data: Path, says: str, prefix: list[str] | None = None) -> No
 
 @pytest.fixture
 def mounted(tmp_path: Path) -> Iterator[Path]:
-    """A small tmpfs mounted for this test alone (skipped where mounting is not allowed)."""
-    mount = tmp_path / "disk"
-    mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount)],
-                          capture_output=True, text=True, timeout=10)
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
-    try:
+    with small_disk(tmp_path) as mount:
         yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], capture_output=True, timeout=10)
 
 
 def test_a_file_where_the_folder_should_be_is_refused(tmp_path: Path) -> None:
@@ -110,13 +102,7 @@ def test_a_folder_of_the_release_before_on_a_read_only_disk_is_refused(mounted: 
 
 
 def test_a_fresh_folder_on_a_full_disk_is_refused(mounted: Path) -> None:
-    with (mounted / "filler").open("wb", buffering=0) as out:
-        for size in (1 << 16, 1 << 10, 1):
-            try:
-                while True:
-                    out.write(b"\0" * size)
-            except OSError:
-                pass
+    fill(mounted)
     refused_by_all(mounted / "data", f"cannot use the data folder {mounted / 'data'}: "
                                      "No space left on device")
     assert not (mounted / "data" / "secret_key").exists()
@@ -155,13 +141,7 @@ def test_a_run_on_redis_serves_with_its_data_folder_on_a_full_disk(
     data = mounted / "data"
     data.mkdir()
     shutil.copy(FIXTURE / "data" / "secret_key", data / "secret_key")
-    with (mounted / "filler").open("wb", buffering=0) as out:
-        for size in (1 << 16, 1 << 10, 1):
-            try:
-                while True:
-                    out.write(b"\0" * size)
-            except OSError:
-                pass
+    fill(mounted)
     server = LiveServer(free_port(), data, {"REDIS_URL": redis_url,
                                             "PLENARY_KEY_PREFIX": prefix})
     server.env.pop("SECRET_KEY", None)

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 import requests
 
+from tests.faults.harness import fill, small_disk
 from tests.support import LiveServer, free_port
 
 pytestmark = pytest.mark.timeout(120)
@@ -28,28 +29,8 @@ DELEGATIONS = ("PAN", "BRA", "ARG", "GTM", "HND", "SLV", "PRY", "URY")
 
 @pytest.fixture
 def disk(tmp_path: Path) -> Iterator[Path]:
-    """A 2 MB tmpfs mounted for this test alone."""
-    mount = tmp_path / "disk"
-    mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount)],
-                          capture_output=True, text=True, timeout=10)
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
-    try:
+    with small_disk(tmp_path) as mount:
         yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], capture_output=True, timeout=10)
-
-
-def fill(disk: Path) -> Path:
-    """Write a file until the disk has no byte left; return it."""
-    filler = disk / "filler"
-    with filler.open("wb", buffering=0) as out:
-        for size in (1 << 16, 1 << 10, 1):
-            with contextlib.suppress(OSError):
-                while True:
-                    out.write(b"\0" * size)
-    return filler
 
 
 def command(server: LiveServer, token: str, body: dict[str, Any]) -> requests.Response:
