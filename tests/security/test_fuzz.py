@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from typing import Any
 
 import pytest
@@ -90,8 +91,9 @@ def probe(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Any:
     from dashboard import create_app
     from dashboard.settings import load_settings
 
+    prefix = f"fuzz{uuid.uuid4().hex[:10]}"  # this module's own: deleted afterwards
     app = create_app(load_settings(
-        redis_url=redis_url, key_prefix="fuzz", secret_key=SECRET, run_workers=False,
+        redis_url=redis_url, key_prefix=prefix, secret_key=SECRET, run_workers=False,
         data_dir=tmp_path_factory.mktemp("fuzz")))
     # open every sitting's room so that more commands get past the first check
     p = Probe(app)
@@ -99,7 +101,7 @@ def probe(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Any:
         p.client.post("/api/commands", headers=p.headers, json={
             "type": "session.open", "room": session.room, "session_id": session.id})
     yield p
-    delete_keys(redis_url, "fuzz:*")
+    delete_keys(redis_url, f"{prefix}:*")
     total = p.count
     print(f"\nHTTP fuzz: {total} payloads, statuses {dict(sorted(p.statuses.items()))}")
 
