@@ -37,6 +37,14 @@ _WEBSOCKET_ONLY = (
     b'that share no long-polling session: connect with the websocket transport"}}')
 
 
+def _refuse(start_response: Callable[..., Any], status: str, body: bytes) -> list[bytes]:
+    """An engine.io request answered here, before engine.io: a JSON error body."""
+    start_response(status, [("Content-Type", "application/json"),
+                            ("Content-Length", str(len(body))), *SECURITY_HEADERS,
+                            ("Cache-Control", "no-store")])
+    return [body]
+
+
 def websocket_only(wsgi_app: Callable[..., Iterable[bytes]]) -> Callable[..., Iterable[bytes]]:
     """Refuse Engine.IO long-polling with 400 `websocket_only`: every request of a polling
     session must reach the process that holds it, which processes sharing a port cannot
@@ -48,11 +56,7 @@ def websocket_only(wsgi_app: Callable[..., Iterable[bytes]]) -> Callable[..., It
         if (environ.get("PATH_INFO", "").startswith("/socket.io")
                 and parse_qs(environ.get("QUERY_STRING", "")).get(
                     "transport", ["polling"])[0] != "websocket"):
-            start_response("400 Bad Request", [
-                ("Content-Type", "application/json"),
-                ("Content-Length", str(len(_WEBSOCKET_ONLY))), *SECURITY_HEADERS,
-                ("Cache-Control", "no-store")])
-            return [_WEBSOCKET_ONLY]
+            return _refuse(start_response, "400 Bad Request", _WEBSOCKET_ONLY)
         return wsgi_app(environ, start_response)
 
     return route
@@ -78,12 +82,6 @@ def bounded_polling(wsgi_app: Callable[..., Iterable[bytes]], max_bytes: int,
     The session, closed, is dropped by engine.io's own sweep.
     """
 
-    def answer(start_response: Callable[..., Any], status: str, body: bytes) -> list[bytes]:
-        start_response(status, [("Content-Type", "application/json"),
-                                ("Content-Length", str(len(body))), *SECURITY_HEADERS,
-                                ("Cache-Control", "no-store")])
-        return [body]
-
     def route(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if (environ.get("REQUEST_METHOD") != "POST"
                 or not environ.get("PATH_INFO", "").startswith("/socket.io")):
@@ -93,7 +91,7 @@ def bounded_polling(wsgi_app: Callable[..., Iterable[bytes]], max_bytes: int,
         except ValueError:
             length = max_bytes + 1
         if length > max_bytes:
-            return answer(start_response, "413 Payload Too Large", _POLL_TOO_LARGE)
+            return _refuse(start_response, "413 Payload Too Large", _POLL_TOO_LARGE)
         deadline = gevent.Timeout(max_seconds)
         try:
             with deadline:
@@ -102,7 +100,7 @@ def bounded_polling(wsgi_app: Callable[..., Iterable[bytes]], max_bytes: int,
             if exc is not deadline:
                 raise
             log.warning("a long-polling POST got no answer within %.0f s: refused", max_seconds)
-            return answer(start_response, "400 Bad Request", _POLL_REFUSED)
+            return _refuse(start_response, "400 Bad Request", _POLL_REFUSED)
 
     return route
 
