@@ -18,7 +18,7 @@ from urllib.parse import unquote, urlsplit
 import redis
 from redis.backoff import EqualJitterBackoff
 from redis.retry import Retry
-from redis.sentinel import MasterNotFoundError, Sentinel
+from redis.sentinel import MasterNotFoundError, Sentinel, SentinelConnectionPool
 
 SENTINEL_SCHEME = "redis+sentinel"
 
@@ -154,6 +154,19 @@ def check_url(url: str) -> None:
         raise ValueError(f"{exc}{hint}") from None
 
 
+# Connections one client keeps to Redis at most. A caller past them waits for one (up to
+# the client's timeout) instead of failing: thousands of screens saying hello at once,
+# after a node restarts, queue for a moment, and a chair's command among them is answered
+# (redis-py's own pool refuses with "Too many connections" past 100). It also bounds what
+# one process opens on Redis, whose clients are limited too (`maxclients`).
+POOL_SIZE = 50
+
+
+class _SentinelBlockingPool(SentinelConnectionPool, redis.BlockingConnectionPool):
+    """redis-py's Sentinel pool (its connections go to the primary the Sentinels name)
+    bounded as `BlockingConnectionPool` bounds a plain one: callers past it wait."""
+
+
 def client(
     url: str,
     *,
@@ -177,8 +190,13 @@ def client(
                        supported_errors=FAILOVER_ERRORS),
         "health_check_interval": health_check_interval,
     }
+    pool: dict[str, Any] = {"max_connections": POOL_SIZE, "timeout": timeout}
     if not is_sentinel(url):
-        return redis.Redis.from_url(url, **options)
+        plain = redis.Redis(
+            connection_pool=redis.BlockingConnectionPool.from_url(url, **pool, **options))
+        # as from_url sets it: close() closes the pool (not in types-redis)
+        plain.auto_close_connection_pool = True  # type: ignore[attr-defined]
+        return plain
     found = parse_sentinel_url(url)
     sentinel = _Sentinels(
         list(found.sentinels),
@@ -187,5 +205,6 @@ def client(
         **options,
     )
     primary: redis.Redis = sentinel.master_for(
-        found.service, redis_class=redis.Redis, db=found.db, password=found.password)
+        found.service, redis_class=redis.Redis, connection_pool_class=_SentinelBlockingPool,
+        db=found.db, password=found.password, **pool)
     return primary

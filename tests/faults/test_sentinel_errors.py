@@ -123,3 +123,28 @@ def test_an_address_that_is_not_a_sentinel_does_not_hide_the_others(
         alone.ping()
     assert f"127.0.0.1:{not_redis}" in str(refused.value)
     assert len(str(refused.value)) < 600
+
+
+def test_callers_past_the_pool_wait_for_a_connection_to_the_primary(sentinel: SentinelNode):
+    """Through the Sentinels as on a plain URL, a burst of callers past the pool's bound
+    queues for its connections (each held 0.3 s here): none is refused, and no more than
+    the bound are open at once."""
+    primary = connection.client(f"redis+sentinel://127.0.0.1:{sentinel.port}/{SERVICE}/0",
+                                timeout=5)
+    errors: list[Exception] = []
+
+    def hold() -> None:
+        try:
+            primary.xread({"pool-burst:nothing": "$"}, block=300)
+        except redis.RedisError as exc:
+            errors.append(exc)
+
+    callers = [threading.Thread(target=hold) for _ in range(3 * connection.POOL_SIZE)]
+    began = time.monotonic()
+    for caller in callers:
+        caller.start()
+    for caller in callers:
+        caller.join(10)
+    assert errors == []
+    assert time.monotonic() - began >= 3 * 0.3 - 0.05  # three turns of the pool
+    primary.close()

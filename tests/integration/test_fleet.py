@@ -31,12 +31,7 @@ def two_nodes(redis_url: str, prefix: str, tmp_path: Path) -> Iterator[list[Live
 def ask(ws: websocket.WebSocket, n: int, event: str, data: Any) -> Any:
     """Send a Socket.IO event with ack id `n`; the ack's data (pings answered meanwhile)."""
     ws.send(f"42{n}" + json.dumps([event, data]))
-    while True:
-        frame = ws.recv()
-        if frame == "2":
-            ws.send("3")
-        elif frame.startswith(f"43{n}"):
-            return json.loads(frame[len(f"43{n}"):])[0]
+    return ask_answer(ws, n)
 
 
 def say(ws: websocket.WebSocket, event: str, data: Any) -> None:
@@ -233,3 +228,32 @@ def test_metrics_refuse_a_screen_token_and_take_the_scrape_token(
             assert got.status_code == status, (token, got.text)
     finally:
         server.stop()
+
+
+def test_a_burst_of_hellos_lists_every_page(two_nodes: list[LiveServer]) -> None:
+    """Screens reconnecting together (a node restarted) each say hello at once: every one
+    is listed, none refused for want of a connection to Redis."""
+    server, count = two_nodes[0], 300
+    token = server.token("screen", ROOM)
+    sockets = [engine_socket(server, token) for _ in range(count)]
+    try:
+        for i, ws in enumerate(sockets):
+            say_hello = {"kind": "screen", "screen_id": f"burst-{i}", "lang": "es"}
+            ws.send("421" + json.dumps(["hello", say_hello]))
+        answers = [ask_answer(ws, 1) for ws in sockets]
+        assert [a for a in answers if not a.get("ok")] == []
+        listed = {page["screen_id"] for page in listing(server)}
+        assert {f"burst-{i}" for i in range(count)} <= listed
+    finally:
+        for ws in sockets:
+            ws.close()
+
+
+def ask_answer(ws: websocket.WebSocket, n: int) -> Any:
+    """The ack of the event sent with ack id `n` (pings answered meanwhile)."""
+    while True:
+        frame = ws.recv()
+        if frame == "2":
+            ws.send("3")
+        elif frame.startswith(f"43{n}"):
+            return json.loads(frame[len(f"43{n}"):])[0]
