@@ -15,6 +15,26 @@ from tests.support import CHROMIUM, INSTALL_HINT, LiveServer, delete_keys, free_
 
 SECRET = "test-secret-key-not-for-production"
 
+# Suites that assert wall-clock bounds (a failover within seconds, screens back within
+# 5 s): under pytest-xdist they run one after another on the same worker, so that two of
+# them never contend for the cores. Every other file goes whole to a worker, as
+# `--dist loadfile` sends it.
+TIMED = "tests/faults/"
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    if config.getvalue("dist") != "loadfile":
+        return None
+    # Imported here: pytest-xdist is optional (`-p no:xdist` runs without it).
+    from xdist.scheduler import LoadFileScheduling
+
+    class TimedTogether(LoadFileScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            return TIMED if nodeid.startswith(TIMED) else str(super()._split_scope(nodeid))
+
+    return TimedTogether(config, log)
+
 
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
