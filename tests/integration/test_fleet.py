@@ -257,3 +257,43 @@ def ask_answer(ws: websocket.WebSocket, n: int) -> Any:
             ws.send("3")
         elif frame.startswith(f"43{n}"):
             return json.loads(frame[len(f"43{n}"):])[0]
+
+
+def closed_by_server(ws: websocket.WebSocket, within: float = 5.0) -> None:
+    """Wait until the server closes this socket (its Socket.IO disconnect, or the close)."""
+    ws.settimeout(within)
+    try:
+        while (frame := ws.recv()) not in ("41", ""):
+            if frame == "2":
+                ws.send("3")
+    except websocket.WebSocketConnectionClosedException:
+        pass
+
+
+def test_revoked_links_release_their_pages_and_the_node_s_bound(
+        redis_url: str, prefix: str, tmp_path: Path) -> None:
+    """A screen whose link is revoked is closed, listed gone, and no longer counts against
+    the node's bound: screens given new links, revoked again and again, are still listed."""
+    server = node(redis_url, tmp_path / "n", prefix, PLENARY_MAX_FLEET_PER_NODE="2")
+    server.start()
+    admin = {"Authorization": f"Bearer {server.token('admin')}"}
+    token = server.token("screen", ROOM)
+    sockets: list[websocket.WebSocket] = []
+    try:
+        for i in range(4):
+            sockets.append(ws := engine_socket(server, token))
+            answer = ask(ws, 1, "hello", {"kind": "screen", "screen_id": f"revoked-{i}"})
+            assert answer["ok"], (i, answer)
+            revoked = requests.post(f"{server.url}/api/access/revoke", timeout=10,
+                                    json={"role": "screen", "room": ROOM}, headers=admin)
+            assert revoked.status_code == 200, revoked.text
+            token = revoked.json()["token"]
+            closed_by_server(ws)
+        found = {s["screen_id"]: s["status"] for s in listing(server)}
+        assert found == {f"revoked-{i}": "gone" for i in range(4)}
+        node_figures = requests.get(f"{server.url}/api/node", timeout=10, headers=admin).json()
+        assert node_figures["sockets"] == 0
+    finally:
+        for ws in sockets:
+            ws.close()
+        server.stop()
