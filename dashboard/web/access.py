@@ -280,11 +280,13 @@ def close_revoked(parts: Services, socketio: SocketIO) -> int:
         if still_valid(client.principal, access, now):
             access.connected(client.principal)
         else:
-            parts.clients.pop(sid, None)
+            # The disconnect handler forgets the socket (its page listed gone, its place
+            # in the node's fleet bound given back): it must still find it in `clients`.
             try:
                 socketio.server.disconnect(sid, namespace="/")
             except Exception:  # the socket may be gone already
                 log.debug("disconnecting %s failed", sid, exc_info=True)
+            parts.clients.pop(sid, None)
             closed += 1
     return closed
 
