@@ -28,6 +28,7 @@ import time  # noqa: E402
 from collections.abc import Iterator, Sequence  # noqa: E402
 from typing import Any, NoReturn  # noqa: E402
 
+import gevent  # noqa: E402
 import redis  # noqa: E402
 
 from dashboard.app import create_app, start_node  # noqa: E402
@@ -329,8 +330,10 @@ def serve(settings: Settings, host: str, port: int, embedded: Any = None,
     # Listen now: /readyz (and everything else) answers while the links are printed,
     # from the app's own programme and Redis client rather than new ones.
     server.start()
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
+    # In a greenlet of its own: a plain handler runs where the signal lands, often the
+    # event loop, where server.stop cannot wait for the open connections.
+    handlers = [gevent.signal_handler(number, stop)
+                for number in (signal.SIGTERM, signal.SIGINT)]
     if index is not None:
         print(f"web process {index} (pid {os.getpid()}) serving on {listening}"
               f"{' with the workers' if workers else ''}", flush=True)
@@ -361,6 +364,8 @@ def serve(settings: Settings, host: str, port: int, embedded: Any = None,
     gc.enable()
     if server.started:  # not stopped by a signal while the links were printed
         server.serve_forever()
+    for handler in handlers:
+        handler.cancel()
 
 
 def cmd_worker(args: argparse.Namespace) -> None:
