@@ -110,3 +110,44 @@ def test_the_chyron_is_transparent_shows_the_name_and_hides_without_a_floor(
     admin("speaker.stop", room=ROOM)
     chyron.page.wait_for_selector("#third", state="hidden", timeout=5000)
     assert not chyron.errors
+
+
+def test_a_long_message_leaves_the_clock_and_the_floor_on_the_podium_display(
+        open_page: Any, admin: Any) -> None:
+    """The longest message the chair may send (500 characters in each language) shares the
+    display with the clock: nothing is pushed off it, at 1280×720 and in portrait. No text
+    is under 2.5 % of the height, but the message: in portrait, 2.5 % of the width."""
+    admin("session.open", room=ROOM, session_id=SITTING)
+    admin("speaker.add", room=ROOM, delegation="UNHCR", speaker_name="María José Fernández")
+    admin("speaker.add", room=ROOM, delegation="IOM")
+    admin("speaker.next", room=ROOM)
+    es = ("Le ruego concluya: quedan once oradores inscritos y la interpretación termina a "
+          "las 18:00. ") * 6
+    en = ("Please conclude: eleven speakers are still inscribed and interpretation ends at "
+          "18:00. ") * 6
+    admin("podium.message", room=ROOM, text={"es": es[:500], "en": en[:500]})
+    for viewport in ((1280, 720), (1080, 1920)):
+        podium = open_page("screen", ROOM, f"/podium/{ROOM}", viewport=viewport)
+        podium.wait_live()
+        podium.page.wait_for_selector("#message:not([hidden])", timeout=5000)
+        podium.page.wait_for_timeout(300)
+        boxes = podium.page.evaluate("""() => Object.fromEntries(
+            ['message', 'clock', 'clock-limit', 'floor-name', 'next-name'].map((id) => {
+              const el = document.getElementById(id);
+              const r = el.getBoundingClientRect();
+              return [id, {top: r.top, bottom: r.bottom,
+                           size: parseFloat(getComputedStyle(el).fontSize)}];
+            }))""")
+        height = viewport[1]
+        assert podium.page.evaluate(
+            "document.documentElement.scrollHeight <= window.innerHeight"), viewport
+        for name, box in boxes.items():
+            assert 0 <= box["top"] and box["bottom"] <= height + 1, (viewport, name, box)
+            floor = min(viewport) if name == "message" else height
+            assert box["size"] >= 0.025 * floor - 0.5, (viewport, name, box)
+        labels = podium.page.eval_on_selector_all(
+            ".p-label", "ls => ls.map((l) => parseFloat(getComputedStyle(l).fontSize))")
+        assert min(labels) >= 0.025 * height - 0.5, (viewport, labels)
+        assert boxes["message"]["bottom"] <= boxes["clock"]["top"] + 1, viewport
+        assert boxes["clock"]["size"] > boxes["floor-name"]["size"], viewport
+        assert not podium.errors
