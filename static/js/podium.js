@@ -2,11 +2,16 @@
 // the floor and who is next, and the chair's message (podium.*) until cleared.
 // Only this page shows the room's `podium` field.
 import { drawClock, reading } from "./clock.js";
-import { $, fill, show } from "./dom.js";
+import { $, fill, oncePerFrame, show } from "./dom.js";
 import { biNodes, biPick, page, pick, setTimezone } from "./i18n.js";
 import { connectLive, drawConnMark, keepAwake, loadProgramme } from "./live.js";
 
 let current = null;
+
+// How far a long message and the clock may shrink: fractions of the display's height
+// (the message's: of its shorter side, so that portrait holds the longest one).
+const MESSAGE_MIN = 0.025;
+const CLOCK_MIN = 0.12;
 
 function render() {
   const state = current.state;
@@ -24,7 +29,35 @@ function render() {
     box.dataset.preset = message.preset || "";
   }
   tick();
+  fitPodium();
 }
+
+/**
+ * Keep everything on the display: a long message gives way first, then the clock,
+ * always from the full sizes (the same content gives the same layout).
+ */
+function fitPodium() {
+  const grid = $("podium");
+  const message = $("message");
+  const clock = $("clock");
+  message.style.removeProperty("font-size");
+  clock.style.removeProperty("font-size");
+  const over = () => grid.scrollHeight > grid.clientHeight + 1
+    || $("clock-box").scrollHeight > $("clock-box").clientHeight + 1;
+  const { innerHeight: high, innerWidth: wide } = window;
+  const step = high * 0.005;
+  const steps = [[message, 2 * MESSAGE_MIN * high], [clock, CLOCK_MIN * high],
+    [message, MESSAGE_MIN * Math.min(high, wide)]];
+  for (const [el, minimum] of steps) {
+    let size = parseFloat(getComputedStyle(el).fontSize);
+    while (over() && size > minimum + 0.5) {
+      size = Math.max(minimum, size - step);
+      el.style.setProperty("font-size", `${size}px`);
+    }
+  }
+}
+
+window.addEventListener("resize", oncePerFrame(() => current && fitPodium()));
 
 function tick() {
   drawClock($("clock-box"), $("clock"), $("clock-label"), reading(current), {
