@@ -179,3 +179,24 @@ def test_two_displays_of_one_computer_are_two_screens(
     left.page.goto(f"{link}?display=..%2F")  # a slot that is not one: the plain screen id
     left.wait_live()
     assert "display" not in left.page.url
+
+
+def test_the_fleet_page_keeps_the_keyboard_focus_across_its_refreshes(
+        open_page: Any) -> None:
+    """The page reads the fleet every 2 s: a control reached by Tab keeps the focus (and an
+    open menu stays open), so Enter then acts on that screen."""
+    screen = open_page("screen", PLENARY, "")
+    screen.wait_live()
+    sid = screen_id(screen)
+    fleet = open_page("admin", "*", "/admin/screens")
+    row(fleet, sid).wait_for(timeout=10_000)
+    row(fleet, sid).locator(".fleet-reload").focus()
+    fleet.page.keyboard.press("Shift+Tab")  # to Identify, by the keyboard
+    focused = "document.activeElement?.closest('tr')?.dataset.screen + ' ' +" \
+              " document.activeElement?.className"
+    assert fleet.page.evaluate(focused) == f"{sid} fleet-identify"
+    fleet.page.wait_for_timeout(4500)  # two refreshes
+    assert fleet.page.evaluate(focused) == f"{sid} fleet-identify"
+    fleet.page.keyboard.press("Enter")
+    screen.page.wait_for_selector("#identify .identify-number", timeout=5000)
+    assert not (fleet.errors or screen.errors)
