@@ -8,7 +8,6 @@ import { connectLive, loadProgramme } from "./live.js";
 const POLL_MS = 2000;
 const $ = (id) => document.getElementById(id);
 let programme = null;
-let editing = false; // a rename is being typed: do not redraw under it
 
 const live = connectLive({ room: "*", kind: "fleet", onState() {} });
 
@@ -37,14 +36,11 @@ function actions(screen) {
     onsubmit(event) {
       event.preventDefault();
       const name = input.value.trim();
-      editing = false;
       if (name) send({ type: "screen.rename", screen_id: id, name }).then(refresh);
     },
   });
   const input = h("input", {
     name: "name", maxlength: 80, value: screen.name || "", "aria-label": t("fleet.rename_prompt"),
-    onfocus() { editing = true; },
-    onblur() { editing = false; },
   });
   rename.append(input, h("button", { type: "submit", class: "fleet-do-rename" }, t("fleet.rename")));
   const lang = h("select", {
@@ -61,12 +57,43 @@ function actions(screen) {
   // only the rooms the page's link may open: another would show "access needed" on it
   ...(programme?.rooms || []).filter((r) => [r.id, "*"].includes(screen.access || "*"))
     .map((r) => h("option", { value: r.id }, pick(r.name))));
-  return h("td", { class: "fleet-actions" },
-    h("button", { type: "button", class: "fleet-identify", disabled: gone,
-      onclick: () => send({ type: "screen.identify", screen_id: id }) }, t("fleet.identify")),
-    h("button", { type: "button", class: "fleet-reload", disabled: gone,
-      onclick: () => send({ type: "screen.reload", screen_id: id }) }, t("fleet.reload")),
-    rename, lang, room);
+  const identify = h("button", { type: "button", class: "fleet-identify", disabled: gone,
+    onclick: () => send({ type: "screen.identify", screen_id: id }) }, t("fleet.identify"));
+  const reload = h("button", { type: "button", class: "fleet-reload", disabled: gone,
+    onclick: () => send({ type: "screen.reload", screen_id: id }) }, t("fleet.reload"));
+  const cell = h("td", { class: "fleet-actions" }, identify, reload, rename, lang, room);
+  // Kept from one reading to the next (the focus and an open menu stay): only this changes.
+  cell.update = (next) => {
+    identify.disabled = reload.disabled = next.status === "gone";
+    if (document.activeElement !== input) input.value = next.name || "";
+  };
+  return cell;
+}
+
+/** The row of `s`: its cells drawn anew, its actions kept when it was listed already. */
+function drawRow(s, old) {
+  const cells = [
+    h("td", { class: "fleet-number" }, String(s.number ?? "")),
+    h("td", { class: "fleet-name" }, s.name || s.screen_id),
+    h("td", { class: "fleet-kind" }, s.kind),
+    h("td", { class: "fleet-room-name" }, roomName(s.room)),
+    h("td", { class: "fleet-lang-shown" }, s.lang || ""),
+    h("td", { class: "fleet-viewport" }, s.viewport ? `${s.viewport[0]}×${s.viewport[1]}` : ""),
+    h("td", { class: "fleet-node" }, s.node),
+    h("td", {}, formatTime(s.connected_at, { seconds: true })),
+    h("td", {}, formatTime(s.last_seen, { seconds: true })),
+    h("td", { class: "fleet-version" }, s.version_shown || "—"),
+    h("td", { class: "fleet-room-version" }, s.room_version || "—"),
+    h("td", { class: "fleet-status" }, h("span", { class: `pill ${s.status}` }, t(`fleet.${s.status}`))),
+  ];
+  const tr = old || h("tr", {}, actions(s));
+  const acts = tr.querySelector(":scope > .fleet-actions");
+  while (tr.firstChild !== acts) tr.firstChild.remove();
+  acts.before(...cells);
+  acts.update(s);
+  tr.className = `fleet-row status-${s.status}`;
+  Object.assign(tr.dataset, { screen: s.screen_id, room: s.room, kind: s.kind, status: s.status });
+  return tr;
 }
 
 function draw(screens) {
@@ -77,24 +104,18 @@ function draw(screens) {
   }
   fill($("counts"), ...[...counts.entries()].sort().map(([room, n]) =>
     h("li", { class: "fleet-count", dataset: { room } }, t("fleet.count", { room: roomName(room), n }))));
-  if (editing) return;
-  fill($("fleet"), ...screens.map((s) => h("tr", {
-    class: `fleet-row status-${s.status}`,
-    dataset: { screen: s.screen_id, room: s.room, kind: s.kind, status: s.status },
-  },
-  h("td", { class: "fleet-number" }, String(s.number ?? "")),
-  h("td", { class: "fleet-name" }, s.name || s.screen_id),
-  h("td", { class: "fleet-kind" }, s.kind),
-  h("td", { class: "fleet-room-name" }, roomName(s.room)),
-  h("td", { class: "fleet-lang-shown" }, s.lang || ""),
-  h("td", { class: "fleet-viewport" }, s.viewport ? `${s.viewport[0]}×${s.viewport[1]}` : ""),
-  h("td", { class: "fleet-node" }, s.node),
-  h("td", {}, formatTime(s.connected_at, { seconds: true })),
-  h("td", {}, formatTime(s.last_seen, { seconds: true })),
-  h("td", { class: "fleet-version" }, s.version_shown || "—"),
-  h("td", { class: "fleet-room-version" }, s.room_version || "—"),
-  h("td", { class: "fleet-status" }, h("span", { class: `pill ${s.status}` }, t(`fleet.${s.status}`))),
-  actions(s))));
+  // Rows are updated in place, never taken out unless they move: a row taken out of the
+  // page would lose the keyboard's focus, close its open menu, and a name being typed.
+  const body = $("fleet");
+  const listed = new Map([...body.children].map((tr) => [tr.dataset.screen, tr]));
+  let at = body.firstElementChild;
+  for (const s of screens) {
+    const tr = drawRow(s, listed.get(s.screen_id));
+    listed.delete(s.screen_id);
+    if (tr === at) at = at.nextElementSibling;
+    else body.insertBefore(tr, at);
+  }
+  for (const tr of listed.values()) tr.remove();
 }
 
 async function refresh() {
