@@ -200,3 +200,36 @@ def test_the_fleet_page_keeps_the_keyboard_focus_across_its_refreshes(
     fleet.page.keyboard.press("Enter")
     screen.page.wait_for_selector("#identify .identify-number", timeout=5000)
     assert not (fleet.errors or screen.errors)
+
+
+def test_the_fleet_table_breaks_no_number_time_or_version_at_a_laptop_width(
+        open_page: Any, admin: Any) -> None:
+    """At 1366×768 with an 80-character name, the short cells (number, kind, viewport,
+    times, versions, status) each stay on one line, and the page does not scroll sideways."""
+    admin("session.open", room=PLENARY, session_id="plenaria")
+    admin("speaker.add", room=PLENARY, delegation="PAN")
+    screen = open_page("screen", PLENARY, "")
+    screen.wait_live()
+    sid = screen_id(screen)
+    fleet = open_page("admin", "*", "/admin/screens", viewport=(1366, 768))
+    row(fleet, sid).wait_for(timeout=10_000)
+    row(fleet, sid).locator("input[name=name]").fill("Ｗ" * 80)
+    row(fleet, sid).locator(".fleet-do-rename").click()
+    fleet.page.wait_for_function(
+        f"document.querySelector(\"tr[data-screen='{sid}'] .fleet-name\")"
+        f".textContent === '{'Ｗ' * 80}'", timeout=10_000)
+    lines = row(fleet, sid).locator("td:not(.fleet-name, .fleet-room-name, .fleet-actions)"
+                                    ).evaluate_all("""cells => cells.map((td) => {
+        const walker = document.createTreeWalker(td, NodeFilter.SHOW_TEXT);
+        const tops = new Set();
+        for (let text = walker.nextNode(); text; text = walker.nextNode()) {
+          const range = document.createRange();
+          range.selectNodeContents(text);
+          for (const r of range.getClientRects()) tops.add(Math.round(r.top));
+        }
+        return [td.textContent, tops.size];
+    })""")
+    assert all(n == 1 for _, n in lines), [c for c in lines if c[1] != 1]
+    assert fleet.page.evaluate(
+        "document.documentElement.scrollWidth <= window.innerWidth"), "scrolls sideways"
+    assert not fleet.errors
