@@ -96,14 +96,19 @@ function drawRow(s, old) {
   return tr;
 }
 
+// The pages shown in the rooms: what the counts at the top are of. Consoles and desks
+// report themselves too and are listed, marked by their kind, but counted nowhere.
+const DISPLAYS = new Set(["screen", "overview", "podium", "chyron"]);
+
 function draw(screens) {
   const counts = new Map();
   for (const s of screens) {
-    if (s.status === "gone") continue;
+    if (s.status === "gone" || !DISPLAYS.has(s.kind)) continue;
     counts.set(s.room, (counts.get(s.room) || 0) + 1);
   }
   fill($("counts"), ...[...counts.entries()].sort().map(([room, n]) =>
     h("li", { class: "fleet-count", dataset: { room } }, t("fleet.count", { room: roomName(room), n }))));
+  show($("empty"), !screens.some((s) => DISPLAYS.has(s.kind)));
   // Rows are updated in place, never taken out unless they move: a row taken out of the
   // page would lose the keyboard's focus, close its open menu, and a name being typed.
   const body = $("fleet");

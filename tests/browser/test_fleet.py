@@ -233,3 +233,23 @@ def test_the_fleet_table_breaks_no_number_time_or_version_at_a_laptop_width(
     assert fleet.page.evaluate(
         "document.documentElement.scrollWidth <= window.innerWidth"), "scrolls sideways"
     assert not fleet.errors
+
+
+def test_with_no_screen_the_fleet_page_says_so_and_counts_only_displays(
+        open_page: Any) -> None:
+    """The operator's own page and consoles are listed, but the counts at the top are of
+    the displays in the rooms; with none, the page says how one is added."""
+    fleet = open_page("admin", "*", "/admin/screens")
+    chair = open_page("chair", PLENARY, "")
+    fleet.page.wait_for_selector("tr[data-kind='chair']", timeout=10_000)
+    fleet.page.wait_for_selector("#empty:not([hidden])", timeout=5_000)
+    assert fleet.text("#counts") == ""
+    assert "screen link" in fleet.text("#empty")
+
+    screen = open_page("screen", PLENARY, "")
+    screen.wait_live()
+    fleet.page.wait_for_selector(f"#counts [data-room='{PLENARY}']", timeout=10_000)
+    assert fleet.page.locator("#empty").is_hidden()
+    assert fleet.page.locator("#counts li").count() == 1
+    assert fleet.page.locator(f"#counts [data-room='{PLENARY}']").inner_text().endswith("1")
+    assert not (fleet.errors or chair.errors or screen.errors)
