@@ -411,8 +411,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     run.add_argument("--host", default="127.0.0.1")
     run.add_argument("--port", type=_port, default=5000)
     run.add_argument("--processes", default="1", metavar="N|auto",
-                     help="web processes serving the port (auto: one per core; default 1); "
-                          "with more than one, Socket.IO clients must use websocket")
+                     help="web processes serving the port (auto: one per core; default 1; at "
+                          "most twice the cores); with more than one, Socket.IO clients "
+                          "must use websocket")
     # how the parent of a --processes run starts each of its processes
     run.add_argument("--listen-fd", type=int, default=None, help=argparse.SUPPRESS)
     run.add_argument("--process-index", type=int, default=0, help=argparse.SUPPRESS)

@@ -33,16 +33,32 @@ STOP_WAIT_S = 15.0
 _PR_SET_PDEATHSIG = 1
 
 
-def process_count(given: str) -> int:
-    """`--processes`: a positive number, or `auto` for the machine's cores."""
-    if given == "auto":
+PER_CORE_MAX = 2  # --processes at most this many times the cores (docs/deploy.md)
+
+
+def cores() -> int:
+    """The cores this process may run on (its CPU affinity where the platform says)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
         return max(1, os.cpu_count() or 1)
+
+
+def process_count(given: str, available: int | None = None) -> int:
+    """`--processes`: `auto` for one per core, or a number from 1 to twice the cores."""
+    available = available or cores()
+    if given == "auto":
+        return available
     try:
         count = int(given)
     except ValueError:
         raise ValueError(f"--processes must be a number or auto, not {given!r}") from None
-    if not 1 <= count <= 256:
-        raise ValueError("--processes must be between 1 and 256")
+    bound = PER_CORE_MAX * available
+    if not 1 <= count <= bound:
+        raise ValueError(
+            f"--processes must be from 1 to {bound} ({PER_CORE_MAX} per core, "
+            f"{available} here), not {count}: each is a whole web node tailing the "
+            "stream, and more than the cores only compete for them")
     return count
 
 

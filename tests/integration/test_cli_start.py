@@ -54,6 +54,19 @@ def test_a_port_out_of_range_is_refused_before_anything_starts(redis_url, prefix
     assert "--port" in done.stderr and "1 to 65535" in done.stderr, done.stderr
 
 
+def test_more_processes_than_the_machine_can_run_is_one_clear_line(redis_url, prefix,
+                                                                    tmp_path):
+    from dashboard.serve.processes import PER_CORE_MAX, cores
+
+    too_many = PER_CORE_MAX * cores() + 1
+    done = run(redis_url, prefix, tmp_path, "--port", "1", "--processes", str(too_many))
+    assert done.returncode != 0
+    assert "Traceback" not in done.stderr, done.stderr[-2000:]
+    said = done.stderr.strip().splitlines()
+    assert len(said) == 1 and said[0].startswith(
+        f"plenary: --processes must be from 1 to {PER_CORE_MAX * cores()} "), said
+
+
 def test_an_ipv6_host_is_bracketed_in_the_links(redis_url, prefix, tmp_path):
     from tests.support import free_port
 
