@@ -42,6 +42,7 @@ from dashboard.serve.datadir import (  # noqa: E402
 )
 from dashboard.serve.embedded import EmbeddedValkey, running_url  # noqa: E402
 from dashboard.serve.processes import Supervisor, listen, process_count  # noqa: E402
+from dashboard.serve.refusals import redis_line  # noqa: E402
 from dashboard.serve.server import make_server, raise_open_file_limit  # noqa: E402
 from dashboard.settings import Settings, SettingsError, load_settings, markdown_table  # noqa: E402
 from dashboard.store.eventlog import EventLog, connect  # noqa: E402
@@ -80,10 +81,7 @@ def _unreachable(exc: redis.RedisError) -> NoReturn:
     """Stop with one line saying why Redis could not be used, not a traceback: a process
     started before its Redis (or with a wrong REDIS_URL) is started again by whatever
     supervises it (compose, systemd, the parent of `--processes`)."""
-    said = (str(exc) or type(exc).__name__).rstrip(".")
-    if "REDIS_URL" not in said:
-        said += ". Check REDIS_URL and that the server runs"
-    sys.exit(f"plenary: Redis: {said}")
+    sys.exit(redis_line(exc))
 
 
 def _programme(settings: Settings) -> Any:

@@ -11,16 +11,21 @@ PLENARY_MAX_CONNECTIONS, PLENARY_MAX_CONNECTIONS_PER_ADDRESS).
 """
 
 import os
+import sys
 
+from dashboard.serve.refusals import refusal
 from dashboard.serve.server import (
     PAST_CAP_HANDLERS,
     default_max_connections,
     raise_open_file_limit,
 )
-from dashboard.settings import load_settings
+from dashboard.settings import SettingsError, load_settings
 
 raise_open_file_limit()  # every screen is an open socket
-_settings = load_settings()
+try:
+    _settings = load_settings()
+except SettingsError as exc:  # one line naming the variable, as `plenary run` says it
+    sys.exit(refusal(exc))
 
 bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
 wsgi_app = "dashboard.serve.wsgi:app"

@@ -1,0 +1,43 @@
+"""The gunicorn web node of docker-compose.yml (run natively, as in test_production_shape)
+that cannot start says why in one line, as `plenary run` does, and exits non-zero: what
+supervises it (compose's `restart`, systemd) starts it again."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import SECRET
+from tests.faults.topology import Topology
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def start_web(tmp_path: Path, **env: str) -> tuple[int, list[str]]:
+    """Start compose's `web` (gunicorn) with no Redis behind its REDIS_URL; its exit status
+    and what it printed."""
+    topology = Topology.load({"SECRET_KEY": SECRET, **env}, tmp_path)
+    try:
+        code = topology.start("web").wait(40)
+    finally:
+        topology.stop_all()
+    return code, (tmp_path / "web-0.log").read_text().splitlines()
+
+
+def test_redis_unreachable_at_start_is_one_clear_line(tmp_path):
+    code, lines = start_web(tmp_path)
+    assert code != 0
+    assert not any("Traceback" in line for line in lines), "\n".join(lines[-40:])
+    said = [line for line in lines if line.startswith("plenary: ")]
+    assert len(said) == 1, lines[-20:]
+    assert said[0].startswith("plenary: Redis: ") and "REDIS_URL" in said[0], said
+
+
+def test_a_short_secret_key_is_one_clear_line_naming_it(tmp_path):
+    code, lines = start_web(tmp_path, SECRET_KEY="short")
+    assert code != 0
+    assert not any("Traceback" in line for line in lines), "\n".join(lines[-40:])
+    said = [line for line in lines if line.startswith("plenary: ")]
+    assert len(said) == 1 and said[0].startswith("plenary: configuration: "), lines[-20:]
+    assert "SECRET_KEY" in said[0], said
