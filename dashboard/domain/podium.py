@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Literal
 
+from pydantic import ValidationInfo, field_validator
+
 from .commands import CHAIR_OF_ROOM, N_, AnnouncementText, RoomCommand, command
 from .errors import Invalid
 from .events import Event, PodiumCleared, PodiumMessaged, applies
@@ -24,6 +26,14 @@ class PodiumMessage(RoomCommand):
     text: AnnouncementText | None = None
     preset: Literal["conclude", "one_minute", "time_up"] | None = None
     blink: bool = False
+
+    @field_validator("preset")
+    @classmethod
+    def _not_with_text(cls, value: str | None, info: ValidationInfo) -> str | None:
+        # Which one the chair meant is not ours to guess: the monitor would show either.
+        if value is not None and info.data.get("text") is not None:
+            raise ValueError("give text or preset, not both")
+        return value
 
 
 @command(PodiumMessage, may=CHAIR_OF_ROOM, name=N_("Send the speaker a message"))

@@ -107,6 +107,9 @@ def test_a_retried_command_id_appends_nothing_and_gets_the_first_answer(client, 
         ({"type": "speaker.add", "delegation": 12}, "delegation"),
         ({"type": "timer.extend", "seconds": "ten"}, "seconds"),
         ({"type": "no.such.command"}, "type"),
+        ({"type": "podium.message", "preset": "conclude",
+          "text": {"es": "Concluya", "en": "Conclude"}}, "preset"),
+        ({"type": "podium.message"}, "text"),
     ],
 )
 def test_invalid_fields_are_422_with_the_field_named(chair, body, field):

@@ -112,6 +112,16 @@ def test_screen_commands_name_their_screen(kind: str) -> None:
     assert invalid_field(body) == "screen_id"
 
 
+def test_a_podium_message_is_a_text_or_a_preset_not_both() -> None:
+    body = {"type": "podium.message", "room": "plenario", "preset": "conclude",
+            "text": {"es": "Concluya ya", "en": "Conclude now"}}
+    assert invalid_field(body) == "preset"
+    with pytest.raises(Invalid, match="preset: give text or preset, not both"):
+        parse_command(body)
+    for one in ("text", "preset"):
+        parse_command({k: v for k, v in body.items() if k != one})
+
+
 def test_a_screen_name_is_bounded() -> None:
     body = {"type": "screen.rename", "screen_id": "s1", "name": "x" * 81}
     assert invalid_field(body) == "name"
