@@ -390,6 +390,15 @@ def cmd_settings(args: argparse.Namespace) -> None:
     sys.stdout.write(markdown_table())
 
 
+def _host(given: str) -> str:
+    """--host: an address to listen on; an empty one (an unset variable, `--host "$HOST"`)
+    would listen on every address and print links with no host in them."""
+    if not given.strip():
+        raise argparse.ArgumentTypeError(
+            "must name an address (0.0.0.0 or :: for every one), not an empty string")
+    return given
+
+
 def _port(given: str) -> int:
     """--port: a TCP port a server can name in its links (not 0, "any free one")."""
     try:
@@ -406,7 +415,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="plenary", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run the service (embedded Valkey unless REDIS_URL is set)")
-    run.add_argument("--host", default="127.0.0.1")
+    run.add_argument("--host", type=_host, default="127.0.0.1")
     run.add_argument("--port", type=_port, default=5000)
     run.add_argument("--processes", default="1", metavar="N|auto",
                      help="web processes serving the port (auto: one per core; default 1; at "

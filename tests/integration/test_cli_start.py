@@ -67,6 +67,17 @@ def test_more_processes_than_the_machine_can_run_is_one_clear_line(redis_url, pr
         f"plenary: --processes must be from 1 to {PER_CORE_MAX * cores()} "), said
 
 
+@pytest.mark.parametrize("host", ["", " "])
+def test_an_empty_host_is_refused_rather_than_every_address(redis_url, prefix, tmp_path,
+                                                            host):
+    # `--host "$HOST"` with HOST unset: it listened on every address and printed
+    # links to http://:5000/.
+    done = run(redis_url, prefix, tmp_path, f"--host={host}", "--port", "1")
+    assert done.returncode == 2  # argparse's usage error
+    assert "Traceback" not in done.stderr, done.stderr[-2000:]
+    assert "--host" in done.stderr and "empty" in done.stderr, done.stderr
+
+
 def test_an_ipv6_host_is_bracketed_in_the_links(redis_url, prefix, tmp_path):
     from tests.support import free_port
 
