@@ -22,7 +22,9 @@ class SettingsError(RuntimeError):
 class Settings(BaseSettings):
     """Everything the service reads from its environment."""
 
-    model_config = SettingsConfigDict(extra="ignore", frozen=True, populate_by_name=True)
+    # Every number is bounded, and finite: `inf` passes a lower bound.
+    model_config = SettingsConfigDict(extra="ignore", frozen=True, populate_by_name=True,
+                                      allow_inf_nan=False)
 
     redis_url: str | None = Field(
         None,
@@ -109,6 +111,7 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("PLENARY_SOCKET_RATE", "socket_rate"),
         description="Socket.IO events per second a client may send (burst: 2 seconds' worth).",
         gt=0,
+        le=1000,
     )
     max_queued_frames: int = Field(
         32,
@@ -187,12 +190,14 @@ class Settings(BaseSettings):
         description="A web node collects all its cyclic garbage this often (seconds); "
         "the young generations as CPython does (dashboard/serve/collector.py).",
         ge=1,
+        le=86_400,
     )
     snapshot_every: int = Field(
         1000,
         validation_alias=AliasChoices("PLENARY_SNAPSHOT_EVERY", "snapshot_every"),
         description="The snapshot worker saves the projected state every N events.",
         ge=10,
+        le=1_000_000,
     )
     worker_min_idle_ms: int = Field(
         30_000,
@@ -200,6 +205,7 @@ class Settings(BaseSettings):
         description="A stream entry left unacknowledged this long (its worker died) is "
         "taken over by another worker of the same kind.",
         ge=100,
+        le=86_400_000,
     )
     worker_max_deliveries: int = Field(
         5,
@@ -215,6 +221,7 @@ class Settings(BaseSettings):
         description="The scheduler posts a programme notice only this many seconds after "
         "its time at most (a replayed past meeting posts no stale notices).",
         ge=1,
+        le=7 * 86_400,
     )
     proxy_count: int = Field(
         0,
@@ -256,6 +263,7 @@ class Settings(BaseSettings):
         "waiting for a request head are closed first. 0: the open-file limit less an "
         "eighth (at least 384).",
         ge=0,
+        le=1_000_000,
     )
     max_connections_per_address: int = Field(
         500,
@@ -264,6 +272,7 @@ class Settings(BaseSettings):
         description="Connections one client address may hold at once (0: no cap). Not "
         "applied to loopback addresses, nor behind a proxy (PLENARY_PROXY_COUNT > 0).",
         ge=0,
+        le=1_000_000,
     )
     run_workers: bool = Field(
         True,

@@ -53,3 +53,33 @@ def test_a_bad_value_from_the_environment_is_refused_naming_the_variable(monkeyp
     monkeypatch.setenv("PLENARY_COMMAND_RATE", "fast")
     with pytest.raises(SettingsError, match="PLENARY_COMMAND_RATE"):
         load_settings()
+
+
+def _bounds(name: str) -> tuple[bool, bool]:
+    metadata = Settings.model_fields[name].metadata
+    lower = any(hasattr(m, "ge") or hasattr(m, "gt") for m in metadata)
+    upper = any(hasattr(m, "le") or hasattr(m, "lt") for m in metadata)
+    return lower, upper
+
+
+def test_every_number_setting_is_bounded_both_ways():
+    numbers = [name for name, info in Settings.model_fields.items()
+               if info.annotation in (int, float)]
+    assert numbers
+    assert [name for name in numbers if _bounds(name) != (True, True)] == []
+
+
+@pytest.mark.parametrize(("variable", "value"), [
+    ("PLENARY_WORKER_MIN_IDLE_MS", "100000000000000000000"),  # Redis refused it, forever
+    ("PLENARY_GC_FULL_EVERY_S", "inf"),
+    ("PLENARY_SOCKET_RATE", "inf"),
+    ("PLENARY_NOTICE_GRACE_S", "nan"),
+    ("PLENARY_MAX_CONNECTIONS", "99999999999999"),
+])
+def test_a_number_out_of_range_is_refused_in_one_line_naming_the_variable(monkeypatch,
+                                                                         variable, value):
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(SettingsError) as refused:
+        load_settings()
+    said = str(refused.value)
+    assert said.startswith(f"{variable}: ") and "\n" not in said, said
