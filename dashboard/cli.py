@@ -44,7 +44,13 @@ from dashboard.serve.embedded import EmbeddedValkey, running_url  # noqa: E402
 from dashboard.serve.processes import Supervisor, listen, process_count  # noqa: E402
 from dashboard.serve.refusals import redis_line  # noqa: E402
 from dashboard.serve.server import make_server, raise_open_file_limit  # noqa: E402
-from dashboard.settings import Settings, SettingsError, load_settings, markdown_table  # noqa: E402
+from dashboard.settings import (  # noqa: E402
+    Settings,
+    SettingsError,
+    check_base_url,
+    load_settings,
+    markdown_table,
+)
 from dashboard.store.eventlog import EventLog, connect  # noqa: E402
 from dashboard.store.minutes import export  # noqa: E402
 from dashboard.web.access import ALL, ROLES, build_links, deployment_for, link  # noqa: E402
@@ -399,6 +405,14 @@ def _host(given: str) -> str:
     return given
 
 
+def _base_url_option(given: str) -> str:
+    """--base-url: an address links can start with, as PLENARY_BASE_URL."""
+    try:
+        return check_base_url(given)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _port(given: str) -> int:
     """--port: a TCP port a server can name in its links (not 0, "any free one")."""
     try:
@@ -427,13 +441,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     run.set_defaults(func=cmd_run)
     links = sub.add_parser("links", help="print the access links")
     links.add_argument("--json", action="store_true", help="one JSON object a line")
-    links.add_argument("--base-url", help="public address of the service")
+    links.add_argument("--base-url", type=_base_url_option,
+                       help="public address of the service")
     links.set_defaults(func=cmd_links)
     revoke = sub.add_parser("revoke", help="revoke every link of a role and room")
     revoke.add_argument("role", help="admin, chair, staff, screen or delegation")
     revoke.add_argument("room", help='a room id, "*" for every room, or a delegation\'s code')
     revoke.add_argument("--json", action="store_true", help="print the new link as JSON")
-    revoke.add_argument("--base-url", help="public address of the service")
+    revoke.add_argument("--base-url", type=_base_url_option,
+                       help="public address of the service")
     revoke.set_defaults(func=cmd_revoke)
     worker = sub.add_parser("worker", help="run a background worker")
     worker.add_argument("name", choices=["scheduler", "minutes", "snapshots", "all"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -81,8 +82,8 @@ class Settings(BaseSettings):
     base_url: str | None = Field(
         None,
         validation_alias=AliasChoices("PLENARY_BASE_URL", "base_url"),
-        description="Public address used in printed access links. Unset: "
-        "http://<host>:<port> of `plenary run`.",
+        description="Public address used in printed access links, "
+        "http(s)://host[:port][/path]. Unset: http://<host>:<port> of `plenary run`.",
     )
     max_message_bytes: int = Field(
         65536,
@@ -345,6 +346,19 @@ class Settings(BaseSettings):
             check_url(value)
         return value
 
+    @field_validator("base_url")
+    @classmethod
+    def _base_url_is_an_address(cls, value: str | None) -> str | None:
+        return check_base_url(value) if value else value
+
+    @field_validator("data_dir", "programme", mode="before")
+    @classmethod
+    def _path_not_empty(cls, value: object) -> object:
+        # An empty variable (`PLENARY_DATA_DIR=$DIR`, DIR unset) is the current folder.
+        if isinstance(value, str) and not value.strip():
+            raise ValueError("must name a path, not an empty string (unset it for the default)")
+        return value
+
     @field_validator("allowed_origins")
     @classmethod
     def _origins_are_urls(cls, value: str) -> str:
@@ -412,6 +426,20 @@ class Settings(BaseSettings):
                 f"(at least {MIN_SECRET_KEY} characters): delete the file to have a new "
                 "one generated (every access link changes), or set SECRET_KEY")
         return key
+
+
+def check_base_url(value: str) -> str:
+    """A public address links can start with: http(s)://host[:port][/path], nothing after
+    (without a scheme or host, every printed link and QR code would lead nowhere)."""
+    try:
+        parts = urlsplit(value)
+        port_ok = parts.port is None or parts.port > 0
+    except ValueError:
+        port_ok = False
+    if (parts.scheme not in ("http", "https") or not parts.hostname or not port_ok
+            or parts.query or parts.fragment):
+        raise ValueError(f"{value!r} is not an address like https://host[:port][/path]")
+    return value
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -129,3 +129,17 @@ def test_sigterm_stops_a_node_with_open_sockets_cleanly(redis_url, prefix, tmp_p
         for ws in sockets:
             ws.close()
         server.kill()
+
+
+@pytest.mark.parametrize("command", ["links", "revoke"])
+def test_a_base_url_without_a_scheme_is_refused_by_links_and_revoke(redis_url, prefix,
+                                                                     tmp_path, command):
+    env = {**os.environ, "REDIS_URL": redis_url, "PLENARY_KEY_PREFIX": prefix,
+           "SECRET_KEY": SECRET, "PLENARY_DATA_DIR": str(tmp_path)}
+    role = ["screen", "*"] if command == "revoke" else []
+    done = subprocess.run([sys.executable, "-m", "dashboard.cli", command, *role,
+                           "--base-url", "plenary.example.org"], env=env,
+                          capture_output=True, text=True, timeout=30)
+    assert done.returncode == 2  # argparse's usage error: nothing revoked
+    assert "Traceback" not in done.stderr and "--base-url" in done.stderr, done.stderr
+    assert done.stdout == ""

@@ -83,3 +83,26 @@ def test_a_number_out_of_range_is_refused_in_one_line_naming_the_variable(monkey
         load_settings()
     said = str(refused.value)
     assert said.startswith(f"{variable}: ") and "\n" not in said, said
+
+
+@pytest.mark.parametrize("value", ["example.org", "http://", "http://:8080", "ftp://example.org",
+                                   "https://example.org/?a=1", "https://example.org:99999"])
+def test_a_base_url_that_links_cannot_start_with_is_refused_naming_it(monkeypatch, value):
+    # "example.org" printed every link as example.org/access/... (no scheme: not a link)
+    monkeypatch.setenv("PLENARY_BASE_URL", value)
+    with pytest.raises(SettingsError, match=r"^PLENARY_BASE_URL: .*https://host\[:port\]"):
+        load_settings()
+
+
+@pytest.mark.parametrize("value", ["", "https://plenary.example.org",
+                                   "http://10.0.0.5:8080/", "https://example.org/plenary"])
+def test_a_base_url_is_an_address_or_unset(monkeypatch, value):
+    monkeypatch.setenv("PLENARY_BASE_URL", value)
+    assert load_settings().base_url == value
+
+
+@pytest.mark.parametrize("variable", ["PLENARY_DATA_DIR", "PLENARY_PROGRAMME"])
+def test_an_empty_path_is_refused_not_read_as_the_current_folder(monkeypatch, variable):
+    monkeypatch.setenv(variable, " ")
+    with pytest.raises(SettingsError, match=rf"^{variable}: .*not an empty string"):
+        load_settings()
