@@ -466,7 +466,17 @@ def main(argv: Sequence[str] | None = None) -> None:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    args.func(args)
+    if args.func is cmd_run:
+        args.func(args)
+        return
+    try:
+        args.func(args)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # `plenary links | head -3`: the reader has what it wanted. No traceback, and none
+        # from the interpreter's own flush at exit either (Python's documented recipe).
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -143,3 +143,17 @@ def test_a_base_url_without_a_scheme_is_refused_by_links_and_revoke(redis_url, p
     assert done.returncode == 2  # argparse's usage error: nothing revoked
     assert "Traceback" not in done.stderr and "--base-url" in done.stderr, done.stderr
     assert done.stdout == ""
+
+
+@pytest.mark.parametrize("command", [["links"], ["links", "--json"], ["export"]])
+def test_a_reader_that_stops_early_gets_no_traceback(redis_url, prefix, tmp_path, command):
+    # `plenary links | head -3`: the pipe is closed before everything was written.
+    env = {**os.environ, "REDIS_URL": redis_url, "PLENARY_KEY_PREFIX": prefix,
+           "SECRET_KEY": SECRET, "PLENARY_DATA_DIR": str(tmp_path)}
+    with subprocess.Popen([sys.executable, "-m", "dashboard.cli", *command], env=env,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as done:
+        assert done.stdout is not None and done.stderr is not None
+        done.stdout.close()  # the reader is gone before the first line
+        stderr = done.stderr.read()
+        done.wait(30)
+    assert "Traceback" not in stderr and "BrokenPipeError" not in stderr, stderr[-2000:]
