@@ -10,6 +10,13 @@ import gc
 # other command turns it back on before it starts.
 gc.disable()
 
+# Ctrl-C while the stack is imported ends the process as SIGTERM does, with no
+# KeyboardInterrupt traceback (nothing has started yet); `run` and `worker` put their own
+# stop in place.
+import signal  # noqa: E402
+
+signal.signal(signal.SIGINT, signal.SIG_DFL)
+
 # gevent first: before redis, ssl or the app are imported anywhere.
 from dashboard.serve.patching import patch_all  # noqa: E402
 
@@ -20,7 +27,6 @@ import contextlib  # noqa: E402
 import json  # noqa: E402
 import logging  # noqa: E402
 import os  # noqa: E402
-import signal  # noqa: E402
 import socket  # noqa: E402
 import sys  # noqa: E402
 import threading  # noqa: E402
@@ -212,8 +218,20 @@ def cmd_revoke(args: argparse.Namespace) -> None:
     _print_links([new], args.json)
 
 
+def _stop_starting(signum: int, frame: Any) -> NoReturn:
+    """SIGTERM or Ctrl-C before the node serves: stop in one line, not a traceback. A
+    SystemExit reaches the main greenlet even when it lands in gevent's hub, and its way
+    out runs the `finally` that stops the embedded Valkey."""
+    print(f"plenary: stopped by {signal.Signals(signum).name} while starting",
+          file=sys.stderr, flush=True)
+    raise SystemExit(0)
+
+
 def cmd_run(args: argparse.Namespace) -> None:
     """Run the whole service (web, relay, workers): in this process, or in --processes N."""
+    # Until `serve` (or the parent of --processes) puts its own stop in place.
+    signal.signal(signal.SIGTERM, _stop_starting)
+    signal.signal(signal.SIGINT, _stop_starting)
     # Collecting stays off while starting (see the top of this module): `serve`
     # freezes what was built, once the server listens, and turns collecting back
     # on, full passes on dashboard.serve.collector's schedule.

@@ -157,3 +157,34 @@ def test_a_reader_that_stops_early_gets_no_traceback(redis_url, prefix, tmp_path
         stderr = done.stderr.read()
         done.wait(30)
     assert "Traceback" not in stderr and "BrokenPipeError" not in stderr, stderr[-2000:]
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_stop_while_starting_is_one_line_not_a_traceback(prefix, tmp_path, signum):
+    # A "Redis" that takes the connection and never answers holds the start where it
+    # reads the state: the signal lands while the node is being built.
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    silent.settimeout(20)
+    env = {**os.environ, "REDIS_URL": f"redis://127.0.0.1:{silent.getsockname()[1]}/0",
+           "PLENARY_KEY_PREFIX": prefix, "SECRET_KEY": SECRET,
+           "PLENARY_DATA_DIR": str(tmp_path)}
+    from tests.support import free_port
+
+    with subprocess.Popen([sys.executable, "-m", "dashboard.cli", "run", "--port",
+                           str(free_port())], env=env, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE, text=True) as server:
+        try:
+            held, _ = silent.accept()
+            server.send_signal(signum)
+            _, stderr = server.communicate(timeout=20)
+            held.close()
+        finally:
+            silent.close()
+            if server.poll() is None:
+                server.kill()
+    assert "Traceback" not in stderr, stderr[-2000:]
+    name = signal.Signals(signum).name
+    assert stderr.strip().splitlines()[-1] == f"plenary: stopped by {name} while starting"
+    assert server.returncode == 0
