@@ -32,6 +32,10 @@ wsgi_app = "dashboard.serve.wsgi:app"
 # gevent-websocket, with a handler that refuses foreign origins before the upgrade.
 worker_class = "dashboard.serve.gunicorn_worker.GunicornWorker"
 workers = 1
+# No control socket: its default path ($XDG_RUNTIME_DIR or ~/.gunicorn/gunicorn.ctl) is
+# one per user, so each node started on a host took it from the one before, and its
+# `worker add` would add web nodes behind the supervisor's back. Signals stop a node.
+control_socket_disable = True
 # The handler caps connections (closing those still waiting for a request head
 # first); gunicorn's pool is larger by the handlers that refuse or close past the
 # cap, and bounds the sockets open at once as `plenary run`'s pool does.

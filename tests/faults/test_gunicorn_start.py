@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import SECRET
-from tests.faults.topology import Topology
+from tests.faults.topology import Topology, wait_ok
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -41,3 +41,24 @@ def test_a_short_secret_key_is_one_clear_line_naming_it(tmp_path):
     said = [line for line in lines if line.startswith("plenary: ")]
     assert len(said) == 1 and said[0].startswith("plenary: configuration: "), lines[-20:]
     assert "SECRET_KEY" in said[0], said
+
+
+def test_nodes_on_one_host_leave_no_control_socket_to_take_over(tmp_path):
+    # gunicorn's control socket defaults to one path per user: the second node on a host
+    # unlinked the first's and listened in its place.
+    run = tmp_path / "xdg-runtime"
+    run.mkdir()
+    topology = Topology.load({"SECRET_KEY": SECRET}, tmp_path)
+    topology.environment = (  # type: ignore[method-assign]
+        lambda name, load=topology.environment: {**load(name), "XDG_RUNTIME_DIR": str(run)})
+    try:
+        topology.start("redis")
+        for index in range(2):
+            topology.start("web", index)
+        for index in range(2):
+            wait_ok(f"http://{topology.address('web', index)}/readyz", 40, f"web {index}")
+    finally:
+        topology.stop_all()
+    assert list(run.iterdir()) == []
+    for index in range(2):
+        assert "Control socket" not in (tmp_path / f"web-{index}.log").read_text()
