@@ -27,7 +27,10 @@ try:
 except SettingsError as exc:  # one line naming the variable, as `plenary run` says it
     sys.exit(refusal(exc))
 
-bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
+_port = os.environ.get("PORT", "8000")
+if not (_port.isdigit() and 1 <= int(_port) <= 65535):  # 99999 was a traceback, 0 any port
+    sys.exit(f"plenary: configuration: PORT: must be a number from 1 to 65535, not {_port!r}")
+bind = f"0.0.0.0:{_port}"
 wsgi_app = "dashboard.serve.wsgi:app"
 # gevent-websocket, with a handler that refuses foreign origins before the upgrade.
 worker_class = "dashboard.serve.gunicorn_worker.GunicornWorker"

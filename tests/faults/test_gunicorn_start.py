@@ -4,12 +4,16 @@ supervises it (compose's `restart`, systemd) starts it again."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import SECRET
 from tests.faults.topology import Topology, wait_ok
+from tests.support import ROOT
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -62,3 +66,17 @@ def test_nodes_on_one_host_leave_no_control_socket_to_take_over(tmp_path):
     assert list(run.iterdir()) == []
     for index in range(2):
         assert "Control socket" not in (tmp_path / f"web-{index}.log").read_text()
+
+
+@pytest.mark.parametrize("port", ["99999", "0", "-1", "http", ""])
+def test_a_port_out_of_range_is_one_clear_line_naming_it(tmp_path, port):
+    # 99999 was a traceback from bind(); 0 listened on any free port, unknown to the proxy.
+    env = {**os.environ, "SECRET_KEY": SECRET, "PLENARY_DATA_DIR": str(tmp_path),
+           "REDIS_URL": "redis://127.0.0.1:1/0", "PORT": port}
+    done = subprocess.run([sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py"],
+                          env=env, cwd=ROOT, capture_output=True, text=True, timeout=30)
+    assert done.returncode != 0
+    assert "Traceback" not in done.stderr, done.stderr[-2000:]
+    said = done.stderr.strip().splitlines()
+    assert said == [f"plenary: configuration: PORT: must be a number from 1 to 65535, "
+                    f"not {port!r}"], said
