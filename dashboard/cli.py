@@ -32,6 +32,7 @@ import sys  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Iterator, Sequence  # noqa: E402
+from pathlib import Path  # noqa: E402
 from typing import Any, NoReturn  # noqa: E402
 
 import gevent  # noqa: E402
@@ -297,13 +298,19 @@ def _serve_processes(settings: Settings, host: str, port: int, count: int,
     base = {**os.environ, "REDIS_URL": settings.redis_url or "",
             # a polling session lives in one process; the next request may reach another
             "PLENARY_WEBSOCKET_ONLY": "true"}
+    # The processes run this very code: `-P` keeps a `dashboard` folder in the current
+    # one (an old checkout, say) from being imported instead; when this code is that
+    # folder, it is named to them.
+    code = str(Path(__file__).resolve().parents[1])
+    if code == str(Path.cwd().resolve()):
+        base["PYTHONPATH"] = os.pathsep.join(filter(None, [code, base.get("PYTHONPATH")]))
 
     def env(index: int) -> dict[str, str]:
         # the workers run once, in process 0 (when the settings ask for them at all)
         return base if index == 0 else {**base, "PLENARY_RUN_WORKERS": "false"}
 
     def command(index: int) -> list[str]:
-        return [sys.executable, "-m", "dashboard.cli", "run", "--host", host, "--port",
+        return [sys.executable, "-P", "-m", "dashboard.cli", "run", "--host", host, "--port",
                 str(port), "--listen-fd", str(listener.fileno()), "--process-index", str(index)]
 
     supervisor = Supervisor(count, command, env, listener)

@@ -5,6 +5,7 @@ serves stops cleanly on SIGTERM."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -188,3 +189,38 @@ def test_a_stop_while_starting_is_one_line_not_a_traceback(prefix, tmp_path, sig
     name = signal.Signals(signum).name
     assert stderr.strip().splitlines()[-1] == f"plenary: stopped by {name} while starting"
     assert server.returncode == 0
+
+
+def test_the_processes_run_the_parents_code_not_a_dashboard_folder_where_it_runs(
+        redis_url, prefix, tmp_path):
+    # `plenary run --processes 2` started from a folder holding another `dashboard` (an
+    # old checkout): its processes (`python -m dashboard.cli`) imported that one.
+    from tests.support import free_port
+
+    where = tmp_path / "elsewhere"
+    (where / "dashboard").mkdir(parents=True)
+    (where / "dashboard" / "__init__.py").write_text("")
+    (where / "dashboard" / "cli.py").write_text(
+        "print('a dashboard of the current folder', flush=True)\nraise SystemExit(1)\n")
+    env = {**os.environ, "REDIS_URL": redis_url, "PLENARY_KEY_PREFIX": prefix,
+           "SECRET_KEY": SECRET, "PLENARY_DATA_DIR": str(tmp_path / "data"),
+           "PLENARY_RUN_WORKERS": "false"}
+    # -P: the parent itself runs the installed code, as the `plenary` script does
+    with subprocess.Popen([sys.executable, "-P", "-m", "dashboard.cli", "run", "--port",
+                           str(free_port()), "--processes", "2"], cwd=where, env=env,
+                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                          text=True) as server:
+        assert server.stdout is not None
+        serving = set()
+        try:
+            for line in server.stdout:
+                assert "current folder" not in line
+                found = re.match(r"web process (\d) \(pid \d+\) serving", line)
+                if found:
+                    serving.add(found.group(1))
+                if serving == {"0", "1"}:
+                    break
+        finally:
+            server.terminate()
+            server.wait(30)
+    assert serving == {"0", "1"}
