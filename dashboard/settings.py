@@ -112,7 +112,7 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("PLENARY_SOCKET_RATE", "socket_rate"),
         description="Socket.IO events per second a client may send (burst: 2 seconds' worth).",
         gt=0,
-        le=1000,
+        le=100_000,
     )
     max_queued_frames: int = Field(
         32,
