@@ -235,3 +235,57 @@ def test_while_disconnected_commands_are_disabled_and_the_reason_clears_on_recon
     page.wait_for_function("!document.getElementById('btn-next').disabled", timeout=5000)
     assert page.is_hidden("#message")
     assert not chair.errors
+
+
+def test_a_dialog_confirmed_after_another_chairs_change_is_refused_as_stale(
+    open_page: Any, admin: Any, room_state: Any
+) -> None:
+    """Two chairs of one room: what the first confirms in a dialog was asked against the
+    list it showed; the second's Next meanwhile makes it stale, never silently applied."""
+    busy_plenary(admin)  # Guatemala has the floor, Saint Vincent… next
+    first = open_page("chair", ROOM, "?lang=en")
+    second = open_page("chair", ROOM, "?lang=en")
+    for chair in (first, second):
+        chair.wait_live()
+        chair.page.wait_for_function(
+            "!document.getElementById('btn-next').disabled", timeout=5000
+        )
+    page = first.page
+    panama = page.locator("#queue li", has_text="Panama")
+    panama.get_by_role("button", name="Give the floor to Panama (PAN)").click()
+    page.wait_for_selector("#ask[open]")
+    assert "Guatemala" in first.text("#ask-text")  # the speech it says it ends
+
+    second.page.click("#btn-next")  # meanwhile: Guatemala's speech ends, the next speaks
+    after = room_state(ROOM)
+    assert after["speakers"]["current"]["delegation"]["code"] == "VCT"
+    page.wait_for_function(f"document.body.dataset.version === {after['version']!r}")
+
+    page.click("#ask-ok")
+    page.wait_for_function(
+        "document.getElementById('message').textContent.includes('changed meanwhile')",
+        timeout=5000,
+    )
+    state = room_state(ROOM)
+    assert state["version"] == after["version"]  # nothing done: not the speech it named
+    assert state["speakers"]["current"]["delegation"]["code"] == "VCT"
+
+    # The same for a move to a position chosen on the list as it was.
+    page.evaluate("document.getElementById('message').hidden = true")
+    canada = page.locator("#queue li", has_text="Canada")
+    canada.get_by_role("button", name="Move Canada (CAN) to position…").click()
+    page.wait_for_selector("#ask[open]")
+    page.fill("#ask-position", "1")
+    second.page.locator("#queue li", has_text="Mexico").get_by_role(
+        "button", name="Remove Mexico (MEX) from the list").click()
+    after = room_state(ROOM)
+    assert "MEX" not in [e["delegation"]["code"] for e in after["speakers"]["queue"]]
+    page.wait_for_function(f"document.body.dataset.version === {after['version']!r}")
+    page.click("#ask-ok")
+    page.wait_for_function(
+        "!document.getElementById('message').hidden"
+        " && document.getElementById('message').textContent.includes('changed meanwhile')",
+        timeout=5000,
+    )
+    assert room_state(ROOM)["version"] == after["version"]
+    assert not first.errors and not second.errors
