@@ -58,9 +58,10 @@ sender = makeSender({
   },
 });
 
-function send(type, fields = {}) {
+/** Send a room command against the version shown (`version`: the one a dialog asked on). */
+function send(type, fields = {}, version = null) {
   if (!current || phase !== "live") return null;
-  return sender.send({ type, room: ROOM, expected_version: current.state.version, ...fields });
+  return sender.send({ type, room: ROOM, expected_version: version || current.state.version, ...fields });
 }
 
 /* ---- connection ---- */
@@ -379,6 +380,9 @@ async function giveFloorOutOfTurn(entryId) {
   const found = entryOf(entryId);
   if (!found) return;
   const name = delegationLabel(found.entry.delegation);
+  // The chair answers what the dialog says: if the room changes meanwhile (another
+  // chair's Next), the command is refused as stale rather than ending another speech.
+  const version = current.state.version;
   const speaker = current.state.speakers.current;
   const text = [
     t("confirm.start_text", { position: found.index + 1 }),
@@ -389,14 +393,14 @@ async function giveFloorOutOfTurn(entryId) {
     text,
     ok: t("queue.start_named", { name }),
   });
-  // The list may have changed while the dialog was open: act on the entry, not a place.
-  if (yes && entryOf(entryId)) send("speaker.start", { entry_id: entryId });
+  if (yes && entryOf(entryId)) send("speaker.start", { entry_id: entryId }, version);
 }
 
 async function moveToPosition(entryId) {
   const found = entryOf(entryId);
   if (!found) return;
   const name = delegationLabel(found.entry.delegation);
+  const version = current.state.version; // the list the position is chosen on
   const input = h("input", {
     type: "number",
     id: "ask-position",
@@ -409,15 +413,15 @@ async function moveToPosition(entryId) {
   const yes = await ask({ title: t("queue.position_named", { name }), ok: t("queue.move"), extra });
   if (!yes) return;
   const position = Math.round(Number(input.value)) - 1;
-  moveEntry(entryId, position);
+  moveEntry(entryId, position, version);
 }
 
-function moveEntry(entryId, position) {
+function moveEntry(entryId, position, version = null) {
   const found = entryOf(entryId);
   if (!found) return;
   const last = found.queue.length - 1;
   const to = Math.max(0, Math.min(last, position));
-  if (Number.isFinite(to) && to !== found.index) send("speaker.move", { entry_id: entryId, position: to });
+  if (Number.isFinite(to) && to !== found.index) send("speaker.move", { entry_id: entryId, position: to }, version);
 }
 
 /* ---- actions ---- */
