@@ -138,6 +138,8 @@ CHAIR_STRINGS = {
     ),
     "error.conflict.session": _l("The sitting cannot move to that status from its current one."),
     "error.conflict.no_sitting": _l("There is no sitting in progress: open or resume it first."),
+    "error.conflict.suspended": _l(
+        "The sitting is suspended: resume it to give the floor or run the clock."),
     "error.conflict.speaker.next": _l("There is no one waiting to speak."),
     "error.conflict.timer": _l("No speech is running."),
     "error.conflict.speaker.undo": _l(

@@ -13,6 +13,10 @@ export function newCommandId() {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
+// What a suspended sitting refuses (the floor given, the clock run): anything else it
+// refuses has a reason of its own, the sitting being in progress.
+const OPEN_SITTING_ONLY = new Set(["speaker.next", "speaker.start", "timer.resume"]);
+
 /** The refusal of a command, as a sentence in the page's language (`state`: the room's, if any). */
 export function explain(body, error, state = null) {
   const code = ALIASES[error?.code] || error?.code || "unknown";
@@ -22,8 +26,11 @@ export function explain(body, error, state = null) {
   if (code === "conflict") {
     const family = type.split(".")[0];
     const sitting = state?.session?.status;
-    if (["speaker", "timer", "list"].includes(family) && state && sitting !== "open") {
+    if (["speaker", "timer", "list"].includes(family) && state
+        && !["open", "suspended"].includes(sitting)) {
       key = "error.conflict.no_sitting";
+    } else if (sitting === "suspended" && OPEN_SITTING_ONLY.has(type)) {
+      key = "error.conflict.suspended";
     } else if (`error.conflict.${type}` in table) key = `error.conflict.${type}`;
     else if (`error.conflict.${family}` in table) key = `error.conflict.${family}`;
   }

@@ -148,3 +148,28 @@ def test_chair_adds_with_the_picker_and_a_refusal_is_explained(
     assert "ya espera" in message, message  # the reason, in the chair's language
     assert [e["delegation"]["code"] for e in room_state(ROOM)["speakers"]["queue"]] == ["IDB"]
     assert not chair.errors
+
+
+def test_a_refusal_while_the_sitting_is_suspended_says_why(
+    open_page: Any, admin: Any, room_state: Any
+) -> None:
+    """A suspended sitting is still in progress: a delegation already waiting is refused
+    for that reason, and giving the floor for the suspension, never "no sitting"."""
+    admin("session.open", room=ROOM, session_id=SITTING)
+    admin("speaker.add", room=ROOM, delegation="IDB")
+    admin("session.suspend", room=ROOM)
+    chair = open_page("chair", ROOM, "?lang=es")
+    chair.wait_live()
+    chair.page.fill("#picker-input", "idb")
+    chair.page.keyboard.press("Enter")  # already waiting with a speech: refused
+    chair.page.wait_for_selector("#message:not([hidden])", timeout=5000)
+    message = chair.text("#message")
+    assert "ya espera" in message and "no hay" not in message.lower(), message
+
+    chair.page.click("#btn-next")  # the floor waits for the sitting to resume
+    chair.page.wait_for_function(
+        "!document.getElementById('message').textContent.includes('ya espera')", timeout=5000)
+    message = chair.text("#message")
+    assert "suspendida" in message, message
+    assert room_state(ROOM)["speakers"]["current"] is None
+    assert not chair.errors
