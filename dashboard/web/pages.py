@@ -87,6 +87,7 @@ COMMON_STRINGS = {
 CHAIR_STRINGS = {
     "confirm.close_sitting": _l("Close the sitting? It cannot be reopened."),
     "confirm.close_ok": _l("Close the sitting"),
+    "confirm.close_waiting": _l("Still on the list of speakers, not to be heard: {n}."),
     "confirm.start_title": _l("Give the floor to {name} now?"),
     "confirm.start_text": _l("Out of turn: number {position} on the list."),
     "confirm.start_ends": _l("The speech of {name} ends."),

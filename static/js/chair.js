@@ -454,13 +454,17 @@ const actions = {
   },
   resume: () => send("session.resume"),
   close: async () => {
+    // Sent against the room as the dialog showed it (the speakers it counted).
+    const version = current.state.version;
+    const waiting = current.state.speakers?.queue?.length || 0;
+    const title = pick(current.state.session?.title);
     const yes = await ask({
       title: t("confirm.close_sitting"),
-      text: pick(current?.state.session?.title),
+      text: waiting ? `${title}. ${t("confirm.close_waiting", { n: waiting })}` : title,
       ok: t("confirm.close_ok"),
       danger: true,
     });
-    if (yes) send("session.close");
+    if (yes) send("session.close", {}, version);
   },
 };
 

@@ -173,3 +173,26 @@ def test_a_refusal_while_the_sitting_is_suspended_says_why(
     assert "suspendida" in message, message
     assert room_state(ROOM)["speakers"]["current"] is None
     assert not chair.errors
+
+
+def test_closing_a_sitting_says_how_many_are_still_on_the_list(
+    open_page: Any, admin: Any, room_state: Any
+) -> None:
+    open_sitting_with_queue(admin)
+    waiting = len(room_state(ROOM)["speakers"]["queue"])
+    assert waiting > 1
+    chair = open_page("chair", ROOM, "")
+    chair.wait_live()
+    chair.page.click("#btn-close")
+    chair.page.wait_for_selector("#ask[open]")
+    assert f": {waiting}" in chair.text("#ask-text"), chair.text("#ask-text")
+    chair.page.click("#ask-cancel")
+    assert room_state(ROOM)["session"]["status"] == "open"
+    chair.page.click("#btn-close")
+    chair.page.wait_for_selector("#ask[open]")
+    chair.page.click("#ask-ok")
+    deadline = time.monotonic() + 5
+    while (room_state(ROOM)["session"] or {}).get("status") == "open":
+        assert time.monotonic() < deadline, "the sitting was not closed"
+        time.sleep(0.1)
+    assert not chair.errors
