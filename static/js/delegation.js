@@ -7,7 +7,7 @@ import { formatTime, pick, t } from "./i18n.js";
 import { connectLive, drawConnMark, loadProgramme } from "./live.js";
 
 const own = JSON.parse($("delegation-data").textContent);
-const { showMessage } = messageBox($("message"), 6000);
+const { showMessage, hideMessage } = messageBox($("message"), 6000);
 let programme = null;
 let mine = { entries: [], requests: [], declined: [] };
 let fetching = null;
@@ -107,10 +107,11 @@ async function send(body, done) {
   const full = { ...body, command_id: newCommandId() };
   const ack = await live.command(full);
   if (ack.ok) {
+    hideMessage(); // a refusal before this is no longer the news
     if (done) showMessage(done);
     await refresh();
   } else {
-    showMessage(explain(full, ack.error || { code: "unknown" }));
+    showMessage(explain(full, ack.error || { code: "unknown" }), "error", ack.error?.message);
   }
   return ack;
 }
@@ -136,6 +137,7 @@ $("ask").addEventListener("submit", async (event) => {
   if ($("ask-level").value) body.level = $("ask-level").value;
   if ($("ask-behalf").value) body.on_behalf_of = $("ask-behalf").value;
   $("ask-send").disabled = true;
+  show($("ask-result"), false); // the answer to an earlier request is not this one's
   try {
     const ack = await send(body, null);
     if (ack.ok) {

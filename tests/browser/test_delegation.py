@@ -53,3 +53,28 @@ def test_a_delegation_requests_sees_its_place_withdraws_and_reads_a_decline(
     page.wait_for_selector("#mine li.declined")
     assert "Reason: The list is full" in phone.text("#mine li.declined")
     assert not phone.errors and not phone.console and not phone.dialogs
+
+
+def test_a_refusal_and_an_earlier_answer_never_stand_side_by_side(
+        open_page: Any, admin: Any) -> None:
+    """Asking twice for a speech is refused; a point of order then is taken: each time the
+    page says only the newest answer (never "You are on the list" under "Not possible")."""
+    admin("session.open", room="gt-seguridad", session_id="gt-seguridad-1")
+    phone = open_page("delegation", "BRB", "?lang=en", viewport=(390, 844))
+    page = phone.page
+    phone.wait_live()
+    page.wait_for_selector("#ask-room option[value='gt-seguridad']", state="attached")
+    page.select_option("#ask-room", "gt-seguridad")
+    page.click("#ask-send")
+    page.wait_for_selector("#mine li.entry")
+    assert "on the list" in phone.text("#ask-result")
+    page.click("#ask-send")  # a speech again: refused
+    page.wait_for_selector("#message:not([hidden])")
+    assert page.locator("#ask-result").is_hidden()
+    page.select_option("#ask-kind", "point_of_order")
+    page.click("#ask-send")
+    page.wait_for_selector("#ask-result:not([hidden])")
+    assert "on the list" in phone.text("#ask-result")
+    assert page.locator("#message").is_hidden()
+    assert not phone.errors and not phone.console and not phone.dialogs
+
