@@ -108,7 +108,7 @@ async function send(body, done) {
   const ack = await live.command(full);
   if (ack.ok) {
     hideMessage(); // a refusal before this is no longer the news
-    if (done) showMessage(done);
+    if (done) showMessage(done, "ok");
     await refresh();
   } else {
     showMessage(explain(full, ack.error || { code: "unknown" }), "error", ack.error?.message);

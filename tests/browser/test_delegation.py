@@ -78,3 +78,17 @@ def test_a_refusal_and_an_earlier_answer_never_stand_side_by_side(
     assert page.locator("#message").is_hidden()
     assert not phone.errors and not phone.console and not phone.dialogs
 
+
+def test_a_withdrawal_is_said_as_done_not_as_an_error(open_page: Any, admin: Any) -> None:
+    admin("session.open", room="gt-seguridad", session_id="gt-seguridad-1")
+    admin("speaker.add", room="gt-seguridad", delegation="BRB")
+    phone = open_page("delegation", "BRB", "?lang=en", viewport=(390, 844))
+    page = phone.page
+    phone.wait_live()
+    withdraw = "Withdraw: Working group: Security and justice · Speech"
+    page.get_by_role("button", name=withdraw).click()
+    page.wait_for_selector("#mine li.entry", state="detached")
+    page.wait_for_selector("#message:not([hidden])")
+    assert page.get_attribute("#message", "data-kind") == "ok"
+    assert "Withdrawn" in phone.text("#message") or "withdrawn" in phone.text("#message")
+    assert not phone.errors and not phone.console and not phone.dialogs
