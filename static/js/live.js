@@ -177,7 +177,8 @@ export function connectLive({ room, onState, onStatus = () => {}, kind = page.pa
   function command(body) {
     return new Promise((resolve) => {
       if (!socket.connected) {
-        resolve({ ok: false, error: { code: "offline" } });
+        // A refused access is not a connection to wait for: say the access is gone.
+        resolve({ ok: false, error: { code: denied || "offline" } });
         return;
       }
       socket.timeout(COMMAND_TIMEOUT_MS).emit("command", body, (err, ack) => {

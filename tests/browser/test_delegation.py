@@ -92,3 +92,22 @@ def test_a_withdrawal_is_said_as_done_not_as_an_error(open_page: Any, admin: Any
     assert page.get_attribute("#message", "data-kind") == "ok"
     assert "Withdrawn" in phone.text("#message") or "withdrawn" in phone.text("#message")
     assert not phone.errors and not phone.console and not phone.dialogs
+
+
+def test_a_revoked_link_s_request_says_the_access_is_gone_not_to_wait(
+        open_page: Any, live_server: Any) -> None:
+    import requests
+
+    admin_token = live_server.token("admin")
+    phone = open_page("delegation", "BRB", "?lang=en", viewport=(390, 844))
+    page = phone.page
+    phone.wait_live()
+    answer = requests.post(f"{live_server.url}/api/access/revoke",
+                           json={"role": "delegation", "room": "BRB"},
+                           headers={"Authorization": f"Bearer {admin_token}"}, timeout=10)
+    assert answer.status_code == 200, answer.text
+    page.wait_for_function("document.body.dataset.phase === 'denied'", timeout=10_000)
+    page.click("#ask-send")
+    page.wait_for_selector("#message:not([hidden])")
+    said = phone.text("#message")
+    assert "access" in said and "Wait for the connection" not in said, said
