@@ -228,13 +228,18 @@ for (const id of ["expires-day", "expires-time"]) {
 }
 $("compose").addEventListener("change", drawExpiry);
 
+/** A sentence's key for `n` rooms: its `_one` form for a single room ("1 sala", not "1 salas"). */
+function counted(key, n) {
+  return n === 1 ? `${key}_one` : key;
+}
+
 /** Ask before an urgent post: what it does, where, and a screen with it. */
 function confirmUrgent(body, ids) {
   const dialog = $("confirm-urgent");
   const names = ids.map(roomName);
   setText(
     $("urgent-summary"),
-    t("staff.urgent_summary", { n: ids.length, rooms: names.join(", ") }),
+    t(counted("staff.urgent_summary", ids.length), { n: ids.length, rooms: names.join(", ") }),
   );
   const sample = ids.map((id) => live.rooms.get(id)).find(Boolean);
   drawPreview($("urgent-preview"), sample, {
@@ -288,7 +293,7 @@ $("compose").addEventListener("submit", async (event) => {
   if (ack?.ok) {
     resetForm();
     showResult(
-      t(level === "urgent" ? "staff.posted_urgent" : "staff.posted_where", {
+      t(counted(level === "urgent" ? "staff.posted_urgent" : "staff.posted_where", where.ids.length), {
         n: where.ids.length,
         rooms: where.ids.map(roomName).join(", "),
       }),

@@ -176,3 +176,24 @@ def test_xss_payloads_show_as_literal_text_and_run_nothing(open_page: Any, admin
         assert injected == {"pwned": None, "nodes": 0}, (page.page.url, injected)
         assert page.dialogs == [], page.dialogs
         assert page.errors == [], page.errors
+
+
+def test_one_chosen_room_is_said_in_the_singular_in_both_languages(open_page: Any) -> None:
+    for lang, one, urgent_one in (("es", "1 sala:", "1 sala:"), ("en", "1 room:", "1 room:")):
+        staff = open_page("staff", "*", f"?lang={lang}", viewport=(1366, 900))
+        staff.wait_live()
+        page = staff.page
+        page.wait_for_selector('input[name="room"]')
+        page.fill("#text-es", f"Almuerzo {lang}")
+        page.fill("#text-en", f"Lunch {lang}")
+        page.check('input[name="level"][value="urgent"]')
+        page.check('input[name="target"][value="rooms"]')
+        page.check(f'input[name="room"][value="{OTHER}"]')
+        page.click("#btn-post")
+        page.wait_for_selector("#confirm-urgent[open]")
+        assert urgent_one in staff.text("#urgent-summary"), staff.text("#urgent-summary")
+        page.click("#confirm-urgent[open] #urgent-ok")
+        page.wait_for_selector("#post-result:not([hidden])", timeout=5000)
+        said = staff.text("#post-result")
+        assert one in said and "1 salas" not in said and "1 rooms" not in said, said
+        assert not staff.errors
