@@ -66,6 +66,7 @@ COMMON_STRINGS = {
     "conn.unknown_room": _l("This room is not in the programme."),
     "announce.urgent": _l("Urgent"),
     "announce.info": _l("Information"),
+    "announce.only_in": _l("Only in {rooms}:"),
     "clock.of": _l("of {limit}"),
     "preview.floor": _l("Has the floor"),
     "resumes_in": _l("in {time}"),

@@ -208,26 +208,48 @@ function drawForecast(entry) {
   return true;
 }
 
-/** Announcements for all: every active one, once, newest first. */
+/**
+ * Every room's active announcements, once each, newest first. Those for every room are
+ * the band (urgent ones over everything, as on the screens); one meant for some rooms only
+ * (a venue, chosen rooms) is an entry of the band named with its rooms, never a takeover:
+ * the lobby of one venue must not read another's urgent notice as its own.
+ */
 function drawAnnouncements() {
-  const byId = new Map();
-  for (const { received } of rooms.values()) {
-    for (const a of activeAnnouncements(received)) byId.set(a.id, a);
+  const byId = new Map(); // id -> {a, where: the rooms showing it}
+  let shown = 0; // rooms whose state has come
+  for (const [roomId, { received }] of rooms) {
+    if (received) shown += 1;
+    for (const a of activeAnnouncements(received)) {
+      const seen = byId.get(a.id) || { a, where: [] };
+      seen.where.push(roomId);
+      byId.set(a.id, seen);
+    }
   }
-  const list = [...byId.values()].sort((a, b) => (b.posted_at || 0) - (a.posted_at || 0));
-  const key = announcementsKey(list);
+  const list = [...byId.values()].sort((x, y) => (y.a.posted_at || 0) - (x.a.posted_at || 0));
+  const key = `${announcementsKey(list.map((x) => x.a))}|${list.map((x) => x.where.length)}|${shown}`;
   if (key === announcementsShown) return;
   announcementsShown = key;
-  const urgent = list.filter((a) => a.level === "urgent");
-  const info = list.filter((a) => a.level !== "urgent");
+  const forAll = (x) => x.where.length >= shown;
+  const urgent = list.filter((x) => forAll(x) && x.a.level === "urgent").map((x) => x.a);
+  const band = list.filter((x) => !forAll(x) || x.a.level !== "urgent");
   const box = $("announcements");
   show(box, list.length > 0);
   fill(
     box,
     urgent.length ? h("div", { class: "o-urgent" }, urgentNodes(urgent)) : null,
-    info.map(infoNode),
+    band.map((x) => (forAll(x) ? infoNode(x.a) : targetedNode(x.a, x.where))),
   );
   fitSoon();
+}
+
+/** An announcement for some rooms only: its text, after the names of those rooms. */
+function targetedNode(a, where) {
+  const node = infoNode(a);
+  node.classList.toggle("urgent", a.level === "urgent");
+  const names = (lang) => where.map((id) => pick(rooms.get(id).received?.state.room.name, lang))
+    .join(", ");
+  node.prepend(biNodes((lang) => t("announce.only_in", { rooms: names(lang) }, lang), "a-where"));
+  return node;
 }
 
 /**

@@ -197,3 +197,30 @@ def test_one_chosen_room_is_said_in_the_singular_in_both_languages(open_page: An
         said = staff.text("#post-result")
         assert one in said and "1 salas" not in said and "1 rooms" not in said, said
         assert not staff.errors
+
+
+def test_the_overview_says_where_a_targeted_announcement_applies(
+        open_page: Any, admin: Any) -> None:
+    """The lobby's overview shows every room's announcements, but one meant for some rooms
+    only is named with them and never takes the overview over as if it were for all."""
+    overview = open_page("screen", "*", "?lang=en", viewport=(1920, 1080))
+    overview.wait_live()
+    admin("announcement.post", text={"es": "Para todos", "en": "For everyone"},
+          level="info", rooms=["*"])
+    admin("announcement.post", text={"es": "Solo el plenario", "en": "Plenary only"},
+          level="urgent", rooms=[ROOM])
+    overview.page.wait_for_function(
+        "document.getElementById('announcements').textContent.includes('Plenary only')",
+        timeout=5000)
+    box = overview.page.locator("#announcements")
+    assert box.locator(".o-urgent").count() == 0, overview.text("#announcements")
+    targeted = box.locator(".i-item", has_text="Plenary only")
+    assert "Plenary" in targeted.locator(".a-where").inner_text()
+    assert box.locator(".i-item", has_text="For everyone").locator(".a-where").count() == 0
+
+    admin("announcement.post", text={"es": "Alerta general", "en": "General alert"},
+          level="urgent", rooms=["*"])
+    overview.page.wait_for_selector("#announcements .o-urgent", timeout=5000)
+    assert "General alert" in overview.text("#announcements .o-urgent")
+    assert "Plenary only" not in overview.text("#announcements .o-urgent")
+    assert not overview.errors
