@@ -128,8 +128,8 @@ function fillForm() {
 
 $("ask").addEventListener("submit", async (event) => {
   event.preventDefault();
-  const body = { type: "request.submit", room: $("ask-room").value, kind: $("ask-kind").value,
-    language: $("ask-language").value };
+  const body = { type: "request.submit", room: $("ask-room").value, kind: $("ask-kind").value };
+  if ($("ask-language").value) body.language = $("ask-language").value; // else not stated
   const name = $("ask-name").value.trim();
   if (name) body.speaker_name = name;
   const title = $("ask-title").value.trim();

@@ -111,3 +111,27 @@ def test_a_revoked_link_s_request_says_the_access_is_gone_not_to_wait(
     page.wait_for_selector("#message:not([hidden])")
     said = phone.text("#message")
     assert "access" in said and "Wait for the connection" not in said, said
+
+
+def test_a_request_states_no_language_unless_one_is_chosen(
+        open_page: Any, admin: Any, room_state: Any) -> None:
+    """The minutes record the language of a statement: the form must not put Spanish there
+    for a delegation that never said which."""
+    admin("session.open", room=ROOM, session_id=SITTING)
+    phone = open_page("delegation", "BRA", "?lang=en")
+    page = phone.page
+    phone.wait_live()
+    page.wait_for_selector("#ask-room option[value='plenario']", state="attached")
+    page.select_option("#ask-room", ROOM)
+    page.click("#ask-send")
+    page.wait_for_selector("#mine li")
+    request = room_state(ROOM)["speakers"]["requests"][0]
+    assert request["language"] is None, request
+    page.select_option("#ask-language", "pt")
+    page.select_option("#ask-kind", "point_of_order")
+    page.click("#ask-send")
+    page.wait_for_function(
+        "document.querySelectorAll('#mine li').length === 2", timeout=5000)
+    languages = {r["kind"]: r["language"] for r in room_state(ROOM)["speakers"]["requests"]}
+    assert languages == {"speech": None, "point_of_order": "pt"}, languages
+    assert not phone.errors
