@@ -405,6 +405,7 @@ FLEET_STRINGS = {
     "fleet.rename": _l("Rename"),
     "fleet.rename_prompt": _l("Name of this screen"),
     "fleet.lang": _l("Language"),
+    "fleet.lang_both": _l("Both languages"),
     "fleet.room": _l("Room"),
     "fleet.failed": _l("Could not send: {code}"),
     "fleet.unreadable": _l("The list of screens cannot be read now; retrying."),

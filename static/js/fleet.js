@@ -48,7 +48,7 @@ function actions(screen) {
     class: "fleet-lang",
     onchange() { if (lang.value) send({ type: "screen.set", screen_id: id, lang: lang.value }); },
   }, h("option", { value: "" }, t("fleet.lang")),
-  ...["both", "es", "en"].map((l) => h("option", { value: l }, l)));
+  ...Object.entries(LANG_NAMES).map(([l, name]) => h("option", { value: l }, name())));
   const room = h("select", {
     "aria-label": t("fleet.room"),
     class: "fleet-room",
@@ -95,6 +95,9 @@ function drawRow(s, old) {
   Object.assign(tr.dataset, { screen: s.screen_id, room: s.room, kind: s.kind, status: s.status });
   return tr;
 }
+
+// A screen's languages, as the menu names them: each language in itself, both in the page's.
+const LANG_NAMES = { both: () => t("fleet.lang_both"), es: () => "Español", en: () => "English" };
 
 // The pages shown in the rooms: what the counts at the top are of. Consoles and desks
 // report themselves too and are listed, marked by their kind, but counted nowhere.

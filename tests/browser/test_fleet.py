@@ -252,4 +252,7 @@ def test_with_no_screen_the_fleet_page_says_so_and_counts_only_displays(
     assert fleet.page.locator("#empty").is_hidden()
     assert fleet.page.locator("#counts li").count() == 1
     assert fleet.page.locator(f"#counts [data-room='{PLENARY}']").inner_text().endswith("1")
+    # Its language menu names the languages, not their codes.
+    menu = row(fleet, screen_id(screen)).locator("select.fleet-lang option")
+    assert menu.all_inner_texts()[1:] == ["Both languages", "Español", "English"]
     assert not (fleet.errors or chair.errors or screen.errors)
