@@ -3,7 +3,7 @@
 // Only this page shows the room's `podium` field.
 import { drawClock, reading } from "./clock.js";
 import { $, fill, oncePerFrame, show } from "./dom.js";
-import { biNodes, biPick, page, pick, setTimezone } from "./i18n.js";
+import { biPick, page, setTimezone } from "./i18n.js";
 import { connectLive, drawConnMark, keepAwake, loadProgramme } from "./live.js";
 
 let current = null;
@@ -16,8 +16,9 @@ const CLOCK_MIN = 0.12;
 function render() {
   const state = current.state;
   const floor = state.speakers.current;
-  fill($("floor-name"), floor ? biNodes((lang) => [pick(floor.delegation.name, lang), floor.speaker_name]
-    .filter(Boolean).join(" — ")) : "");
+  // The delegation's name in each language, the person's own once: it is the same in both.
+  fill($("floor-name"), floor ? biPick(floor.delegation.name) : "",
+    floor?.speaker_name ? ` — ${floor.speaker_name}` : "");
   const next = state.speakers.queue[0];
   fill($("next-name"), next ? biPick(next.delegation.name) : "");
   const message = state.podium;

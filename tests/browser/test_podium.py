@@ -151,3 +151,17 @@ def test_a_long_message_leaves_the_clock_and_the_floor_on_the_podium_display(
         assert boxes["message"]["bottom"] <= boxes["clock"]["top"] + 1, viewport
         assert boxes["clock"]["size"] > boxes["floor-name"]["size"], viewport
         assert not podium.errors
+
+
+def test_the_speaker_s_own_name_is_said_once_in_both_languages(
+        open_page: Any, admin: Any) -> None:
+    """The delegation's name is in each language; the person's own is the same in both."""
+    admin("session.open", room=ROOM, session_id=SITTING)
+    admin("speaker.add", room=ROOM, delegation="USA", speaker_name="María Pérez")
+    admin("speaker.next", room=ROOM)
+    podium = open_page("screen", ROOM, f"/podium/{ROOM}", viewport=(1280, 720))
+    podium.wait_live()
+    said = podium.text("#floor-name")
+    assert "Estados Unidos" in said and "United States" in said, said
+    assert said.count("María Pérez") == 1, said
+    assert not podium.errors
