@@ -433,11 +433,12 @@ def check_base_url(value: str) -> str:
     (without a scheme or host, every printed link and QR code would lead nowhere)."""
     try:
         parts = urlsplit(value)
-        port_ok = parts.port is None or parts.port > 0
-    except ValueError:
-        port_ok = False
-    if (parts.scheme not in ("http", "https") or not parts.hostname or not port_ok
-            or parts.query or parts.fragment):
+        usable = (parts.scheme in ("http", "https") and bool(parts.hostname)
+                  and (parts.port is None or parts.port > 0)
+                  and not parts.query and not parts.fragment)
+    except ValueError:  # an unclosed [IPv6 address, a port out of range
+        usable = False
+    if not usable:
         raise ValueError(f"{value!r} is not an address like https://host[:port][/path]")
     return value
 

@@ -86,7 +86,8 @@ def test_a_number_out_of_range_is_refused_in_one_line_naming_the_variable(monkey
 
 
 @pytest.mark.parametrize("value", ["example.org", "http://", "http://:8080", "ftp://example.org",
-                                   "https://example.org/?a=1", "https://example.org:99999"])
+                                   "https://example.org/?a=1", "https://example.org:99999",
+                                   "http://[::1"])
 def test_a_base_url_that_links_cannot_start_with_is_refused_naming_it(monkeypatch, value):
     # "example.org" printed every link as example.org/access/... (no scheme: not a link)
     monkeypatch.setenv("PLENARY_BASE_URL", value)
