@@ -179,11 +179,17 @@ def run_screens(
             # servers, Redis and the chair, as screens on machines of their own would.
             niced = ["nice", "-n", str(args.loadgen_nice)] if getattr(
                 args, "loadgen_nice", 0) else []
+            if args.client == "epoll":
+                program = [sys.executable, str(BENCH / "screens_epoll.py"),
+                           "--connect-timeout", str(int(args.connect_timeout * 1000))]
+            else:
+                program = [args.node, str(BENCH / "loadgen.js"), "screens",
+                           "--client", args.client]
             gens.append((k, Proc.start(
                 name,
-                [*niced, args.node, str(BENCH / "loadgen.js"), "screens", "--url", urls[k],
+                [*niced, *program, "--url", urls[k],
                  "--token", target.screen_token, "--room", target.room, "--count", str(n),
-                 "--concurrency", str(args.connect_concurrency), "--client", args.client,
+                 "--concurrency", str(args.connect_concurrency),
                  "--out", str(workdir / f"{label}-{name}.json"),
                  # Screen ids unique to this run: a run is not the previous one's reload.
                  *(["--heartbeat", "--id-prefix", f"{name}-{uuid.uuid4().hex[:8]}"]

@@ -155,7 +155,7 @@ def fanout_suite(args: argparse.Namespace, workdir: Path, emit: Any) -> None:
             "suite": "fanout", "screens": screens, "rate": args.rate,
             "ours_env": args.ours_env, "nodes": args.nodes, "processes": args.processes,
             "chair_spread": args.chair_spread, "chair_transport": args.chair_transport,
-            "heartbeat": args.heartbeat, "loadgen_nice": args.loadgen_nice,
+            "heartbeat": args.heartbeat, "loadgen_nice": args.loadgen_nice, "client": args.client,
             "repeat": args.repeat,
             "duration_s": args.duration, "redis_appendfsync": args.fsync,
             "ratio_p99_ours_flask": ratio(ours.get("p99_ms"), flask.get("p99_ms")),
@@ -272,9 +272,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="run the screens' load generators at this niceness (0: as the "
                         "servers), so that they yield the shared cores, as screens on "
                         "machines of their own would; recorded in each line")
-    p.add_argument("--client", default="tcp", choices=["tcp", "raw", "sio"],
-                   help="screens: the protocol over bare TCP (lightest), over ws, "
-                        "or socket.io-client")
+    p.add_argument("--client", default="tcp", choices=["tcp", "raw", "sio", "epoll"],
+                   help="screens: loadgen.js speaking the protocol over bare TCP, over "
+                        "ws, or socket.io-client; or epoll: screens_epoll.py, the same "
+                        "protocol on one epoll loop (lightest; no --heartbeat)")
     p.add_argument("--heartbeat", action="store_true",
                    help="screens also report themselves as the real pages do: `hello` on "
                         "connect, `shown` after each newer state and every 5 s")
@@ -320,6 +321,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--node", default=shutil.which("node") or "node")
     p.add_argument("--out", default="", help="JSONL file (default bench/results/<stamp>.jsonl)")
     args = p.parse_args(argv)
+    if args.client == "epoll" and args.heartbeat:
+        p.error("--heartbeat needs loadgen.js' screens: --client tcp, raw or sio")
     if args.quick:
         defaults = {"screens": "300", "duration": 5.0, "ack_duration": 3.0,
                     "replay_events": 5_000, "replay_runs": 1, "ack_screens": 20,
