@@ -2,15 +2,18 @@
 
     python bench/screens_epoll.py --url U --token T --room R --count N --out F
                                   [--concurrency C] [--connect-timeout MS]
+                                  [--heartbeat --id-prefix P]
 
 The same screens as `node loadgen.js screens --client tcp` (Engine.IO v4 /
 Socket.IO v5 over a websocket framed here, on bare TCP), the same lines on
 stdout ("ready", then "done" after a "dump" line on stdin) and the same record
-in F; without the heartbeat (`--heartbeat` is loadgen.js's). Each socket is
-read with one `recv` when epoll says it is readable, and a state frame costs a
-prefix test and a search for its version: about a quarter of what Node.js'
-streams cost per frame. On a machine where the screens share the server's
-cores, that CPU is the server's (docs/performance.md, "The load generators").
+in F, the heartbeat included: with `--heartbeat` each screen says `hello` on
+connect and `shown` as static/js/report.js does, on the same schedule as
+loadgen.js' screens. Each socket is read with one `recv_into` when epoll says
+it is readable, and a state frame costs a prefix test and a search for its
+version: about half of what Node.js' streams cost per frame. On a machine
+where the screens share the server's cores, that CPU is the server's
+(docs/performance.md, "The load generators").
 
 Instants are wall-clock milliseconds (time.time() * 1000), as loadgen.js'.
 """
@@ -22,6 +25,7 @@ import base64
 import errno
 import json
 import os
+import random
 import select
 import socket
 import sys
@@ -32,6 +36,14 @@ from urllib.parse import urlsplit
 STATE_PREFIX = b'42["state"'
 VERSION_KEY = b'"version":"'
 IN, OUT, ERR = select.EPOLLIN, select.EPOLLOUT, select.EPOLLERR | select.EPOLLHUP
+# The heartbeat of a screen page (static/js/report.js, live.js): `shown` with the newest
+# version once a gap drawn from REPORT_MS has passed, checked on the page's 0.5 s timer.
+# Each page's timer starts when it loads, so the screens' phases are spread: every
+# screen gets one of CHECK_SLOTS slots of the period, and one timer checks a slot in turn.
+REPORT_MS = (4000.0, 5000.0)
+CHECK_MS = 500.0
+CHECK_SLOTS = 50
+VIEWPORT = [1920, 1080]
 
 
 def now() -> float:
@@ -54,6 +66,16 @@ def emit(obj: dict[str, Any]) -> None:
     sys.stdout.flush()
 
 
+def version_key(version: bytes) -> tuple[int, int]:
+    ms, _, seq = version.partition(b"-")
+    return int(ms or 0), int(seq or 0)
+
+
+def event_frame(name: str, data: Any, ack: int | None = None) -> bytes:
+    """A Socket.IO event as a client's websocket frame: 42[name,data] or 42<ack>[...]."""
+    return masked("42" + ("" if ack is None else str(ack)) + json.dumps([name, data]))
+
+
 def pct(values: list[float], p: float) -> float | None:
     if not values:
         return None
@@ -61,7 +83,8 @@ def pct(values: list[float], p: float) -> float | None:
 
 
 class Screen:
-    __slots__ = ("i", "sock", "rec", "pending", "upgraded", "out", "start", "settled", "open")
+    __slots__ = ("i", "sock", "rec", "pending", "upgraded", "out", "start", "settled", "open",
+                 "shown", "said_at", "gap")
 
     def __init__(self, i: int, sock: socket.socket) -> None:
         self.i, self.sock = i, sock
@@ -72,6 +95,9 @@ class Screen:
         self.start = now()
         self.settled = False
         self.open = True
+        self.shown: bytes | None = None  # the newest version it got (the heartbeat's)
+        self.said_at = 0.0  # when it last said `shown` (ms)
+        self.gap = random.uniform(*REPORT_MS)
 
 
 class Generator:
@@ -94,6 +120,10 @@ class Generator:
         self.connecting = 0
         self.hello = masked("40" + json.dumps({"token": args.token}))
         self.subscribe = masked('421["subscribe",' + json.dumps({"room": args.room}) + "]")
+        self.slots: list[list[Screen]] = [[] for _ in range(CHECK_SLOTS)]
+        self.slot = 0
+        self.next_check = 0.0
+        self.hellos = self.hello_acks = self.shown_sent = 0
 
     # ------------------------------------------------------------------ connections
 
@@ -105,6 +135,8 @@ class Generator:
             sock.setblocking(False)
             screen = Screen(i, sock)
             self.screens[i] = screen
+            if self.args.heartbeat:
+                self.slots[random.randrange(CHECK_SLOTS)].append(screen)
             self.connecting += 1
             err = sock.connect_ex(self.addr)
             if err not in (0, errno.EINPROGRESS):
@@ -230,6 +262,38 @@ class Generator:
         screen.rec.append(vi)
         screen.rec.append(t)
         self.state_events += 1
+        if self.args.heartbeat:
+            self.report_shown(screen, version)
+
+    def report_shown(self, screen: Screen, version: bytes) -> None:
+        """A newer version drawn; the first one is said at once."""
+        if not version or (screen.shown is not None
+                           and version_key(version) <= version_key(screen.shown)):
+            return
+        first = screen.shown is None
+        screen.shown = version
+        if first and screen.settled and screen.open:
+            self.say_shown(screen, now())
+
+    def say_shown(self, screen: Screen, t: float) -> None:
+        assert screen.shown is not None
+        screen.said_at = t
+        self.shown_sent += 1
+        self.send(screen, event_frame("shown", {"version": screen.shown.decode()}))
+
+    def check_slot(self) -> None:
+        """The screens of one slot say `shown` if their gap has passed (a slot per
+        CHECK_MS / CHECK_SLOTS)."""
+        t = now()
+        if t < self.next_check:
+            return
+        self.next_check = t + CHECK_MS / CHECK_SLOTS
+        for screen in self.slots[self.slot]:
+            if screen.open and screen.settled and screen.shown is not None \
+                    and t - screen.said_at >= screen.gap:
+                screen.gap = random.uniform(*REPORT_MS)
+                self.say_shown(screen, t)
+        self.slot = (self.slot + 1) % CHECK_SLOTS
 
     def on_text(self, screen: Screen, payload: bytes, t: float) -> None:
         if payload == b"2":
@@ -239,10 +303,21 @@ class Generator:
             ack = json.loads(payload[3:])[0]
             if ack and ack.get("ok") is not False:
                 self.settle(screen, True)
+                state = ack.get("state")
+                if self.args.heartbeat and isinstance(state, dict) and state.get("version"):
+                    self.report_shown(screen, str(state["version"]).encode())
             else:
                 emit({"event": "error", "client": screen.i, "ack": ack})
                 self.settle(screen, False)
+        elif payload.startswith(b"432"):
+            self.hello_acks += 1
         elif payload.startswith(b"40"):
+            if self.args.heartbeat:  # as the page: hello first, then subscribe
+                self.hellos += 1
+                screen.said_at = now()
+                body = {"kind": "screen", "screen_id": f"{self.args.id_prefix}-{screen.i}",
+                        "lang": "es", "viewport": VIEWPORT, "room": self.args.room}
+                self.send(screen, event_frame("hello", body, 2))
             self.send(screen, self.subscribe)
         elif payload.startswith(b"44"):
             self.fail(screen, payload.decode(errors="replace"))
@@ -285,8 +360,10 @@ class Generator:
         self.start_more()
         while (self.subscribed + self.failed < self.args.count
                and time.monotonic() < deadline):
-            self.step(0.05)
+            self.step(0.01)
             self.start_more()
+            if self.args.heartbeat:
+                self.check_slot()
         for screen in self.screens:
             if screen is not None and not screen.settled:
                 self.fail(screen, "timed out connecting")
@@ -300,8 +377,10 @@ class Generator:
         self.ep.register(stdin, IN)
         line = b""
         while True:
-            events = self.ep.poll(0.5)
+            events = self.ep.poll(0.01 if self.args.heartbeat else 0.5)
             self.handle(events)
+            if self.args.heartbeat:
+                self.check_slot()
             if any(fd == stdin for fd, _ in events):
                 chunk = os.read(stdin, 4096)
                 if not chunk:
@@ -322,7 +401,10 @@ class Generator:
                            "clients": [s.rec if s else None for s in self.screens],
                            "disconnects": self.disconnects, "subscribed": self.subscribed,
                            "failed": self.failed, "pings_at": self.pings_at,
-                           "stalls": self.stalls, "heartbeat": None}, f)
+                           "stalls": self.stalls,
+                           "heartbeat": {"hellos": self.hellos, "hello_acks": self.hello_acks,
+                                         "shown": self.shown_sent}
+                           if self.args.heartbeat else None}, f)
             for screen in self.screens:
                 if screen is not None and screen.open:
                     screen.open = False
@@ -342,6 +424,8 @@ def main() -> None:
     p.add_argument("--concurrency", type=int, default=50)
     p.add_argument("--connect-timeout", type=float, default=60000)
     p.add_argument("--out", required=True)
+    p.add_argument("--heartbeat", action="store_true")
+    p.add_argument("--id-prefix", default=f"bench{os.getpid()}")
     Generator(p.parse_args()).run()
 
 
