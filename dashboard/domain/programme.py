@@ -327,6 +327,18 @@ class Programme(_Model):
         return {d.code: d for d in self.delegations}
 
     @cached_property
+    def delegation_dicts(self) -> dict[str, dict[str, Any]]:
+        """Each delegation's contract object, keyed by code: built once, as every room's
+        view holds it many times over (entries, totals) on every change. Shared by every
+        view: read, never changed."""
+        return {d.code: d.public_dict() for d in self.delegations}
+
+    @cached_property
+    def session_instants(self) -> dict[str, tuple[float, float]]:
+        """Epoch seconds of each sitting's scheduled start and end, keyed by id."""
+        return {s.id: (self.instant(s.start), self.instant(s.end)) for s in self.sessions}
+
+    @cached_property
     def levels_by_code(self) -> dict[str, ProtocolLevel]:
         """Protocol levels keyed by code."""
         return {lv.code: lv for lv in self.levels}

@@ -86,7 +86,7 @@ def next_sitting(state: MeetingState, room_id: str) -> SessionState | None:
         if s.room == room_id and s.status is SessionStatus.SCHEDULED
         and s.id in programme.sessions_by_id
     ]
-    waiting.sort(key=lambda s: (programme.instant(programme.sessions_by_id[s.id].start), s.id))
+    waiting.sort(key=lambda s: (programme.session_instants[s.id][0], s.id))
     return waiting[0] if waiting else None
 
 

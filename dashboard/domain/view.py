@@ -32,10 +32,10 @@ class Audience(StrEnum):
 
 
 def _delegation(programme: Programme, code: str) -> dict[str, Any]:
-    delegation = programme.delegations_by_code.get(code)
-    if delegation is None:  # a code no longer in the programme: still show something
+    known = programme.delegation_dicts.get(code)
+    if known is None:  # a code no longer in the programme: still show something
         return {"code": code, "name": {"es": code, "en": code}, "kind": None}
-    return delegation.public_dict()
+    return known
 
 
 def _session(programme: Programme, sitting: SessionState) -> dict[str, Any]:
@@ -45,8 +45,8 @@ def _session(programme: Programme, sitting: SessionState) -> dict[str, Any]:
         "title": spec.title.as_dict(),
         "kind": spec.kind,
         "status": str(sitting.status),
-        "scheduled_start": programme.instant(spec.start),
-        "scheduled_end": programme.instant(spec.end),
+        "scheduled_start": programme.session_instants[sitting.id][0],
+        "scheduled_end": programme.session_instants[sitting.id][1],
         "suspended_until": sitting.suspended_until,
         "start_due": sitting.start_due,
         "inscription": spec.inscription,
@@ -136,11 +136,12 @@ def _totals(programme: Programme, room: RoomState, budget: int | None,
     if room.current is not None:  # the speech in progress counts as it goes
         n, s = spoken.get(room.current.delegation, (0, 0.0))
         spoken[room.current.delegation] = (n, s + room.current.elapsed(server_time))
-    return [
-        {"delegation": _delegation(programme, code), "speeches": n, "spoken_s": round(s, 3),
-         **({"budget_s": budget} if budget is not None else {})}
-        for code, (n, s) in sorted(spoken.items(), key=lambda kv: (-kv[1][1], kv[0]))
-    ]
+    rows = [{"delegation": _delegation(programme, code), "speeches": n, "spoken_s": round(s, 3)}
+            for code, (n, s) in sorted(spoken.items(), key=lambda kv: (-kv[1][1], kv[0]))]
+    if budget is not None:
+        for row in rows:
+            row["budget_s"] = budget
+    return rows
 
 
 def _undo(programme: Programme, undo: Undoable | None, server_time: float) -> dict[str, Any] | None:
