@@ -171,6 +171,8 @@ def start_node(app: Flask) -> None:
     socketio.start_background_task(access.run_access_refresher, app, socketio)
     socketio.start_background_task(collector.run, socketio.sleep, parts.settings.gc_full_every_s)
     socketio.start_background_task(_prepare_commands)
+    if parts.metrics.shared_dir:  # one process of several on a port (docs/deploy.md)
+        socketio.start_background_task(parts.metrics.run_sharer, socketio.sleep)
 
 
 def _prepare_commands() -> None:

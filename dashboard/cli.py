@@ -27,8 +27,10 @@ import contextlib  # noqa: E402
 import json  # noqa: E402
 import logging  # noqa: E402
 import os  # noqa: E402
+import shutil  # noqa: E402
 import socket  # noqa: E402
 import sys  # noqa: E402
+import tempfile  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Iterator, Sequence  # noqa: E402
@@ -37,6 +39,7 @@ from typing import Any, NoReturn  # noqa: E402
 
 import gevent  # noqa: E402
 import redis  # noqa: E402
+from prometheus_client.multiprocess import mark_process_dead  # noqa: E402
 
 from dashboard.app import create_app, start_node  # noqa: E402
 from dashboard.domain import ProgrammeError, load_programme  # noqa: E402
@@ -61,6 +64,7 @@ from dashboard.settings import (  # noqa: E402
 from dashboard.store.eventlog import EventLog, connect  # noqa: E402
 from dashboard.store.minutes import export  # noqa: E402
 from dashboard.web.access import ALL, ROLES, build_links, deployment_for, link  # noqa: E402
+from dashboard.web.metrics import SHARED_DIR  # noqa: E402
 from dashboard.web.services import services  # noqa: E402
 
 # The command line is where the service is put together: the one module of dashboard
@@ -295,9 +299,12 @@ def _serve_processes(settings: Settings, host: str, port: int, count: int,
         listener = listen(host, port)
     except OSError as exc:
         sys.exit(f"plenary: cannot listen on {host}:{port}: {exc}")
+    # Where the processes keep their metrics, so that a scrape of the port, whichever
+    # process it reaches, answers for all of them (dashboard/web/metrics.py).
+    shared = tempfile.mkdtemp(prefix="plenary-metrics-")
     base = {**os.environ, "REDIS_URL": settings.redis_url or "",
             # a polling session lives in one process; the next request may reach another
-            "PLENARY_WEBSOCKET_ONLY": "true"}
+            "PLENARY_WEBSOCKET_ONLY": "true", SHARED_DIR: shared}
     # The processes run this very code: `-P` keeps a `dashboard` folder in the current
     # one (an old checkout, say) from being imported instead; when this code is that
     # folder, it is named to them.
@@ -313,7 +320,8 @@ def _serve_processes(settings: Settings, host: str, port: int, count: int,
         return [sys.executable, "-P", "-m", "dashboard.cli", "run", "--host", host, "--port",
                 str(port), "--listen-fd", str(listener.fileno()), "--process-index", str(index)]
 
-    supervisor = Supervisor(count, command, env, listener)
+    supervisor = Supervisor(count, command, env, listener,
+                            ended=lambda pid: mark_process_dead(pid, shared))
     signal.signal(signal.SIGTERM, supervisor.stop)
     signal.signal(signal.SIGINT, supervisor.stop)
     shown = _shown_host(host)
@@ -325,6 +333,7 @@ def _serve_processes(settings: Settings, host: str, port: int, count: int,
         supervisor.run()
     finally:
         listener.close()
+        shutil.rmtree(shared, ignore_errors=True)
 
 
 def serve(settings: Settings, host: str, port: int, embedded: Any = None,

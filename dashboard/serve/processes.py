@@ -97,9 +97,11 @@ class Supervisor:
     """Starts N processes, restarts one that ends unasked, stops them all on a signal."""
 
     def __init__(self, count: int, command: Callable[[int], Sequence[str]],
-                 env: Callable[[int], dict[str, str]], listener: socket.socket) -> None:
+                 env: Callable[[int], dict[str, str]], listener: socket.socket,
+                 ended: Callable[[int], None] = lambda pid: None) -> None:
         self.slots = [Slot(i) for i in range(count)]
         self.command, self.env, self.listener = command, env, listener
+        self.ended = ended  # told the pid of each process that ended
         self.stopping = False
 
     def _start(self, slot: Slot) -> None:
@@ -137,6 +139,7 @@ class Supervisor:
                 log.warning("web process %d (pid %d) ended with %s after %.1f s; "
                             "starting it again in %.1f s", slot.index, slot.process.pid,
                             how, ran, slot.backoff_s)
+                self.ended(slot.process.pid)
                 slot.process = None
                 slot.restart_at = now + slot.backoff_s
                 slot.backoff_s = min(RESTART_MAX_S, slot.backoff_s * 2)

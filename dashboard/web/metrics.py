@@ -3,6 +3,14 @@
 Counters and histograms are kept per app (its own registry: two apps in one
 process never share figures); what is read from the state, Redis or the
 sockets (clients, lag, the fleet) is gathered at each scrape.
+
+The processes of `plenary run --processes N` share one port, so a scrape
+reaches one of them: it must answer for all. Their parent gives them one
+folder in PROMETHEUS_MULTIPROC_DIR, where prometheus_client keeps every
+process's counters and histograms (those of a process that ended included,
+as a counter must never go back); each process also writes there its clients
+and its tail's lag every `SHARE_EVERY_S` (the one scraped: at the scrape),
+and the scrape adds up the folder (prometheus_client's multiprocess mode).
 """
 
 from __future__ import annotations
@@ -10,16 +18,18 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+import os
 import sys
 import time
 from collections import Counter as Tally
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import redis
 from flask import Blueprint, Response, request
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
 from dashboard.domain import COMMAND_TYPES
@@ -30,14 +40,20 @@ from dashboard.web.services import Services, services
 
 bp = Blueprint("metrics", __name__)
 audit = logging.getLogger("plenary.audit")
+log = logging.getLogger(__name__)
 
 FAST = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+SHARED_DIR = "PROMETHEUS_MULTIPROC_DIR"  # set by the parent of `plenary run --processes`
+SHARE_EVERY_S = 1.0
 
 
 class Metrics:
     """The counters and histograms of one app, in a registry of its own."""
 
     def __init__(self) -> None:
+        # The folder the processes of one port share (prometheus_client reads the same
+        # variable when it is imported, and then keeps its values in that folder).
+        self.shared_dir = os.environ.get(SHARED_DIR) or None
         self.registry = CollectorRegistry(auto_describe=True)
         self.commands = Counter(
             "plenary_commands", "Commands answered, by type and outcome (ok or the error code).",
@@ -57,6 +73,17 @@ class Metrics:
         self.connections = Counter(
             "plenary_connection_events", "Socket.IO connection events by kind (connect, "
             "disconnect, refused).", ["event"], registry=self.registry)
+        self.parts: Services | None = None
+        # --processes: what each process knows alone, written to the shared folder
+        # (a process that ended drops out of both: `live` modes).
+        self.clients = self.tail_lag = None
+        if self.shared_dir:
+            clients, lag = _families()[:2]
+            self.clients = Gauge(clients.name, clients.documentation, ["kind", "room", "node"],
+                                 multiprocess_mode="livesum", registry=None)
+            self.tail_lag = Gauge(lag.name, lag.documentation, ["node"],
+                                  multiprocess_mode="livemax", registry=None)
+        self.shared_clients: set[tuple[str, ...]] = set()
 
     def observe_broadcast(self, seconds: float, size: int) -> None:
         """One room's state sent to its screens: how long it took, how large it was."""
@@ -65,7 +92,43 @@ class Metrics:
 
     def bind(self, parts: Services) -> None:
         """Gather, at each scrape, what the node's state, sockets and Redis say."""
+        self.parts = parts
         self.registry.register(_Gathered(parts))
+
+    def exposition(self) -> bytes:
+        """The scrape's answer: this node's figures, or with --processes every process's."""
+        if not self.shared_dir or self.parts is None:
+            return bytes(generate_latest(self.registry))
+        self.share()
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry, path=self.shared_dir)
+        registry.register(_Gathered(self.parts, local=False))
+        return bytes(generate_latest(registry))
+
+    def share(self) -> None:
+        """Write this process's clients and tail lag to the shared folder."""
+        if self.parts is None or self.clients is None or self.tail_lag is None:
+            return
+        clients, lag = _local(self.parts)
+        now = {tuple(s.labels.values()): s.value for s in clients.samples}
+        for labels in self.shared_clients - now.keys():  # none left: 0, not the last count
+            self.clients.labels(*labels).set(0)
+        for labels, value in now.items():
+            self.clients.labels(*labels).set(value)
+        self.shared_clients = set(now)
+        # Redis not answering: no figure, rather than the last one (NaN, as absent to alerts)
+        behind = lag.samples[0].value if lag.samples else float("nan")
+        self.tail_lag.labels(self.parts.fleet.node).set(behind)
+
+    def run_sharer(self, sleep: Callable[[float], object]) -> None:
+        """With --processes: share this process's figures every SHARE_EVERY_S (a background
+        task of the node)."""
+        while self.shared_dir:
+            sleep(SHARE_EVERY_S)
+            try:
+                self.share()
+            except Exception:  # the next round writes them; a scrape must not lose them all
+                log.exception("could not share this process's metrics")
 
 
 def _families() -> tuple[GaugeMetricFamily, ...]:
@@ -82,33 +145,49 @@ def _families() -> tuple[GaugeMetricFamily, ...]:
     )
 
 
-class _Gathered(Collector):
-    """Clients by kind, room and node; the tail's and the workers' lag; the fleet."""
+def _newest(parts: Services) -> str:
+    newest = parts.redis.xrevrange(parts.log.stream, count=1)
+    return str(newest[0][0].decode()) if newest else "0-0"
 
-    def __init__(self, parts: Services) -> None:
-        self.parts = parts
+
+def _local(parts: Services) -> tuple[GaugeMetricFamily, GaugeMetricFamily]:
+    """What this process alone knows: its clients, and how far its tail is behind (no
+    sample when Redis does not answer)."""
+    node = parts.fleet.node
+    clients, lag = _families()[:2]
+    tally = Tally((c.kind or c.principal.role, c.room or "", node)
+                  for c in list(parts.clients.values()))
+    for (kind, room, at), n in sorted(tally.items()):
+        clients.add_metric([kind, room, at], n)
+    try:
+        last, mine = _newest(parts), parts.meeting.version
+        behind = max(0.0, (version_ms(last) - version_ms(mine)) / 1000) if last != mine else 0
+        lag.add_metric([node], behind)
+    except redis.RedisError:
+        pass  # the scrape still answers what this node knows
+    return clients, lag
+
+
+class _Gathered(Collector):
+    """Clients by kind, room and node; the tail's and the workers' lag; the fleet (without
+    `local`: the last two only, the same whichever node is asked)."""
+
+    def __init__(self, parts: Services, local: bool = True) -> None:
+        self.parts, self.local = parts, local
 
     def describe(self) -> Iterator[Metric]:
         """The metrics' names, for the registry (without it, the registry would gather
         them all, Redis included, when the collector is registered at start)."""
-        return iter(_families())
+        return iter(_families() if self.local else _families()[2:])
 
     def collect(self) -> Iterator[Metric]:
         parts = self.parts
-        node = parts.fleet.node
-        clients, lag, groups, fleet = _families()
-        tally = Tally((c.kind or c.principal.role, c.room or "", node)
-                      for c in list(parts.clients.values()))
-        for (kind, room, at), n in sorted(tally.items()):
-            clients.add_metric([kind, room, at], n)
-        yield clients
+        if self.local:
+            yield from _local(parts)
+        groups, fleet = _families()[2:]
         try:
             stream = parts.log.stream
-            newest = parts.redis.xrevrange(stream, count=1)
-            last = newest[0][0].decode() if newest else "0-0"
-            mine = parts.meeting.version
-            behind = max(0.0, (version_ms(last) - version_ms(mine)) / 1000) if last != mine else 0
-            lag.add_metric([node], behind)
+            last = _newest(parts)
             for group in parts.redis.xinfo_groups(stream):
                 name = group["name"].decode() if isinstance(group["name"], bytes) else group["name"]
                 done = group.get("last-delivered-id") or b"0-0"
@@ -120,7 +199,6 @@ class _Gathered(Collector):
                 fleet.add_metric([status], statuses.get(status, 0))
         except redis.RedisError:
             pass  # the scrape still answers what this node knows
-        yield lag
         yield groups
         yield fleet
 
@@ -167,6 +245,6 @@ def metrics() -> Response:
     if not (token and scheme.lower() == "bearer"
             and hmac.compare_digest(value.strip().encode(), token.encode())):
         require_principal(Role.ADMIN)
-    return Response(generate_latest(parts.metrics.registry),
+    return Response(parts.metrics.exposition(),
                     content_type="text/plain; version=0.0.4; charset=utf-8",
                     headers={"Cache-Control": "no-store"})

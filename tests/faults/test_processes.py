@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import redis
 import requests
+from prometheus_client.parser import text_string_to_metric_families
 
 from dashboard.serve.embedded import running_url
 from tests.conftest import SECRET
@@ -79,6 +80,19 @@ def wait_for(what: str, check, timeout: float) -> float:  # type: ignore[no-unty
     raise AssertionError(f"{what}: not within {timeout} s")
 
 
+def scraped(server: LiveServer, token: str) -> tuple[float, float]:
+    """What one scrape of /metrics says: screens connected, commands answered ok."""
+    response = requests.get(f"{server.url}/metrics", timeout=10, headers={
+        "Authorization": f"Bearer {token}", "Connection": "close"})
+    assert response.status_code == 200, response.text
+    families = {f.name: f for f in text_string_to_metric_families(response.text)}
+    screens = sum(s.value for s in families["plenary_clients"].samples
+                  if s.labels.get("kind") == "screen")
+    ok = sum(s.value for s in families["plenary_commands"].samples
+             if s.name == "plenary_commands_total" and s.labels.get("outcome") == "ok")
+    return screens, ok
+
+
 def alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -131,6 +145,14 @@ def test_two_processes_serve_one_port_and_survive_a_killed_one(tmp_path, record_
         took = swarm.wait_versions({room: version}, timeout=5)
         print(f"every screen at the final state {took:.2f} s after the last command")
 
+        # A scrape of the port, whichever process takes it, counts every process's
+        # screens and commands.
+        admin = server.token("admin")
+        wait_for("a scrape counting both processes' screens",
+                 lambda: scraped(server, admin)[0] == SCREENS, 10)
+        for _ in range(6):  # fresh connections: both processes answer some
+            assert scraped(server, admin) == (SCREENS, 7)
+
         # The workers run once: one consumer per group, in process 0, and one scheduler.
         url = running_url(server.data_dir)
         assert url is not None
@@ -164,6 +186,10 @@ def test_two_processes_serve_one_port_and_survive_a_killed_one(tmp_path, record_
         back = time.monotonic() - killed
         chair.send({"type": "speaker.next"})
         swarm.wait_versions({room: chair.acked[-1][1]}, timeout=5)
+        # The killed process's screens are counted once, by the process they came back
+        # to; its commands still count.
+        wait_for("the screens counted once after the restart",
+                 lambda: scraped(server, admin) == (SCREENS, 8), 10)
         print(f"killed a process holding {on_victim} screens: serving again after "
               f"{restarted:.2f} s, every screen back after {back:.2f} s")
         record_property("restart_s", round(restarted, 2))
