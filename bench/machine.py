@@ -91,7 +91,9 @@ class Proc:
         for line in self.popen.stdout:
             self.lines.put(line)
             self.tail.append(line)
-            if self.marks and line.startswith(self.marks):
+            # anywhere in the line: processes writing to one pipe can cut into each
+            # other's lines (a mark after the tail of another process's long output)
+            if self.marks and any(mark in line for mark in self.marks):
                 self.marked.append(line)
             del self.tail[:-40]
 
