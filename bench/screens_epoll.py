@@ -181,6 +181,8 @@ class Generator:
         screen.sock.close()
 
     def send(self, screen: Screen, data: bytes) -> None:
+        if not screen.open:
+            return
         if screen.out:
             screen.out += data
             return
@@ -241,6 +243,8 @@ class Generator:
                     self.on_state(screen, buf, start, end, t)
                 else:
                     self.on_text(screen, bytes(buf[start:end]), t)
+                    if not screen.open:  # refused (44) or a write failed: nothing more
+                        return
             elif opcode == 8:
                 self.close(screen)
                 return
@@ -338,6 +342,8 @@ class Generator:
                 continue
             if ev & OUT:
                 self.flush(screen)
+                if not screen.open:  # the write failed: closed, its error told once
+                    continue
             if ev & (IN | ERR):
                 try:
                     size = screen.sock.recv_into(buf)
