@@ -373,6 +373,11 @@ class Generator:
         for screen in self.screens:
             if screen is not None and not screen.settled:
                 self.fail(screen, "timed out connecting")
+        if self.next < self.args.count:  # never started: failed too, each with a record
+            emit({"event": "error", "clients": [self.next, self.args.count - 1],
+                  "error": "timed out before connecting"})
+            self.failed += self.args.count - self.next
+            self.next = self.args.count
         self.connect_ms.sort()
         emit({"event": "ready", "subscribed": self.subscribed, "failed": self.failed,
               "connect_total_ms": now() - t0, "connect_p50_ms": pct(self.connect_ms, 50),
@@ -404,7 +409,7 @@ class Generator:
         elif cmd == "dump":
             with open(self.args.out, "w") as f:
                 json.dump({"versions": self.versions,
-                           "clients": [s.rec if s else None for s in self.screens],
+                           "clients": [s.rec if s else [] for s in self.screens],
                            "disconnects": self.disconnects, "subscribed": self.subscribed,
                            "failed": self.failed, "pings_at": self.pings_at,
                            "stalls": self.stalls,

@@ -168,3 +168,16 @@ def test_a_refused_connection_is_one_error_and_one_failure(screens: Any) -> None
     assert [e["client"] for e in gen.errors()] == [0, 1, 2]
     assert all("refused" in e["error"] for e in gen.errors())
     assert record["clients"] == [[], [], []]
+
+
+def test_screens_not_started_by_the_connect_timeout_count_as_failed(
+        listener: socket.socket, screens: Any) -> None:
+    # The server accepts nothing: each connection waits in its backlog, unanswered.
+    gen = screens(listener.getsockname()[1], "--count", "5", "--concurrency", "2",
+                  "--connect-timeout", "300")
+    ready = gen.wait("ready")
+    record = gen.dump()
+    # Every screen asked for is in the record: the share delivered is over all of them.
+    assert (ready["subscribed"], ready["failed"]) == (0, 5)
+    assert (record["subscribed"], record["failed"]) == (0, 5)
+    assert record["clients"] == [[], [], [], [], []]
