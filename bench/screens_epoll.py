@@ -84,7 +84,7 @@ def pct(values: list[float], p: float) -> float | None:
 
 class Screen:
     __slots__ = ("i", "sock", "rec", "pending", "upgraded", "out", "start", "settled", "open",
-                 "shown", "said_at", "gap")
+                 "connected", "shown", "said_at", "gap")
 
     def __init__(self, i: int, sock: socket.socket) -> None:
         self.i, self.sock = i, sock
@@ -95,6 +95,7 @@ class Screen:
         self.start = now()
         self.settled = False
         self.open = True
+        self.connected = False  # its Socket.IO connect answered (as the page's socket.connected)
         self.shown: bytes | None = None  # the newest version it got (the heartbeat's)
         self.said_at = 0.0  # when it last said `shown` (ms)
         self.gap = random.uniform(*REPORT_MS)
@@ -276,14 +277,15 @@ class Generator:
             return
         first = screen.shown is None
         screen.shown = version
-        if first and screen.settled and screen.open:
+        if first and screen.connected and screen.open:
             self.say_shown(screen, now())
 
     def say_shown(self, screen: Screen, t: float) -> None:
-        assert screen.shown is not None
+        """`shown` with the newest version drawn (none yet: null, as a page says)."""
         screen.said_at = t
         self.shown_sent += 1
-        self.send(screen, event_frame("shown", {"version": screen.shown.decode()}))
+        version = screen.shown.decode() if screen.shown is not None else None
+        self.send(screen, event_frame("shown", {"version": version}))
 
     def check_slot(self) -> None:
         """The screens of one slot say `shown` if their gap has passed (a slot per
@@ -293,8 +295,7 @@ class Generator:
             return
         self.next_check = t + CHECK_MS / CHECK_SLOTS
         for screen in self.slots[self.slot]:
-            if screen.open and screen.settled and screen.shown is not None \
-                    and t - screen.said_at >= screen.gap:
+            if screen.open and screen.connected and t - screen.said_at >= screen.gap:
                 screen.gap = random.uniform(*REPORT_MS)
                 self.say_shown(screen, t)
         self.slot = (self.slot + 1) % CHECK_SLOTS
@@ -316,6 +317,7 @@ class Generator:
         elif payload.startswith(b"432"):
             self.hello_acks += 1
         elif payload.startswith(b"40"):
+            screen.connected = True
             if self.args.heartbeat:  # as the page: hello first, then subscribe
                 self.hellos += 1
                 screen.said_at = now()

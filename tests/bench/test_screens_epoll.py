@@ -11,6 +11,7 @@ import json
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -78,6 +79,12 @@ class Peer:
         body = bytes(b ^ mask[i % 4] for i, b in enumerate(self.buf[head + 4:head + 4 + n]))
         self.buf = self.buf[head + 4 + n:]
         return body.decode()
+
+    def read_event(self) -> Any:
+        """The screen's next frame, a Socket.IO event without an ack: [name, data]."""
+        text = self.read()
+        assert text.startswith("42[")
+        return json.loads(text[2:])
 
     def connect(self, ack: Any) -> list[str]:
         """Open, connect and answer the subscribe with `ack`; what the screen said."""
@@ -181,3 +188,31 @@ def test_screens_not_started_by_the_connect_timeout_count_as_failed(
     assert (ready["subscribed"], ready["failed"]) == (0, 5)
     assert (record["subscribed"], record["failed"]) == (0, 5)
     assert record["clients"] == [[], [], [], [], []]
+
+
+def test_the_heartbeat_says_the_first_version_at_once_then_the_newest_every_4_5_s(
+        listener: socket.socket, screens: Any) -> None:
+    gen = screens(listener.getsockname()[1], "--count", "1", "--heartbeat", "--id-prefix", "p")
+    conn, _ = listener.accept()
+    with conn:
+        peer = Peer(conn)
+        peer.upgrade(frame(OPEN))
+        assert peer.read() == '40{"token": "T"}'
+        peer.conn.sendall(frame('40{"sid":"x"}'))
+        hello = peer.read()  # as a page: hello (with an ack), then subscribe
+        assert hello.startswith('422["hello",')
+        assert json.loads(hello[3:])[1] == {"kind": "screen", "screen_id": "p-0", "lang": "es",
+                                            "viewport": [1920, 1080], "room": "R"}
+        assert peer.read() == '421["subscribe",{"room": "R"}]'
+        # A broadcast may overtake the subscribe's answer: its version is said at once.
+        peer.conn.sendall(frame(state("5-0")) + frame('432[{"ok":true}]'))
+        assert peer.read_event() == ["shown", {"version": "5-0"}]
+        said_at = time.monotonic()
+        peer.conn.sendall(frame("431" + json.dumps([{"ok": True, "state": {"version": "5-0"}}])))
+        gen.wait("ready")
+        peer.conn.sendall(frame(state("6-0")) + frame(state("7-0")))
+        assert peer.read_event() == ["shown", {"version": "7-0"}]  # the newest, 4-5 s later
+        assert 3.9 <= time.monotonic() - said_at <= 6.5
+        record = gen.dump()
+        assert record["heartbeat"] == {"hellos": 1, "hello_acks": 1, "shown": 2}
+        assert [record["versions"][v] for v in record["clients"][0][::2]] == ["5-0", "6-0", "7-0"]
