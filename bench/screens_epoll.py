@@ -26,6 +26,7 @@ import errno
 import json
 import os
 import random
+import re
 import select
 import socket
 import sys
@@ -35,6 +36,7 @@ from urllib.parse import urlsplit
 
 STATE_PREFIX = b'42["state"'
 VERSION_KEY = b'"version":"'
+VERSION_SPACED = re.compile(rb'"version":\s*"([^"]*)"')  # JSON written with spaces
 IN, OUT, ERR = select.EPOLLIN, select.EPOLLOUT, select.EPOLLERR | select.EPOLLHUP
 # The heartbeat of a screen page (static/js/report.js, live.js): `shown` with the newest
 # version once a gap drawn from REPORT_MS has passed, checked on the page's 0.5 s timer.
@@ -256,7 +258,8 @@ class Generator:
                  t: float) -> None:
         at = buf.find(VERSION_KEY, start, end)
         if at < 0:
-            version = b""
+            found = VERSION_SPACED.search(buf, start, end)
+            version = found[1] if found else b""
         else:
             at += len(VERSION_KEY)
             version = bytes(buf[at:buf.find(b'"', at, end)])
