@@ -9,7 +9,8 @@ For each configuration and each target (``ours`` = ``plenary run``, ``flask`` =
 bench/baseline_server.py, ``node`` = bench/baseline_node.js) it starts the server
 as its own process (and, for ours, its own ``redis-server --appendfsync always``),
 connects N Socket.IO screens over websocket from separate Node.js processes
-(bench/loadgen.js), drives a chair at R commands/s for D seconds, and measures
+(bench/loadgen.js; Python ones on an epoll loop, bench/screens_epoll.py, with
+``--client epoll``), drives a chair at R commands/s for D seconds, and measures
 for every command the time from sending it to each screen receiving a state of
 that version (or newer). Prints one JSON line per configuration on stdout
 (progress goes to stderr) and appends it to bench/results/<stamp>.jsonl.
