@@ -118,9 +118,6 @@ def browser() -> Iterator[Any]:
     if not Path(CHROMIUM).exists():
         pytest.skip(INSTALL_HINT)
     sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
-    from tests.i18n_support import ensure_compiled
-
-    ensure_compiled()
     with sync_api.sync_playwright() as playwright:
         chromium = playwright.chromium.launch(
             executable_path=CHROMIUM,

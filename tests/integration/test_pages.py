@@ -7,14 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.i18n_support import ensure_compiled
-
 PAGES = ["/screen/plenario", "/overview", "/chair/", "/chair/plenario", "/staff", "/admin"]
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _catalogues() -> None:
-    ensure_compiled()
 
 
 def signed_in(client: Any, token: str) -> Any:
@@ -106,17 +99,3 @@ def test_interface_language_follows_the_browser_then_the_choice(client: Any, tok
     assert "Next speaker" in english.get_data(as_text=True)
     kept = client.get("/chair/plenario", headers={"Accept-Language": "es"})
     assert "Next speaker" in kept.get_data(as_text=True)  # the choice is remembered
-
-
-def test_every_interface_string_has_a_spanish_and_an_english_text() -> None:
-    from babel.messages.pofile import read_po
-
-    from tests.i18n_support import TRANSLATIONS
-
-    with (TRANSLATIONS / "messages.pot").open("rb") as source:
-        wanted = {m.id for m in read_po(source) if m.id}
-    for locale in ("es", "en"):
-        with (TRANSLATIONS / locale / "LC_MESSAGES" / "messages.po").open("rb") as source:
-            catalog = read_po(source)
-        done = {m.id for m in catalog if m.id and m.string and not m.fuzzy}
-        assert wanted - done == set(), locale
