@@ -189,6 +189,9 @@ def _every_event(driver: Driver) -> Iterator[Event]:
         ("podium.clear", {"room": room}),
         ("podium.message", {"room": room, "text": {"es": "Hola", "en": "Hi"}}),
         ("screen.rename", {"screen_id": "left-1", "name": "Plenario izquierda"}),
+        ("screen.identify", {"screen_id": "left-1"}),
+        ("screen.reload", {"screen_id": "left-1"}),
+        ("screen.set", {"screen_id": "left-1", "lang": "en", "room": "plenario"}),
     ]
     for kind, fields in steps:
         if kind == "announcement.post" and "expires_at" in fields:
@@ -203,6 +206,24 @@ def _every_event(driver: Driver) -> Iterator[Event]:
     yield from run("speaker.record_overrun", room=room, entry_id=current.entry_id)
     yield from run("announcement.expire", id="an1")
     yield from run("session.close", room=room)
+
+
+def test_the_meeting_of_every_event_sends_every_command(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each command's events are read back and snapshotted as that command makes them
+    (screen.set's and screen.rename's screen.directed carry different fields)."""
+    driver, sent = Driver(REFERENCE), set()
+    run = driver.run
+
+    def counted(command: str, /, **fields: Any) -> list[Event]:
+        sent.add(command)
+        return run(command, **fields)
+
+    monkeypatch.setattr(driver, "run", counted)
+    for _ in _every_event(driver):
+        pass
+    missing = sorted(set(COMMANDS) - sent)
+    assert not missing, f"commands _every_event never sends (add a step): {missing}"
 
 
 def test_the_snapshot_keeps_what_every_event_type_changes() -> None:
