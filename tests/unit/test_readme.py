@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from dashboard.settings import markdown_table
 
-README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+ROOT = Path(__file__).resolve().parents[2]
+README = (ROOT / "README.md").read_text()
+VARIABLE = re.compile(r"\bPLENARY_[A-Z0-9_]+\*?")
 
 
 def test_the_readme_opens_with_the_two_commands():
@@ -19,3 +22,16 @@ def test_the_readme_opens_with_the_two_commands():
 
 def test_the_configuration_table_is_generated_from_the_settings():
     assert markdown_table() in README
+
+
+def test_every_variable_the_docs_name_is_one_something_reads() -> None:
+    """A variable named in the README or docs/ is read by the service, a test, the
+    benchmark or the deployment files (a misspelt or imagined one is a wrong promise)."""
+    docs = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    named = {v for path in docs for v in VARIABLE.findall(path.read_text())}
+    sources = [*ROOT.glob("dashboard/**/*.py"), *ROOT.glob("workers/**/*.py"),
+               *ROOT.glob("tests/**/*.py"), *ROOT.glob("bench/**/*.py"),
+               *(p for p in (ROOT / "deploy").iterdir() if p.is_file()),
+               ROOT / "docker-compose.yml", ROOT / "Dockerfile"]
+    read = {v for path in sources for v in VARIABLE.findall(path.read_text(errors="replace"))}
+    assert sorted(named - read) == []
