@@ -55,9 +55,9 @@ class _Sentinels(Sentinel):
     """redis-py's Sentinel, asking every Sentinel in turn and, when none names a primary,
     saying why in a sentence an operator can act on.
 
-    redis-py's own discovery gave up at the first address that answered something other
-    than Redis (another server on that port), though a later Sentinel would have named
-    the primary; and its error was the repr of each Sentinel's client, hundreds of
+    redis-py's own discovery gives up at the first address that answers something other
+    than Redis (another server on that port), though a later Sentinel would name the
+    primary; and its error is the repr of each Sentinel's client, hundreds of
     characters that name neither the service nor what to fix.
     """
 

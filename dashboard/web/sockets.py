@@ -52,7 +52,8 @@ def websocket_only(wsgi_app: Callable[..., Iterable[bytes]]) -> Callable[..., It
 
     def route(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         # Read the transport as Engine.IO does (decoded, the first one, polling when
-        # absent): a raw substring test let `%70olling` or no transport at all through.
+        # absent): a raw substring test would let `%70olling`, or no transport at all,
+        # through.
         if (environ.get("PATH_INFO", "").startswith("/socket.io")
                 and parse_qs(environ.get("QUERY_STRING", "")).get(
                     "transport", ["polling"])[0] != "websocket"):
