@@ -354,6 +354,10 @@ def serve(settings: Settings, host: str, port: int, embedded: Any = None,
     except OSError as exc:  # the port is taken, or the host is not this machine's
         sys.exit(f"plenary: cannot listen on {host}:{port}: {exc.strerror or exc}")
     parts = services(app)
+    # One of the processes of --processes: the folder its parent gave it (a node alone
+    # never reads the variable: a folder of the operator's holds other processes' figures).
+    if index is not None and os.environ.get(SHARED_DIR):
+        parts.metrics.share_in(os.environ[SHARED_DIR])
     start_node(app)
     workers: list[Any] = []
     if settings.run_workers:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import hmac
 import json
 import logging
-import os
 import sys
 import time
 from collections import Counter as Tally
@@ -51,9 +50,8 @@ class Metrics:
     """The counters and histograms of one app, in a registry of its own."""
 
     def __init__(self) -> None:
-        # The folder the processes of one port share (prometheus_client reads the same
-        # variable when it is imported, and then keeps its values in that folder).
-        self.shared_dir = os.environ.get(SHARED_DIR) or None
+        # The folder the processes of one port share (`share_in`; none for a node alone).
+        self.shared_dir: str | None = None
         self.registry = CollectorRegistry(auto_describe=True)
         self.commands = Counter(
             "plenary_commands", "Commands answered, by type and outcome (ok or the error code).",
@@ -76,14 +74,21 @@ class Metrics:
         self.parts: Services | None = None
         # --processes: what each process knows alone, written to the shared folder
         # (a process that ended drops out of both: `live` modes).
-        self.clients = self.tail_lag = None
-        if self.shared_dir:
-            clients, lag = _families()[:2]
-            self.clients = Gauge(clients.name, clients.documentation, ["kind", "room", "node"],
-                                 multiprocess_mode="livesum", registry=None)
-            self.tail_lag = Gauge(lag.name, lag.documentation, ["node"],
-                                  multiprocess_mode="livemax", registry=None)
+        self.clients: Gauge | None = None
+        self.tail_lag: Gauge | None = None
         self.shared_clients: set[tuple[str, ...]] = set()
+
+    def share_in(self, folder: str) -> None:
+        """Be one of the processes of `plenary run --processes` (before `start_node`): the
+        scrape adds up `folder`, where prometheus_client keeps every process's values (it
+        is the PROMETHEUS_MULTIPROC_DIR their parent gave them). A node alone never reads
+        that variable: a folder of the operator's holds other processes' figures."""
+        self.shared_dir = folder
+        clients, lag = _families()[:2]
+        self.clients = Gauge(clients.name, clients.documentation, ["kind", "room", "node"],
+                             multiprocess_mode="livesum", registry=None)
+        self.tail_lag = Gauge(lag.name, lag.documentation, ["node"],
+                              multiprocess_mode="livemax", registry=None)
 
     def observe_broadcast(self, seconds: float, size: int) -> None:
         """One room's state sent to its screens: how long it took, how large it was."""

@@ -7,6 +7,8 @@ from __future__ import annotations
 import os
 import re
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -207,3 +209,34 @@ def test_two_processes_serve_one_port_and_survive_a_killed_one(tmp_path, record_
         if swarm is not None:
             swarm.close()
         server.kill()
+
+
+# What another program (or an earlier run) left in a folder of prometheus_client's:
+# five screens and a hundred commands of a process that is gone.
+_OTHERS = """
+from prometheus_client import Counter, Gauge
+Gauge("plenary_clients", "x", ["kind", "room", "node"], multiprocess_mode="livesum").labels(
+    "screen", "plenario", "gone:1").set(5)
+Counter("plenary_commands", "x", ["type", "outcome"]).labels("speaker.add", "ok").inc(100)
+"""
+
+
+@pytest.mark.timeout(60)
+def test_a_node_alone_counts_only_itself_whatever_prometheus_multiproc_dir_says(tmp_path):
+    """PROMETHEUS_MULTIPROC_DIR in the operator's environment (prometheus_client's recipe
+    for other programs) names a folder of other processes' figures: `plenary run` alone
+    answers for itself, as it did before `--processes` shared a folder."""
+    folder = tmp_path / "prometheus"
+    folder.mkdir()
+    subprocess.run([sys.executable, "-c", _OTHERS], check=True,
+                   env={**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(folder)})
+    server = LiveServer(free_port(), tmp_path / "node", {
+        "REDIS_URL": "", "SECRET_KEY": SECRET, "PROMETHEUS_MULTIPROC_DIR": str(folder)})
+    server.start(timeout=60)
+    try:
+        admin = server.token("admin")
+        server.command(admin, {"type": "session.open", "room": "plenario",
+                               "session_id": "plenaria"})
+        assert scraped(server, admin) == (0, 1)
+    finally:
+        server.stop()
