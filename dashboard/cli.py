@@ -39,7 +39,6 @@ from typing import Any, NoReturn  # noqa: E402
 
 import gevent  # noqa: E402
 import redis  # noqa: E402
-from prometheus_client.multiprocess import mark_process_dead  # noqa: E402
 
 from dashboard.app import create_app, start_node  # noqa: E402
 from dashboard.domain import ProgrammeError, load_programme  # noqa: E402
@@ -64,7 +63,13 @@ from dashboard.settings import (  # noqa: E402
 from dashboard.store.eventlog import EventLog, connect  # noqa: E402
 from dashboard.store.minutes import export  # noqa: E402
 from dashboard.web.access import ALL, ROLES, build_links, deployment_for, link  # noqa: E402
-from dashboard.web.metrics import SHARED_DIR  # noqa: E402
+from dashboard.web.metrics import (  # noqa: E402
+    METRICS_ROOM_BYTES,
+    OLD_SHARED_DIR,
+    SHARED_DIR,
+    release_files,
+    reserve_files,
+)
 from dashboard.web.services import services  # noqa: E402
 
 # The command line is where the service is put together: the one module of dashboard
@@ -305,6 +310,7 @@ def _serve_processes(settings: Settings, host: str, port: int, count: int,
     base = {**os.environ, "REDIS_URL": settings.redis_url or "",
             # a polling session lives in one process; the next request may reach another
             "PLENARY_WEBSOCKET_ONLY": "true", SHARED_DIR: shared}
+    base.pop(OLD_SHARED_DIR, None)  # prometheus_client's old name for it, of the operator's
     # The processes run this very code: `-P` keeps a `dashboard` folder in the current
     # one (an old checkout, say) from being imported instead; when this code is that
     # folder, it is named to them.
@@ -314,14 +320,24 @@ def _serve_processes(settings: Settings, host: str, port: int, count: int,
 
     def env(index: int) -> dict[str, str]:
         # the workers run once, in process 0 (when the settings ask for them at all)
-        return base if index == 0 else {**base, "PLENARY_RUN_WORKERS": "false"}
+        chosen = base if index == 0 else {**base, "PLENARY_RUN_WORKERS": "false"}
+        # A process writes its metrics to the folder through memory maps, and a full disk
+        # answers a write there with SIGBUS, at its start as later: without room, it
+        # keeps its figures to itself, as a node alone does (it still serves).
+        free = _free_bytes(shared)
+        if free < METRICS_ROOM_BYTES:
+            log.warning("web process %d keeps its figures to itself: %s has %d bytes free, "
+                        "not the %d its metrics need (a scrape that reaches it sees only "
+                        "its own)", index, shared, free, METRICS_ROOM_BYTES)
+            chosen = {k: v for k, v in chosen.items() if k != SHARED_DIR}
+        return chosen
 
     def command(index: int) -> list[str]:
         return [sys.executable, "-P", "-m", "dashboard.cli", "run", "--host", host, "--port",
                 str(port), "--listen-fd", str(listener.fileno()), "--process-index", str(index)]
 
     supervisor = Supervisor(count, command, env, listener,
-                            ended=lambda pid: mark_process_dead(pid, shared))
+                            ended=lambda pid: release_files(shared, pid))
     signal.signal(signal.SIGTERM, supervisor.stop)
     signal.signal(signal.SIGINT, supervisor.stop)
     shown = _shown_host(host)
@@ -336,6 +352,13 @@ def _serve_processes(settings: Settings, host: str, port: int, count: int,
         shutil.rmtree(shared, ignore_errors=True)
 
 
+def _free_bytes(folder: str) -> int:
+    try:
+        return shutil.disk_usage(folder).free
+    except OSError:  # removed behind our back: no room either
+        return 0
+
+
 def serve(settings: Settings, host: str, port: int, embedded: Any = None,
           listener: socket.socket | None = None, index: int | None = None) -> None:
     """Build the app, start its background tasks, listen, print the links and serve until
@@ -343,6 +366,15 @@ def serve(settings: Settings, host: str, port: int, embedded: Any = None,
     shown = _shown_host(host)
     listening = f"http://{shown}:{port}"
     base = settings.base_url or listening
+    # One of the processes of --processes: the folder its parent gave it (a node alone
+    # never reads the variable: a folder of the operator's holds other processes' figures).
+    shared = os.environ.get(SHARED_DIR) if index is not None else None
+    if shared:
+        try:
+            reserve_files(shared)
+        except OSError as exc:  # its parent starts it again keeping its figures to itself
+            sys.exit(f"plenary: web process {index}: no room for its metrics in {shared}: "
+                     f"{exc.strerror or exc}")
     try:
         app = create_app(settings)  # reads the state from Redis
     except redis.RedisError as exc:
@@ -354,10 +386,8 @@ def serve(settings: Settings, host: str, port: int, embedded: Any = None,
     except OSError as exc:  # the port is taken, or the host is not this machine's
         sys.exit(f"plenary: cannot listen on {host}:{port}: {exc.strerror or exc}")
     parts = services(app)
-    # One of the processes of --processes: the folder its parent gave it (a node alone
-    # never reads the variable: a folder of the operator's holds other processes' figures).
-    if index is not None and os.environ.get(SHARED_DIR):
-        parts.metrics.share_in(os.environ[SHARED_DIR])
+    if shared:
+        parts.metrics.share_in(shared)
     start_node(app)
     workers: list[Any] = []
     if settings.run_workers:

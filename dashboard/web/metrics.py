@@ -15,9 +15,12 @@ and the scrape adds up the folder (prometheus_client's multiprocess mode).
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import json
 import logging
+import os
+import struct
 import sys
 import time
 from collections import Counter as Tally
@@ -28,7 +31,7 @@ import redis
 from flask import Blueprint, Response, request
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
-from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 from prometheus_client.registry import Collector
 
 from dashboard.domain import COMMAND_TYPES
@@ -43,7 +46,13 @@ log = logging.getLogger(__name__)
 
 FAST = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 SHARED_DIR = "PROMETHEUS_MULTIPROC_DIR"  # set by the parent of `plenary run --processes`
+OLD_SHARED_DIR = "prometheus_multiproc_dir"  # prometheus_client reads it when the other is unset
 SHARE_EVERY_S = 1.0
+# prometheus_client's files of one process in that folder (`<kind>_<pid>.db`), and what it
+# maps of each when it makes it (more only past that many bytes of series).
+_FILES = ("counter", "histogram", "gauge_livesum", "gauge_livemax")
+_MAPPED_BYTES = 1 << 16
+METRICS_ROOM_BYTES = 1 << 20  # free room a process needs to share its figures (and spare)
 
 
 class Metrics:
@@ -134,6 +143,34 @@ class Metrics:
                 self.share()
             except Exception:  # the next round writes them; a scrape must not lose them all
                 log.exception("could not share this process's metrics")
+
+
+def reserve_files(folder: str) -> None:
+    """Give this process's files in the shared folder their disk blocks, before any metric
+    is made: a write through a memory map to a block that a full disk cannot give ends the
+    process (SIGBUS). OSError when the disk has not the room."""
+    allocate = getattr(os, "posix_fallocate", None)
+    if allocate is None:  # not on this platform: the files get their blocks when written
+        return
+    for kind in _FILES:
+        fd = os.open(os.path.join(folder, f"{kind}_{os.getpid()}.db"),
+                     os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            allocate(fd, 0, _MAPPED_BYTES)
+        finally:
+            os.close(fd)
+
+
+def release_files(folder: str, pid: int) -> None:
+    """Process `pid` ended: its clients and lag leave the sums; its counters and histograms
+    stay, cut to what they hold (the blocks reserved past it go back to the disk)."""
+    with contextlib.suppress(OSError):
+        mark_process_dead(pid, folder)
+    for kind in ("counter", "histogram"):
+        with contextlib.suppress(OSError), open(
+                os.path.join(folder, f"{kind}_{pid}.db"), "r+b") as file:
+            used = struct.unpack("i", file.read(4))[0]  # the first 4 bytes: bytes in use
+            file.truncate(max(8, used))
 
 
 def _families() -> tuple[GaugeMetricFamily, ...]:

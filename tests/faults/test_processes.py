@@ -19,7 +19,14 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from dashboard.serve.embedded import running_url
 from tests.conftest import SECRET
-from tests.faults.harness import RetryingChair, Swarm, programme_of, rooms_with_sittings
+from tests.faults.harness import (
+    RetryingChair,
+    Swarm,
+    fill,
+    programme_of,
+    rooms_with_sittings,
+    small_disk,
+)
 from tests.support import LiveServer, free_port
 
 pytestmark = pytest.mark.slow
@@ -87,10 +94,10 @@ def scraped(server: LiveServer, token: str) -> tuple[float, float]:
     response = requests.get(f"{server.url}/metrics", timeout=10, headers={
         "Authorization": f"Bearer {token}", "Connection": "close"})
     assert response.status_code == 200, response.text
-    families = {f.name: f for f in text_string_to_metric_families(response.text)}
-    screens = sum(s.value for s in families["plenary_clients"].samples
-                  if s.labels.get("kind") == "screen")
-    ok = sum(s.value for s in families["plenary_commands"].samples
+    samples = [s for f in text_string_to_metric_families(response.text) for s in f.samples]
+    screens = sum(s.value for s in samples
+                  if s.name == "plenary_clients" and s.labels.get("kind") == "screen")
+    ok = sum(s.value for s in samples
              if s.name == "plenary_commands_total" and s.labels.get("outcome") == "ok")
     return screens, ok
 
@@ -240,3 +247,34 @@ def test_a_node_alone_counts_only_itself_whatever_prometheus_multiproc_dir_says(
         assert scraped(server, admin) == (0, 1)
     finally:
         server.stop()
+
+
+def serving(server: LiveServer) -> int:
+    """How many web processes have said they serve, since the start."""
+    return len(re.findall(r"web process \d \(pid \d+\) serving", server.log_path.read_text()))
+
+
+@pytest.mark.timeout(60)
+def test_a_full_disk_under_the_metrics_takes_no_process_down(tmp_path):
+    """The processes write their metrics to files of a temporary folder through memory
+    maps, and a full disk answers such a write with SIGBUS: a process started again on a
+    full disk died at once, again and again. Now it starts keeping its figures to itself."""
+    with small_disk(tmp_path) as disk:
+        server = LiveServer(free_port(), tmp_path / "node", {
+            "REDIS_URL": "", "SECRET_KEY": SECRET, "TMPDIR": str(disk)})
+        server.argv += ["--processes", "2"]
+        server.start(timeout=60)
+        try:
+            wait_for("two web processes", lambda: serving(server) == 2, 30)
+            fill(disk)
+            assert server.process is not None
+            os.kill(children(server.process.pid)[1], signal.SIGKILL)
+            wait_for("the process killed serving again", lambda: serving(server) == 3, 15)
+            time.sleep(1)  # the time to die of a fault, had it faulted
+            log = server.log_path.read_text()
+            assert "keeps its figures to itself" in log
+            assert "signal 7" not in log, log[-2000:]
+            for _ in range(6):  # fresh connections: both processes answer some
+                assert scraped(server, server.token("admin"))[1] == 0
+        finally:
+            server.stop()
