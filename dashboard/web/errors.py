@@ -104,12 +104,12 @@ def answered(exc: BaseException, path: str) -> tuple[int, dict[str, Any]]:
 
 
 def register(app: Flask, refusal_page: Callable[[int], Any] | None = None) -> None:
-    """Answer every error as JSON on the API, and keep pages' errors plain; a page refused
-    for want of access (401, 403), or of a room the meeting does not have (404), is
-    `refusal_page(status)`."""
+    """Answer every error as JSON on the API and /metrics (read by machines), and keep
+    pages' errors plain; a page refused for want of access (401, 403), or of a room the
+    meeting does not have (404), is `refusal_page(status)`."""
 
     def handle(exc: BaseException) -> Any:
-        if not request.path.startswith("/api/"):
+        if not (request.path.startswith("/api/") or request.path == "/metrics"):
             if isinstance(exc, HTTPException):
                 return exc
             if refusal_page and isinstance(exc, ApiError) and exc.status in (401, 403, 404):

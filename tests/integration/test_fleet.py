@@ -226,6 +226,9 @@ def test_metrics_refuse_a_screen_token_and_take_the_scrape_token(
             headers = {"Authorization": f"Bearer {token}"} if token else {}
             got = requests.get(f"{server.url}/metrics", timeout=10, headers=headers)
             assert got.status_code == status, (token, got.text)
+            if status != 200:  # a scraper is told why, as the API tells (not a page)
+                assert got.json()["error"]["code"] == {401: "unauthorized",
+                                                       403: "forbidden"}[status]
     finally:
         server.stop()
 
