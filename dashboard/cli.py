@@ -30,7 +30,6 @@ import os  # noqa: E402
 import shutil  # noqa: E402
 import socket  # noqa: E402
 import sys  # noqa: E402
-import tempfile  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Iterator, Sequence  # noqa: E402
@@ -50,7 +49,12 @@ from dashboard.serve.datadir import (  # noqa: E402
     recorded_address,
 )
 from dashboard.serve.embedded import EmbeddedValkey, running_url  # noqa: E402
-from dashboard.serve.processes import Supervisor, listen, process_count  # noqa: E402
+from dashboard.serve.processes import (  # noqa: E402
+    SharedFolder,
+    Supervisor,
+    listen,
+    process_count,
+)
 from dashboard.serve.refusals import redis_line  # noqa: E402
 from dashboard.serve.server import make_server, raise_open_file_limit  # noqa: E402
 from dashboard.settings import (  # noqa: E402
@@ -306,7 +310,11 @@ def _serve_processes(settings: Settings, host: str, port: int, count: int,
         sys.exit(f"plenary: cannot listen on {host}:{port}: {exc}")
     # Where the processes keep their metrics, so that a scrape of the port, whichever
     # process it reaches, answers for all of them (dashboard/web/metrics.py).
-    shared = tempfile.mkdtemp(prefix="plenary-metrics-")
+    try:
+        folder = SharedFolder()
+    except OSError as exc:  # no temporary folder to write in (TMPDIR, /tmp)
+        sys.exit(f"plenary: cannot make a folder for the processes' metrics: {exc}")
+    shared = folder.path
     base = {**os.environ, "REDIS_URL": settings.redis_url or "",
             # a polling session lives in one process; the next request may reach another
             "PLENARY_WEBSOCKET_ONLY": "true", SHARED_DIR: shared}
@@ -349,7 +357,7 @@ def _serve_processes(settings: Settings, host: str, port: int, count: int,
         supervisor.run()
     finally:
         listener.close()
-        shutil.rmtree(shared, ignore_errors=True)
+        folder.remove()
 
 
 def _free_bytes(folder: str) -> int:

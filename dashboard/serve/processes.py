@@ -13,15 +13,19 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import fcntl
 import logging
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 log = logging.getLogger("plenary.processes")
@@ -71,6 +75,45 @@ def listen(host: str, port: int) -> socket.socket:
     sock.listen(2048)
     sock.set_inheritable(True)
     return sock
+
+
+class SharedFolder:
+    """A temporary folder the processes of one run share (their metrics), removed by
+    `remove`. A run that could not remove its own (SIGKILL, SIGHUP) leaves it behind: the
+    next run removes every such folder that no running parent holds locked."""
+
+    PREFIX = "plenary-metrics-"
+
+    def __init__(self) -> None:
+        self._sweep(Path(tempfile.gettempdir()))
+        self.path = tempfile.mkdtemp(prefix=self.PREFIX)
+        # Locked before it has its name: a sweep never finds it unlocked while it lives.
+        self._lock = os.open(os.path.join(self.path, "lock.new"), os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(self._lock, fcntl.LOCK_EX)
+        os.rename(os.path.join(self.path, "lock.new"), os.path.join(self.path, "lock"))
+
+    def remove(self) -> None:
+        shutil.rmtree(self.path, ignore_errors=True)
+        os.close(self._lock)
+
+    @classmethod
+    def _sweep(cls, base: Path) -> None:
+        for folder in base.glob(f"{cls.PREFIX}*"):
+            try:  # this user's folders only, each with a lock no one holds
+                if folder.is_symlink() or folder.stat().st_uid != os.getuid():
+                    continue
+                lock = os.open(folder / "lock", os.O_RDONLY | os.O_NOFOLLOW)
+            except OSError:  # not a folder, or being made
+                continue
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:  # its run goes on
+                continue
+            else:
+                log.info("removing %s, left by a run that ended without removing it", folder)
+                shutil.rmtree(folder, ignore_errors=True)
+            finally:
+                os.close(lock)
 
 
 def _die_with_parent() -> None:

@@ -278,3 +278,43 @@ def test_a_full_disk_under_the_metrics_takes_no_process_down(tmp_path):
                 assert scraped(server, server.token("admin"))[1] == 0
         finally:
             server.stop()
+
+
+@pytest.mark.timeout(60)
+def test_the_folder_a_run_killed_hard_left_is_removed_by_the_next(tmp_path):
+    """A parent killed hard (SIGKILL, or SIGHUP from a closed terminal) cannot remove its
+    processes' metrics folder: the next run removes it, and never the folder of a run that
+    goes on."""
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+
+    def started(name: str) -> LiveServer:
+        server = LiveServer(free_port(), tmp_path / name, {
+            "REDIS_URL": "", "SECRET_KEY": SECRET, "TMPDIR": str(temp)})
+        server.argv += ["--processes", "2"]
+        server.start(timeout=60)
+        return server
+
+    killed = started("killed")
+    killed.kill()
+    [left] = temp.glob("plenary-metrics-*")
+    going_on = subprocess.Popen(
+        [sys.executable, "-c", "from dashboard.serve.processes import SharedFolder\n"
+         "print(SharedFolder().path, flush=True)\ninput()"],
+        env={**os.environ, "TMPDIR": str(temp)}, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        text=True)
+    try:
+        assert going_on.stdout is not None
+        kept = Path(going_on.stdout.readline().strip())
+        assert kept.parent == temp
+        server = started("next")
+        try:
+            assert not left.exists()
+            assert kept.exists()
+            assert len(list(temp.glob("plenary-metrics-*"))) == 2  # kept, and the new run's
+        finally:
+            server.stop()
+        assert list(temp.glob("plenary-metrics-*")) == [kept]
+    finally:
+        going_on.kill()
+        going_on.communicate()  # and its pipes closed
