@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import requests
 
 from tests.conftest import SECRET
 from tests.faults.topology import Topology, wait_ok
@@ -80,3 +81,21 @@ def test_a_port_out_of_range_is_one_clear_line_naming_it(tmp_path, port):
     said = done.stderr.strip().splitlines()
     assert said == [f"plenary: configuration: PORT: must be a number from 1 to 65535, "
                     f"not {port!r}"], said
+
+
+def test_a_node_logs_no_line_per_request(tmp_path):
+    # gevent-websocket's handler logged every request to gunicorn's error log (stderr) at
+    # INFO, though deploy/gunicorn.conf.py turns the access log off (docs/deploy.md).
+    topology = Topology.load({"SECRET_KEY": SECRET}, tmp_path)
+    try:
+        topology.start("redis")
+        topology.start("web")
+        url = f"http://{topology.address('web')}"
+        wait_ok(f"{url}/readyz", 40, "web")
+        for _ in range(3):
+            requests.post(f"{url}/api/commands", json={}, timeout=5)
+            requests.get(f"{url}/healthz", timeout=5)
+    finally:
+        topology.stop_all()
+    text = (tmp_path / "web-0.log").read_text()
+    assert "/api/commands" not in text and "/healthz" not in text, text[-2000:]
