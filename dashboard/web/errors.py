@@ -36,6 +36,8 @@ def unavailable(message: str = "the event store is unreachable; try again shortl
 
 # A timed-out append may still be applied when a frozen server wakes up: only a retry
 # with the same command_id tells (it is answered with the first result, never twice).
+_UNREACHABLE = ("the event store is unreachable; retry shortly (a command: with the same "
+                "command_id)")
 _TIMED_OUT = ("the event store did not answer in time; the command may have been applied: "
               "retry it with the same command_id")
 
@@ -73,8 +75,8 @@ def as_error(exc: BaseException) -> tuple[int, dict[str, Any]]:
         return as_error(unavailable(_NO_REPLICAS))
     elif isinstance(exc, redis.ResponseError) and str(exc).startswith("MISCONF"):
         return as_error(unavailable(_DISK_ERROR))
-    elif isinstance(exc, redis.RedisError):
-        return as_error(unavailable())
+    elif isinstance(exc, redis.RedisError):  # a command's append may have gone out
+        return as_error(unavailable(_UNREACHABLE))
     elif isinstance(exc, HTTPException):
         status = exc.code or 500
         code = _HTTP_CODES.get(status, "error")

@@ -68,6 +68,7 @@ def test_tail_reconnects_and_catches_up(own_redis, tmp_path, fault, record_prope
                                headers={"Authorization": f"Bearer {chair.token}"})
         refused_in = time.monotonic() - started
         assert answer.status_code == 503 and answer.json()["error"]["code"] == "unavailable"
+        assert "same command_id" in answer.json()["error"]["message"], answer.text
         assert refused_in < 5.0, f"the 503 took {refused_in:.2f} s"
         time.sleep(max(0.0, OUTAGE_S - (time.monotonic() - started)))
         if fault == "refused":
