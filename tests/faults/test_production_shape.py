@@ -148,3 +148,20 @@ def test_production_shape_survives_a_killed_web_node(tmp_path, browser, record_p
         if swarm is not None:
             swarm.close()
         topology.stop_all()
+
+
+@pytest.mark.timeout(60)
+def test_no_web_node_answering_is_a_503_unavailable(tmp_path: Path) -> None:
+    # nginx answered its own HTML 502 when the node it picked was down: a client
+    # reading the contract's JSON error (503 `unavailable`: retry) got neither.
+    topology = Topology.load({"SECRET_KEY": SECRET}, tmp_path)
+    try:
+        topology.start_proxy()  # the web nodes' ports: nothing listens on them
+        url = f"http://{topology.address('proxy')}"
+        wait_ok(f"{url}/nginx-health", 20, "proxy")
+        for answer in (requests.post(f"{url}/api/commands", json={}, timeout=10),
+                       requests.get(f"{url}/socket.io/?EIO=4&transport=polling", timeout=10)):
+            assert answer.status_code == 503, answer.text
+            assert answer.json()["error"]["code"] == "unavailable"
+    finally:
+        topology.stop_all()
