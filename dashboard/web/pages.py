@@ -412,6 +412,18 @@ FLEET_STRINGS = {
     "fleet.count": _l("{room}: {n}"),
     "fleet.all_rooms": _l("Overview"),
     "fleet.none": _l("No room"),
+    # what each kind of page is, in the Kind column
+    "fleet.kind.screen": _l("Room screen"),
+    "fleet.kind.overview": _l("Lobby overview"),
+    "fleet.kind.podium": _l("Podium monitor"),
+    "fleet.kind.chyron": _l("Chyron"),
+    "fleet.kind.chair": _l("Chair"),
+    "fleet.kind.chair_index": _l("Chair: choosing a room"),
+    "fleet.kind.staff": _l("Announcement desk"),
+    "fleet.kind.admin": _l("Access links"),
+    "fleet.kind.fleet": _l("Screens (this page)"),
+    "fleet.kind.delegation": _l("Delegation"),
+    "fleet.kind.other": _l("Other page"),
 }
 
 

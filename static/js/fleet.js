@@ -70,12 +70,19 @@ function actions(screen) {
   return cell;
 }
 
+const KINDS = new Set(["screen", "overview", "podium", "chyron", "chair", "chair_index",
+  "staff", "admin", "fleet", "delegation", "other"]);
+/** A kind of page in the page's language (an unknown one as it came). */
+function kindName(kind) {
+  return KINDS.has(kind) ? t(`fleet.kind.${kind}`) : kind;
+}
+
 /** The row of `s`: its cells drawn anew, its actions kept when it was listed already. */
 function drawRow(s, old) {
   const cells = [
     h("td", { class: "fleet-number" }, String(s.number ?? "")),
     h("td", { class: "fleet-name" }, s.name || s.screen_id),
-    h("td", { class: "fleet-kind" }, s.kind),
+    h("td", { class: "fleet-kind", dataset: { kind: s.kind } }, kindName(s.kind)),
     h("td", { class: "fleet-room-name" }, roomName(s.room)),
     h("td", { class: "fleet-lang-shown" }, s.lang || ""),
     h("td", { class: "fleet-viewport" }, s.viewport ? `${s.viewport[0]}×${s.viewport[1]}` : ""),

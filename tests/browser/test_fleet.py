@@ -256,3 +256,25 @@ def test_with_no_screen_the_fleet_page_says_so_and_counts_only_displays(
     menu = row(fleet, screen_id(screen)).locator("select.fleet-lang option")
     assert menu.all_inner_texts()[1:] == ["Both languages", "Español", "English"]
     assert not (fleet.errors or chair.errors or screen.errors)
+
+
+def test_the_kind_of_each_page_is_named_in_the_page_s_language(open_page: Any) -> None:
+    """The Kind column says what a page is in words, Spanish or English, not its code."""
+    screen = open_page("screen", PLENARY, "")
+    podium = open_page("screen", PLENARY, f"/podium/{PLENARY}")
+    for page in (screen, podium):
+        page.wait_live()
+    fleet = open_page("admin", "*", "/admin/screens?lang=es")
+    kind = row(fleet, screen_id(screen)).locator(".fleet-kind")
+    kind.wait_for(timeout=10_000)
+    assert kind.inner_text() == "Pantalla"
+    assert row(fleet, screen_id(podium, "podium")).locator(".fleet-kind").inner_text() \
+        == "Atril"
+    own = fleet.page.locator("tr[data-kind='fleet'] .fleet-kind")
+    own.first.wait_for(timeout=10_000)
+    assert own.first.inner_text() == "Esta página"
+    fleet.page.goto(fleet.page.url.replace("lang=es", "lang=en"))
+    kind = row(fleet, screen_id(screen)).locator(".fleet-kind")
+    kind.wait_for(timeout=10_000)
+    assert kind.inner_text() == "Screen"
+    assert not (fleet.errors or screen.errors or podium.errors)
