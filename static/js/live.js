@@ -55,7 +55,9 @@ export function connectLive({ room, onState, onStatus = () => {}, kind = page.pa
     if (downSince === null) downSince = Date.now();
   }
 
-  function take(state) {
+  // `batch`: one of several states of one answer; the caller reports once they are all in,
+  // so that the first report of an overview is not the version of its first room alone.
+  function take(state, batch = false) {
     if (!state || !state.room) return;
     const id = state.room.id;
     const prev = rooms.get(id);
@@ -71,7 +73,7 @@ export function connectLive({ room, onState, onStatus = () => {}, kind = page.pa
       rooms.set(id, received);
       onState(received, true);
     }
-    report.shown(newestSeen()); // drawn by onState: now it is what the page shows
+    if (!batch) report.shown(newestSeen()); // drawn by onState: now it is what the page shows
   }
 
   function answer(ack) {
@@ -86,7 +88,10 @@ export function connectLive({ room, onState, onStatus = () => {}, kind = page.pa
     denied = null;
     streamLive = ack.live !== false;
     if (!streamLive) down();
-    if (Array.isArray(ack.states)) ack.states.forEach(take);
+    if (Array.isArray(ack.states)) {
+      for (const state of ack.states) take(state, true);
+      report.shown(newestSeen());
+    }
     if (ack.state) take(ack.state);
     touch();
   }

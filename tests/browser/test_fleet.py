@@ -278,3 +278,24 @@ def test_the_kind_of_each_page_is_named_in_the_page_s_language(open_page: Any) -
     kind.wait_for(timeout=10_000)
     assert kind.inner_text() == "Screen"
     assert not (fleet.errors or screen.errors or podium.errors)
+
+
+def test_an_overview_s_first_report_is_the_newest_of_its_rooms(
+        open_page: Any, admin: Any, live_server: LiveServer) -> None:
+    """An overview gets every room's state in one answer: its first report says the newest
+    of them, not its first room's, so a lobby just plugged in is not listed behind."""
+    room_version = admin("podium.message", room="gt-desarrollo", preset="conclude")["version"]
+    time.sleep(5.5)  # past the 5 s after which a page showing an older version is behind
+    overview = open_page("screen", "*", "/overview")
+    sid = screen_id(overview, "overview")
+    first = None
+    deadline = time.time() + 3.5  # before its second report (4-5 s)
+    while first is None and time.time() < deadline:
+        listed = {s["screen_id"]: s for s in screens(live_server)}
+        if listed.get(sid, {}).get("version_shown"):
+            first = listed[sid]
+        time.sleep(0.2)
+    assert first is not None
+    assert first["version_shown"] == first["room_version"] == room_version
+    assert first["status"] == "live"
+    assert not overview.errors
