@@ -16,10 +16,11 @@ from tests.support import CHROMIUM, INSTALL_HINT, LiveServer, delete_keys, free_
 SECRET = "test-secret-key-not-for-production"
 
 # Suites that assert wall-clock bounds (a failover within seconds, screens back within
-# 5 s): under pytest-xdist they run one after another on the same worker, so that two of
-# them never contend for the cores. Every other file goes whole to a worker, as
+# 5 s, states within 200 ms under a flood) or load the cores (swarms, several servers):
+# under pytest-xdist they run one after another on the same worker, so that two of them
+# never contend for the cores. Every other file goes whole to a worker, as
 # `--dist loadfile` sends it.
-TIMED = "tests/faults/"
+TIMED = ("tests/faults/", "tests/security/test_limits.py")
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -31,7 +32,7 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
 
     class TimedTogether(LoadFileScheduling):  # type: ignore[misc]
         def _split_scope(self, nodeid: str) -> str:
-            return TIMED if nodeid.startswith(TIMED) else str(super()._split_scope(nodeid))
+            return "timed" if nodeid.startswith(TIMED) else str(super()._split_scope(nodeid))
 
     return TimedTogether(config, log)
 
