@@ -20,7 +20,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, ClassVar, TypeVar
 
@@ -118,11 +118,12 @@ class Payload:
         A field added to a version with a default (optional) is written only when it
         differs from it: an event that uses none of them is stored as before they existed.
         """
-        return {
-            f.name: getattr(self, f.name)
-            for f in dataclasses.fields(self)  # type: ignore[arg-type]
-            if f.default is dataclasses.MISSING or getattr(self, f.name) != f.default
-        }
+        out = {}
+        for name, default in _fields_of(type(self)):
+            value = getattr(self, name)
+            if default is dataclasses.MISSING or value != default:
+                out[name] = value
+        return out
 
     @classmethod
     def from_data(cls: type[P], data: dict[str, Any]) -> P:
@@ -671,6 +672,17 @@ class ScreenDirected(Broadcast):
     rooms: list[str]
 
 
+_FIELDS: dict[type, tuple[tuple[str, Any], ...]] = {}
+
+
+def _fields_of(cls: type) -> tuple[tuple[str, Any], ...]:
+    """Each field of a payload class and its default (MISSING when required)."""
+    fields = _FIELDS.get(cls)
+    if fields is None:
+        fields = _FIELDS[cls] = tuple((f.name, f.default) for f in dataclasses.fields(cls))
+    return fields
+
+
 def _text(value: str | bytes) -> str:
     return value.decode("utf-8") if isinstance(value, bytes) else value
 
@@ -692,7 +704,7 @@ class Event:
 
     def with_id(self, id: str | bytes) -> Event:
         """The same event stamped with its stream id."""
-        return replace(self, id=_text(id))
+        return Event(self.type, self.room, self.data, self.at, _text(id))
 
     @property
     def version(self) -> int:
