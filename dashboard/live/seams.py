@@ -40,7 +40,10 @@ waits on the socket's queue for its whole life, though a screen's states are
 written straight out (above) and its queue is empty nearly always. Here the
 writer is started when a packet is put in the queue and ends when the queue is
 empty: the same packets, written in the same order by one greenlet at a time,
-the connection closed the same way (None in the queue). The library's writer
+the connection closed the same way (None in the queue). An answer to the
+client's own event (a Socket.IO ACK, a chair's command's) put when nothing
+waits is written at once by the greenlet that made it: a writer started for it
+would run after whatever the event woke first. The library's writer
 also gave up after the ping interval plus the ping timeout without a packet;
 a client that stopped answering pings is closed at that bound by engine.io's
 service task anyway (and the reader's socket timeout, dashboard/serve/server.py,
@@ -388,6 +391,16 @@ def _last_line(code: types.CodeType) -> int:
     return max([last, *nested])
 
 
+_WRITING = object()  # _Writer.task while an answer is written by its own greenlet
+
+
+def _is_answer(pkt: Any) -> bool:
+    """Whether an engine.io packet carries a Socket.IO ACK (an answer to the client)."""
+    data = getattr(pkt, "data", None)
+    return (getattr(pkt, "packet_type", None) == eio_packet.MESSAGE
+            and isinstance(data, str) and data[:1] == "3")
+
+
 class _Writer:
     """The writes of one websocket: a greenlet that writes what is queued, started by
     each `put` when none runs, ending when the queue is empty (the library's writer
@@ -404,12 +417,33 @@ class _Writer:
         self.closed = False  # the writer met None or a failed write: no more writes
 
     def put(self, item: Any, *args: Any, **kwargs: Any) -> None:
+        if self.task is None and not self.closed and _is_answer(item) and self.inner.empty():
+            self._write_now(item)
+            return
         self.inner.put(item, *args, **kwargs)
         self.wake()
 
     def wake(self) -> None:
         if self.task is None and not self.closed:
             self.task = gevent.spawn(self._write)
+
+    def _write_now(self, pkt: Any) -> None:
+        """Write an answer to the client's own event (a chair's command's ack) from the
+        greenlet that made it: nothing waits before it, and a writer started for it
+        would run after whatever the event woke first (the relay's broadcast)."""
+        self.task = _WRITING  # what is put meanwhile waits in the queue, behind it
+        try:
+            self.ws.send(pkt.encode())
+        except BaseException as exc:  # as the writer: a failed write ends the connection
+            self.closed = True
+            with contextlib.suppress(Exception):
+                self.ws.close()
+            if not isinstance(exc, Exception):
+                raise
+        finally:
+            self.task = None
+        if not self.inner.empty():
+            self.wake()
 
     def _write(self) -> None:
         inner, ws = self.inner, self.ws
@@ -432,7 +466,7 @@ class _Writer:
             self.task = None
 
     def join_writes(self) -> None:
-        if self.task is not None:
+        if isinstance(self.task, gevent.Greenlet):
             self.task.join()
 
     # what engine.io and the fan-out ask of the queue, passed through

@@ -123,3 +123,48 @@ def test_disabled_writer_seam_keeps_the_librarys_own(app, caplog):
         assert seams.on_demand_writer(socketio.server)
     (warning,) = writer_warnings(caplog)
     assert "PLENARY_DISABLE_SEAMS" in warning
+
+
+def test_an_answer_is_written_by_the_greenlet_that_made_it_and_never_overtakes(app):
+    """A Socket.IO ACK ("3...") to an idle socket leaves before its maker yields (no
+    writer to start and schedule); queued behind another packet, it waits its turn."""
+    assert seams.on_demand_writer(socketio.server)
+    sock = engineio.socket.Socket(socketio.server.eio, "test-writer-answer")
+    sock.closing = True
+    ws = SlowSocket()
+    ws.send = lambda data: ws.sent.append(data)  # type: ignore[method-assign]
+    handler = gevent.spawn(sock._websocket_handler, ws)
+    gevent.sleep(0.01)
+    sock.queue.put(message('31["ok"]'))
+    assert ws.sent == ['431["ok"]']  # written already: nothing has yielded since
+    assert sock.queue.task is None
+    sock.queue.put(message('2["state"]'))  # an event goes through the writer
+    sock.queue.put(message('32["ok"]'))  # an answer behind it waits in the queue
+    assert ws.sent == ['431["ok"]']
+    gevent.sleep(0.01)
+    assert ws.sent == ['431["ok"]', '42["state"]', '432["ok"]']
+    assert sock.queue.task is None
+    ws.closed_by_client.set()
+    handler.join(2)
+    assert ws.closes == 1
+
+
+def test_a_failed_answer_closes_the_connection_as_a_failed_write_does(app):
+    assert seams.on_demand_writer(socketio.server)
+    sock = engineio.socket.Socket(socketio.server.eio, "test-writer-answer-fails")
+    sock.closing = True
+    ws = SlowSocket()
+
+    def broken(data: str) -> None:
+        raise OSError("connection reset")
+
+    ws.send = broken  # type: ignore[method-assign]
+    handler = gevent.spawn(sock._websocket_handler, ws)
+    gevent.sleep(0.01)
+    sock.queue.put(message('31["ok"]'))  # the maker is not told: as with the writer
+    assert ws.closes == 1 and sock.queue.closed and sock.queue.task is None
+    sock.queue.put(message('32["ok"]'))
+    gevent.sleep(0.01)
+    assert ws.closes == 1
+    ws.closed_by_client.set()
+    handler.join(2)
