@@ -151,10 +151,6 @@ def _guard_of(server: Any, application: Any) -> ConnectionGuard:
     return guard
 
 
-# Linux only: elsewhere a response's head and body go out as pywsgi sends them.
-_TCP_CORK: int | None = getattr(socket, "TCP_CORK", None)
-
-
 class OriginCheckingHandler(WebSocketHandler):  # type: ignore[misc]
     """gevent-websocket completes the handshake before the app runs, so the origin
     check of engine.io would come after the upgrade; this one refuses it before.
@@ -220,24 +216,6 @@ class OriginCheckingHandler(WebSocketHandler):  # type: ignore[misc]
         finally:
             self._cancel_head_timer()
             self.socket.settimeout(self._guard.limits.body_timeout_s)
-
-    def process_result(self) -> None:
-        # pywsgi sends a response's head and body apart: two segments, and the client
-        # wakes twice for each answer (a chair's command's included). Corked, the
-        # response leaves as one. A streamed body (an iterator) is sent as it comes.
-        if not isinstance(self.result, list) or _TCP_CORK is None:
-            super().process_result()
-            return
-        try:
-            self.socket.setsockopt(socket.IPPROTO_TCP, _TCP_CORK, 1)
-        except OSError:
-            super().process_result()
-            return
-        try:
-            super().process_result()
-        finally:
-            with contextlib.suppress(OSError):
-                self.socket.setsockopt(socket.IPPROTO_TCP, _TCP_CORK, 0)
 
     def _handle_client_error(self, ex: BaseException) -> Any:
         if isinstance(ex, HeadTimeout):
