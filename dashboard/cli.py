@@ -27,13 +27,11 @@ import contextlib  # noqa: E402
 import json  # noqa: E402
 import logging  # noqa: E402
 import os  # noqa: E402
-import shutil  # noqa: E402
 import socket  # noqa: E402
 import sys  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Iterator, Sequence  # noqa: E402
-from pathlib import Path  # noqa: E402
 from typing import Any, NoReturn  # noqa: E402
 
 import gevent  # noqa: E402
@@ -49,12 +47,7 @@ from dashboard.serve.datadir import (  # noqa: E402
     recorded_address,
 )
 from dashboard.serve.embedded import EmbeddedValkey, running_url  # noqa: E402
-from dashboard.serve.processes import (  # noqa: E402
-    SharedFolder,
-    Supervisor,
-    listen,
-    process_count,
-)
+from dashboard.serve.processes import process_count, serve_processes  # noqa: E402
 from dashboard.serve.refusals import redis_line  # noqa: E402
 from dashboard.serve.server import make_server, raise_open_file_limit  # noqa: E402
 from dashboard.settings import (  # noqa: E402
@@ -67,13 +60,7 @@ from dashboard.settings import (  # noqa: E402
 from dashboard.store.eventlog import EventLog, connect  # noqa: E402
 from dashboard.store.minutes import export  # noqa: E402
 from dashboard.web.access import ALL, ROLES, build_links, deployment_for, link  # noqa: E402
-from dashboard.web.metrics import (  # noqa: E402
-    METRICS_ROOM_BYTES,
-    OLD_SHARED_DIR,
-    SHARED_DIR,
-    release_files,
-    reserve_files,
-)
+from dashboard.web.metrics import SHARED_DIR, reserve_files  # noqa: E402
 from dashboard.web.services import services  # noqa: E402
 
 # The command line is where the service is put together: the one module of dashboard
@@ -285,7 +272,8 @@ def cmd_run(args: argparse.Namespace) -> None:
                 serve(settings, args.host, args.port, embedded)
             else:
                 gc.enable()
-                _serve_processes(settings, args.host, args.port, count, embedded)
+                serve_processes(settings, args.host, args.port, count, embedded,
+                                _shown_host(args.host))
         finally:
             if embedded is not None:
                 embedded.stop()
@@ -299,72 +287,6 @@ def _shown_host(host: str) -> str:
     if host in ("0.0.0.0", "::"):
         return "127.0.0.1"
     return f"[{host}]" if ":" in host else host
-
-
-def _serve_processes(settings: Settings, host: str, port: int, count: int,
-                     embedded: Any) -> None:
-    """Listen once, start `count` web processes on the socket, watch them until stopped."""
-    try:
-        listener = listen(host, port)
-    except OSError as exc:
-        sys.exit(f"plenary: cannot listen on {host}:{port}: {exc}")
-    # Where the processes keep their metrics, so that a scrape of the port, whichever
-    # process it reaches, answers for all of them (dashboard/web/metrics.py).
-    try:
-        folder = SharedFolder()
-    except OSError as exc:  # no temporary folder to write in (TMPDIR, /tmp)
-        sys.exit(f"plenary: cannot make a folder for the processes' metrics: {exc}")
-    shared = folder.path
-    base = {**os.environ, "REDIS_URL": settings.redis_url or "",
-            # a polling session lives in one process; the next request may reach another
-            "PLENARY_WEBSOCKET_ONLY": "true", SHARED_DIR: shared}
-    base.pop(OLD_SHARED_DIR, None)  # prometheus_client's old name for it, of the operator's
-    # The processes run this very code: `-P` keeps a `dashboard` folder in the current
-    # one (an old checkout, say) from being imported instead; when this code is that
-    # folder, it is named to them.
-    code = str(Path(__file__).resolve().parents[1])
-    if code == str(Path.cwd().resolve()):
-        base["PYTHONPATH"] = os.pathsep.join(filter(None, [code, base.get("PYTHONPATH")]))
-
-    def env(index: int) -> dict[str, str]:
-        # the workers run once, in process 0 (when the settings ask for them at all)
-        chosen = base if index == 0 else {**base, "PLENARY_RUN_WORKERS": "false"}
-        # A process writes its metrics to the folder through memory maps, and a full disk
-        # answers a write there with SIGBUS, at its start as later: without room, it
-        # keeps its figures to itself, as a node alone does (it still serves).
-        free = _free_bytes(shared)
-        if free < METRICS_ROOM_BYTES:
-            log.warning("web process %d keeps its figures to itself: %s has %d bytes free, "
-                        "not the %d its metrics need (a scrape that reaches it sees only "
-                        "its own)", index, shared, free, METRICS_ROOM_BYTES)
-            chosen = {k: v for k, v in chosen.items() if k != SHARED_DIR}
-        return chosen
-
-    def command(index: int) -> list[str]:
-        return [sys.executable, "-P", "-m", "dashboard.cli", "run", "--host", host, "--port",
-                str(port), "--listen-fd", str(listener.fileno()), "--process-index", str(index)]
-
-    supervisor = Supervisor(count, command, env, listener,
-                            ended=lambda pid: release_files(shared, pid))
-    signal.signal(signal.SIGTERM, supervisor.stop)
-    signal.signal(signal.SIGINT, supervisor.stop)
-    shown = _shown_host(host)
-    if embedded is not None:
-        embedded.lock.note({"pid": os.getpid(), "what": "run", "url": f"http://{shown}:{port}"})
-    log.info("serving on http://%s:%s from %d processes (pid %d watches them)", shown, port,
-             count, os.getpid())
-    try:
-        supervisor.run()
-    finally:
-        listener.close()
-        folder.remove()
-
-
-def _free_bytes(folder: str) -> int:
-    try:
-        return shutil.disk_usage(folder).free
-    except OSError:  # removed behind our back: no room either
-        return 0
 
 
 def serve(settings: Settings, host: str, port: int, embedded: Any = None,

@@ -28,6 +28,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dashboard.settings import Settings
+from dashboard.web.metrics import METRICS_ROOM_BYTES, OLD_SHARED_DIR, SHARED_DIR, release_files
+
 log = logging.getLogger("plenary.processes")
 
 RESTART_FIRST_S = 0.5
@@ -205,3 +208,69 @@ class Supervisor:
                 process.kill()
                 process.wait()
         log.info("web processes stopped")
+
+
+def serve_processes(settings: Settings, host: str, port: int, count: int, embedded: Any,
+                    shown: str) -> None:
+    """Listen once, start `count` web processes on the socket, watch them until stopped
+    (`shown`: the host as the links name it; `embedded`: the Valkey this run started)."""
+    try:
+        listener = listen(host, port)
+    except OSError as exc:
+        sys.exit(f"plenary: cannot listen on {host}:{port}: {exc}")
+    # Where the processes keep their metrics, so that a scrape of the port, whichever
+    # process it reaches, answers for all of them (dashboard/web/metrics.py).
+    try:
+        folder = SharedFolder()
+    except OSError as exc:  # no temporary folder to write in (TMPDIR, /tmp)
+        sys.exit(f"plenary: cannot make a folder for the processes' metrics: {exc}")
+    shared = folder.path
+    base = {**os.environ, "REDIS_URL": settings.redis_url or "",
+            # a polling session lives in one process; the next request may reach another
+            "PLENARY_WEBSOCKET_ONLY": "true", SHARED_DIR: shared}
+    base.pop(OLD_SHARED_DIR, None)  # prometheus_client's old name for it, of the operator's
+    # The processes run this very code: `-P` keeps a `dashboard` folder in the current
+    # one (an old checkout, say) from being imported instead; when this code is that
+    # folder, it is named to them.
+    code = str(Path(__file__).resolve().parents[2])
+    if code == str(Path.cwd().resolve()):
+        base["PYTHONPATH"] = os.pathsep.join(filter(None, [code, base.get("PYTHONPATH")]))
+
+    def env(index: int) -> dict[str, str]:
+        # the workers run once, in process 0 (when the settings ask for them at all)
+        chosen = base if index == 0 else {**base, "PLENARY_RUN_WORKERS": "false"}
+        # A process writes its metrics to the folder through memory maps, and a full disk
+        # answers a write there with SIGBUS, at its start as later: without room, it
+        # keeps its figures to itself, as a node alone does (it still serves).
+        free = _free_bytes(shared)
+        if free < METRICS_ROOM_BYTES:
+            log.warning("web process %d keeps its figures to itself: %s has %d bytes free, "
+                        "not the %d its metrics need (a scrape that reaches it sees only "
+                        "its own)", index, shared, free, METRICS_ROOM_BYTES)
+            chosen = {k: v for k, v in chosen.items() if k != SHARED_DIR}
+        return chosen
+
+    def command(index: int) -> list[str]:
+        return [sys.executable, "-P", "-m", "dashboard.cli", "run", "--host", host, "--port",
+                str(port), "--listen-fd", str(listener.fileno()), "--process-index", str(index)]
+
+    supervisor = Supervisor(count, command, env, listener,
+                            ended=lambda pid: release_files(shared, pid))
+    signal.signal(signal.SIGTERM, supervisor.stop)
+    signal.signal(signal.SIGINT, supervisor.stop)
+    if embedded is not None:
+        embedded.lock.note({"pid": os.getpid(), "what": "run", "url": f"http://{shown}:{port}"})
+    log.info("serving on http://%s:%s from %d processes (pid %d watches them)", shown, port,
+             count, os.getpid())
+    try:
+        supervisor.run()
+    finally:
+        listener.close()
+        folder.remove()
+
+
+def _free_bytes(folder: str) -> int:
+    try:
+        return shutil.disk_usage(folder).free
+    except OSError:  # removed behind our back: no room either
+        return 0
