@@ -16,7 +16,7 @@ from tests.support import CHROMIUM, INSTALL_HINT, LiveServer, delete_keys, free_
 SECRET = "test-secret-key-not-for-production"
 
 # Suites that assert wall-clock bounds (a failover within seconds, screens back within
-# 5 s, states within 200 ms under a flood) or load the cores (swarms, several servers):
+# 5 s, states in time under a flood) or load the cores (swarms, several servers):
 # under pytest-xdist they run one after another on the same worker, so that two of them
 # never contend for the cores. Every other file goes whole to a worker, as
 # `--dist loadfile` sends it.
