@@ -394,11 +394,10 @@ def _last_line(code: types.CodeType) -> int:
 _WRITING = object()  # _Writer.task while an answer is written by its own greenlet
 
 
-def _is_answer(pkt: Any) -> bool:
-    """Whether an engine.io packet carries a Socket.IO ACK (an answer to the client)."""
-    data = getattr(pkt, "data", None)
-    return (getattr(pkt, "packet_type", None) == eio_packet.MESSAGE
-            and isinstance(data, str) and data[:1] == "3")
+def _is_answer(item: Any) -> bool:
+    """Whether a queued item (a packet, or None to close) carries a Socket.IO ACK."""
+    return (isinstance(item, eio_packet.Packet) and item.packet_type == eio_packet.MESSAGE
+            and isinstance(item.data, str) and item.data[:1] == "3")
 
 
 class _Writer:
