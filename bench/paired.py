@@ -1,0 +1,149 @@
+"""Two builds side by side: the chair's HTTP ack of each, commands alternated between them.
+
+`run.py --suites ack` measures one build at a time; two builds are compared by
+alternating whole runs, and the machine's own drift between runs (other work
+on a shared host) is often larger than a change of a tenth of a millisecond.
+Here both builds run at once, each `plenary run` on a `redis-server` of its
+own (`appendfsync always`), and one client sends a command to each in turn
+(which goes first alternates), over a kept-alive connection, with no screen:
+what the two builds' acks differ by is measured under the same conditions,
+command by command. Each round is one JSON line: each build's p50 / p90 / p99
+(ms) and the median of the paired differences (`a_minus_b_ms`).
+
+    python bench/paired.py --a . --b ../plenary-0.1.0 --rounds 3 --out results/x.jsonl
+
+A checkout is run with its own `.venv/bin/plenary` when it has one (a build with
+other dependencies), else with this interpreter's `plenary` and the checkout
+first on PYTHONPATH. `--env-b KEY=VALUE` sets a variable for build B only (a
+setting compared with itself: `--a . --b . --env-b PLENARY_DISABLE_SEAMS=writer`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import statistics
+import subprocess
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from machine import HOST, Proc, free_port, log, machine_info, stop_all, wait_ready
+from targets import Redis, auto_room, ours_commands, pick_token, plenary_argv, plenary_env
+
+
+@dataclass
+class Build:
+    """One build's server, its Redis, the chair's connection and its acks (seconds)."""
+
+    name: str
+    tree: Path
+    proc: Proc
+    redis: Redis
+    conn: http.client.HTTPConnection
+    headers: dict[str, str]
+    cycle: list[dict[str, Any]]
+    acks: list[float] = field(default_factory=list)
+    sent: int = 0  # the cycle goes on across rounds: each command applies to the state
+
+    def send(self) -> float:
+        body = json.dumps(self.cycle[self.sent % len(self.cycle)])
+        self.sent += 1
+        began = time.perf_counter()
+        self.conn.request("POST", "/api/commands", body, self.headers)
+        answer = self.conn.getresponse()
+        answer.read()
+        took = time.perf_counter() - began
+        if answer.status != 200:
+            raise RuntimeError(f"{self.name}: command answered {answer.status}")
+        return took
+
+
+def code_of(tree: Path) -> str:
+    """The commit a checkout is at, `+dirty` when its code differs from it."""
+    def git(*args: str) -> str:
+        out = subprocess.run(["git", "-C", str(tree), *args], capture_output=True, text=True)
+        return out.stdout.strip()
+    commit = git("rev-parse", "--short", "HEAD") or "unknown"
+    return commit + ("+dirty" if git("status", "--short", "--", "dashboard") else "")
+
+
+def start(name: str, tree: Path, env_extra: list[str], workdir: Path) -> Build:
+    redis = Redis("always", workdir)
+    data = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=workdir))
+    env = plenary_env(redis.url, data, f"paired{uuid.uuid4().hex[:8]}")
+    env["PYTHONPATH"] = str(tree)
+    env["SECRET_KEY"] = uuid.uuid4().hex * 2
+    env.update(kv.split("=", 1) for kv in env_extra)  # type: ignore[misc]
+    own = tree / ".venv" / "bin" / "plenary"
+    argv = [str(own)] if own.exists() else plenary_argv()
+    port = free_port()
+    proc = Proc.start(name, [*argv, "run", "--host", HOST, "--port", str(port)], env=env)
+    wait_ready(port, proc, 120)
+    out = subprocess.run([*argv, "links", "--json"], env=env, capture_output=True, text=True,
+                         timeout=60)
+    links = [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
+    room = auto_room(links)
+    token = pick_token(links, "chair", room)
+    cycle = ours_commands(port, token, room, 5)
+    return Build(name, tree, proc, redis, http.client.HTTPConnection(HOST, port),
+                 {"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+                 cycle)
+
+
+def percentiles(acks: list[float]) -> dict[str, float]:
+    ordered = sorted(acks)
+    n = len(ordered)
+    return {f"p{q}": round(ordered[min(n - 1, n * q // 100)] * 1000, 3) for q in (50, 90, 99)}
+
+
+def one_round(a: Build, b: Build, commands: int, pause_s: float) -> dict[str, Any]:
+    for build in (a, b):
+        build.acks = []
+    for i in range(commands):
+        for build in ((a, b) if i % 2 else (b, a)):
+            build.acks.append(build.send())
+            time.sleep(pause_s)
+    differences = [x - y for x, y in zip(a.acks, b.acks, strict=True)]
+    return {"a": percentiles(a.acks), "b": percentiles(b.acks),
+            "a_minus_b_ms": round(statistics.median(differences) * 1000, 3)}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--a", type=Path, required=True, help="checkout of build A")
+    p.add_argument("--b", type=Path, required=True, help="checkout of build B")
+    p.add_argument("--env-b", action="append", default=[], metavar="KEY=VALUE")
+    p.add_argument("--commands", type=int, default=3000, help="per build and round")
+    p.add_argument("--warmup", type=int, default=300, help="per build, not measured")
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--pause-ms", type=float, default=3.0, help="after each command")
+    p.add_argument("--out", type=Path)
+    args = p.parse_args()
+    workdir = Path(tempfile.mkdtemp(prefix="paired-"))
+    try:
+        a = start("a", args.a.resolve(), [], workdir)
+        b = start("b", args.b.resolve(), args.env_b, workdir)
+        for _ in range(args.warmup):
+            a.send()
+            b.send()
+        for n in range(args.rounds):
+            line = {"suite": "paired-ack", "round": n + 1, "commands": args.commands,
+                    "a_code": code_of(a.tree), "b_code": code_of(b.tree),
+                    "b_env": args.env_b, **one_round(a, b, args.commands, args.pause_ms / 1000),
+                    "machine": machine_info()}
+            print(json.dumps(line), flush=True)
+            if args.out:
+                with args.out.open("a") as f:
+                    f.write(json.dumps(line) + "\n")
+            log(f"round {n + 1}: A {line['a']} B {line['b']} A-B {line['a_minus_b_ms']} ms")
+    finally:
+        stop_all()
+
+
+if __name__ == "__main__":
+    main()
