@@ -20,7 +20,7 @@ SECRET = "test-secret-key-not-for-production"
 # under pytest-xdist they run one after another on the same worker, so that two of them
 # never contend for the cores. Every other file goes whole to a worker, as
 # `--dist loadfile` sends it.
-TIMED = ("tests/faults/", "tests/security/test_limits.py")
+TIMED = ("tests/faults/", "tests/security/test_limits.py", "tests/bench/test_paired.py")
 
 
 @pytest.hookimpl(optionalhook=True)
