@@ -12,7 +12,15 @@ from typing import Annotated, Any, Union
 
 from pydantic import Field, TypeAdapter, ValidationError
 
-from . import announcements, podium, requests, screens, sessions, speakers  # noqa: F401 - they declare the rules
+from . import (  # noqa: F401 - they declare the rules
+    announcements,
+    clock,
+    podium,
+    requests,
+    screens,
+    sessions,
+    speakers,
+)
 from .commands import (
     COMMANDS,
     Actor,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+from .clock import pause_clock
 from .commands import CHAIR_OF_ROOM, N_, SYSTEM, Id, Instant, RoomCommand, command
 from .errors import Conflict, Invalid, NotFound
 from .events import (
@@ -15,7 +16,7 @@ from .events import (
     SessionSuspended,
     applies,
 )
-from .speakers import pause_clock, speech_ended, waiting_of
+from .speakers import speech_ended, waiting_of
 from .state import SESSION_TRANSITIONS, MeetingState, RoomState, SessionState, SessionStatus
 
 # A sitting is suspended "until" at most this far ahead (seconds).
