@@ -155,6 +155,7 @@ def _require_open(state: MeetingState, room: RoomState) -> SessionState:
 
 
 def require_current(room: RoomState) -> Speech:
+    """The speech with the floor; Conflict when nobody has it."""
     if room.current is None:
         raise Conflict("nobody has the floor")
     return room.current
