@@ -46,6 +46,13 @@ def row(fleet: Any, sid: str) -> Any:
     return fleet.page.locator(f"tr[data-screen='{sid}']")
 
 
+def version_shown(fleet: Any, sid: str, version: str) -> None:
+    """Wait (10 s at most) until the fleet page shows `version` in that screen's row."""
+    fleet.page.wait_for_function(
+        f"document.querySelector(\"tr[data-screen='{sid}'] .fleet-version\")"
+        f".textContent === '{version}'", timeout=10_000)
+
+
 def test_screens_of_two_rooms_show_on_the_fleet_page_with_their_rooms_and_versions(
         open_page: Any, admin: Any, live_server: LiveServer) -> None:
     admin("session.open", room=GROUP, session_id="gt-seguridad-1")
@@ -62,7 +69,9 @@ def test_screens_of_two_rooms_show_on_the_fleet_page_with_their_rooms_and_versio
         fleet.page.wait_for_selector(f"tr[data-screen='{sid}'][data-status='live']", timeout=10_000)
     assert row(fleet, ids["left"]).get_attribute("data-room") == PLENARY
     assert row(fleet, ids["group"]).get_attribute("data-room") == GROUP
-    assert row(fleet, ids["group"]).locator(".fleet-version").inner_text() == version
+    # A row is live from the page's hello; the version it shows comes with its first report
+    # of what it drew, which may reach the fleet page a moment later.
+    version_shown(fleet, ids["group"], version)
     assert row(fleet, ids["group"]).locator(".fleet-lang-shown").inner_text() == "en"
     assert row(fleet, ids["right"]).locator(".fleet-viewport").inner_text() == "1024×768"
     counts = fleet.text("#counts")
@@ -70,9 +79,7 @@ def test_screens_of_two_rooms_show_on_the_fleet_page_with_their_rooms_and_versio
 
     # A change in the group's room: its screen shows the new version, the others keep theirs.
     newer = admin("speaker.add", room=GROUP, delegation="USA")["version"]
-    fleet.page.wait_for_function(
-        f"document.querySelector(\"tr[data-screen='{ids['group']}'] .fleet-version\")"
-        f".textContent === '{newer}'", timeout=10_000)
+    version_shown(fleet, ids["group"], newer)
     listed = {s["screen_id"]: s for s in screens(live_server)}
     assert listed[ids["group"]]["room_version"] == newer
     assert listed[ids["left"]]["room_version"] == listed[ids["left"]]["version_shown"]
