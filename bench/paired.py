@@ -124,25 +124,26 @@ def main() -> None:
     p.add_argument("--pause-ms", type=float, default=3.0, help="after each command")
     p.add_argument("--out", type=Path)
     args = p.parse_args()
-    workdir = Path(tempfile.mkdtemp(prefix="paired-"))
-    try:
-        a = start("a", args.a.resolve(), [], workdir)
-        b = start("b", args.b.resolve(), args.env_b, workdir)
-        for _ in range(args.warmup):
-            a.send()
-            b.send()
-        for n in range(args.rounds):
-            line = {"suite": "paired-ack", "round": n + 1, "commands": args.commands,
-                    "a_code": code_of(a.tree), "b_code": code_of(b.tree),
-                    "b_env": args.env_b, **one_round(a, b, args.commands, args.pause_ms / 1000),
-                    "machine": machine_info()}
-            print(json.dumps(line), flush=True)
-            if args.out:
-                with args.out.open("a") as f:
-                    f.write(json.dumps(line) + "\n")
-            log(f"round {n + 1}: A {line['a']} B {line['b']} A-B {line['a_minus_b_ms']} ms")
-    finally:
-        stop_all()
+    with tempfile.TemporaryDirectory(prefix="plenary-paired-") as tmp:
+        try:
+            workdir = Path(tmp)
+            a = start("a", args.a.resolve(), [], workdir)
+            b = start("b", args.b.resolve(), args.env_b, workdir)
+            for _ in range(args.warmup):
+                a.send()
+                b.send()
+            for n in range(args.rounds):
+                line = {"suite": "paired-ack", "round": n + 1, "commands": args.commands,
+                        "a_code": code_of(a.tree), "b_code": code_of(b.tree),
+                        "b_env": args.env_b, **one_round(a, b, args.commands, args.pause_ms / 1000),
+                        "machine": machine_info()}
+                print(json.dumps(line), flush=True)
+                if args.out:
+                    with args.out.open("a") as f:
+                        f.write(json.dumps(line) + "\n")
+                log(f"round {n + 1}: A {line['a']} B {line['b']} A-B {line['a_minus_b_ms']} ms")
+        finally:
+            stop_all()
 
 
 if __name__ == "__main__":
