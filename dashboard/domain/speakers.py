@@ -1,4 +1,5 @@
-"""The list of speakers: decide and apply for speaker.* and list.* (the clock: clock.py)."""
+"""The list of speakers: decide and apply for speaker.* and list.* (the speaking clock,
+timer.* and speaker.record_overrun, is in clock.py)."""
 
 from __future__ import annotations
 
