@@ -106,7 +106,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
         metrics.Metrics())
     parts = services(app)
     parts.metrics.bind(parts)
-    meeting.on_append = parts.metrics.append_seconds.observe
+    meeting.on_append = parts.metrics.note_append
     parts.relay.on_broadcast = parts.metrics.observe_broadcast
     metrics.configure_logging(settings.log_format)
     errors.register(app, refusal_page=pages.no_access)

@@ -5,12 +5,14 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Iterable
+from functools import partial
 from typing import Any
 
 import orjson
 import redis
 from flask import Blueprint, Flask, Request, jsonify, request
 from werkzeug.http import HTTP_STATUS_CODES
+from werkzeug.wsgi import ClosingIterator
 
 from dashboard.domain.roles import Role
 from dashboard.web.access import allow, principal, require_principal
@@ -69,8 +71,10 @@ def delegation() -> Any:
     return jsonify(meeting.delegation(code))
 
 
-def command_answer(req: Request) -> dict[str, Any]:
-    """The answer to POST /api/commands: its sender and body, given to the one command path."""
+def command_answer(req: Request) -> tuple[dict[str, Any], Callable[[], None]]:
+    """The answer to POST /api/commands (its sender and body, given to the one command
+    path), and the call that counts it in the metrics: made once the answer is sent,
+    so that the chair's answer never waits for it. A refusal is counted at once."""
     began = time.perf_counter()
     parts = services()
     body: Any = None
@@ -83,10 +87,9 @@ def command_answer(req: Request) -> dict[str, Any]:
         answer: dict[str, Any] = parts.meeting.run(sender, body)
     except Exception as exc:
         _, refused = as_error(exc)
-        observe_command(parts, body, began, refused["error"]["code"], role)
+        observe_command(parts, body, time.perf_counter() - began, refused["error"]["code"], role)
         raise
-    observe_command(parts, body, began, "ok", role)
-    return answer
+    return answer, partial(observe_command, parts, body, time.perf_counter() - began, "ok", role)
 
 
 @bp.post("/commands")
@@ -96,7 +99,10 @@ def commands() -> Any:
     On the running app `command_route` answers first; this is the route as Flask knows
     it (its other methods answered 405, the same answer without the route in front).
     """
-    return jsonify(command_answer(request))
+    answer, count = command_answer(request)
+    response = jsonify(answer)
+    response.call_on_close(count)
+    return response
 
 
 def command_route(app: Flask, wsgi_app: WSGIApp) -> WSGIApp:
@@ -113,17 +119,19 @@ def command_route(app: Flask, wsgi_app: WSGIApp) -> WSGIApp:
     def route(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if environ.get("PATH_INFO") != "/api/commands" or environ.get("REQUEST_METHOD") != "POST":
             return wsgi_app(environ, start_response)
+        count: Callable[[], None] | None = None
         with app.app_context():
             req = app.request_class(environ)
             try:
-                status, body = 200, command_answer(req)
+                status, (body, count) = 200, command_answer(req)
             except Exception as exc:  # answered as on every route of the API
                 status, body = answered(exc, req.path)
         data = orjson.dumps(body)
         start_response(f"{status} {HTTP_STATUS_CODES[status]}", [
             ("Content-Type", "application/json"), ("Content-Length", str(len(data))),
             *SECURITY_HEADERS, ("Cache-Control", "no-store"), *headers_of(body)])
-        return [data]
+        # The server closes the answer once it is sent: counted then (PEP 3333).
+        return [data] if count is None else ClosingIterator([data], count)
 
     return route
 

@@ -48,6 +48,7 @@ FAST = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 SHARED_DIR = "PROMETHEUS_MULTIPROC_DIR"  # set by the parent of `plenary run --processes`
 OLD_SHARED_DIR = "prometheus_multiproc_dir"  # prometheus_client reads it when the other is unset
 SHARE_EVERY_S = 1.0
+APPENDS_HELD = 64  # append times noted at most before they are observed
 # prometheus_client's files of one process in that folder (`<kind>_<pid>.db`), and what it
 # maps of each when it makes it (more only past that many bytes of series).
 _FILES = ("counter", "histogram", "gauge_livesum", "gauge_livemax")
@@ -80,6 +81,7 @@ class Metrics:
         self.connections = Counter(
             "plenary_connection_events", "Socket.IO connection events by kind (connect, "
             "disconnect, refused).", ["event"], registry=self.registry)
+        self._appends: list[float] = []  # seconds of appends not observed yet
         self.parts: Services | None = None
         # --processes: what each process knows alone, written to the shared folder
         # (a process that ended drops out of both: `live` modes).
@@ -99,6 +101,20 @@ class Metrics:
         self.tail_lag = Gauge(lag.name, lag.documentation, ["node"],
                               multiprocess_mode="livemax", registry=None)
 
+    def note_append(self, seconds: float) -> None:
+        """One append's time: observed with its command's figures, once the command is
+        answered (an observation takes a lock, which has no place between the append and
+        the answer), or at the next scrape, or once APPENDS_HELD wait."""
+        self._appends.append(seconds)
+        if len(self._appends) >= APPENDS_HELD:
+            self.observe_appends()
+
+    def observe_appends(self) -> None:
+        """Observe the append times noted since the last call."""
+        held, self._appends = self._appends, []
+        for seconds in held:
+            self.append_seconds.observe(seconds)
+
     def observe_broadcast(self, seconds: float, size: int) -> None:
         """One room's state sent to its screens: how long it took, how large it was."""
         self.broadcast_seconds.observe(seconds)
@@ -111,6 +127,7 @@ class Metrics:
 
     def exposition(self) -> bytes:
         """The scrape's answer: this node's figures, or with --processes every process's."""
+        self.observe_appends()
         if not self.shared_dir or self.parts is None:
             return bytes(generate_latest(self.registry))
         self.share()
@@ -263,14 +280,14 @@ def log_event(event: str, **fields: Any) -> None:
                               ensure_ascii=False, default=str))
 
 
-def observe_command(parts: Services, body: Any, began: float, outcome: str,
+def observe_command(parts: Services, body: Any, seconds: float, outcome: str,
                     role: str | None) -> None:
-    """Count one answered command and its time; log it as JSON when asked to."""
+    """Count one answered command and the seconds it took; log it as JSON when asked to."""
     kind = body.get("type") if isinstance(body, dict) else None
     kind = kind if isinstance(kind, str) and kind in COMMAND_TYPES else "unknown"
-    seconds = time.perf_counter() - began
     parts.metrics.commands.labels(kind, outcome).inc()
     parts.metrics.command_seconds.observe(seconds)
+    parts.metrics.observe_appends()
     room = body.get("room") if isinstance(body, dict) else None
     log_event("command", type=kind, outcome=outcome, role=role,
               room=room if isinstance(room, str) else None, ms=round(seconds * 1000, 2),

@@ -376,11 +376,11 @@ def on_command(sid: str, data: Any = None) -> dict[str, Any]:
         if not isinstance(data, dict):
             raise ApiError(400, "bad_json", "the command must be a JSON object")
         answer = {"ok": True, **parts.meeting.run(client(sid).principal, data)}
-        observe_command(parts, data, began, "ok", role)
+        observe_command(parts, data, time.perf_counter() - began, "ok", role)
         return answer
     except Exception as exc:  # every failure is answered in the ack
         failed = _fail(exc)
-        observe_command(parts, data, began, failed["error"]["code"], role)
+        observe_command(parts, data, time.perf_counter() - began, failed["error"]["code"], role)
         return failed
 
 
