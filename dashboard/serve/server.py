@@ -52,6 +52,21 @@ _OVER_CAP = (b"HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nRetry-Af
              b"Content-Length: 0\r\n\r\n")
 
 
+_TCP_CORK: int | None = getattr(socket, "TCP_CORK", None)  # Linux only
+
+
+def cork(sock: socket.socket, on: bool) -> bool:
+    """Hold what is written to `sock` until uncorked, then send it in full segments;
+    whether it was done."""
+    if _TCP_CORK is None:
+        return False
+    try:
+        sock.setsockopt(socket.IPPROTO_TCP, _TCP_CORK, 1 if on else 0)
+    except OSError:  # the client gone: nothing to hold or send
+        return False
+    return True
+
+
 def redact(text: str) -> str:
     """A log line without access tokens: `/access/<token>` becomes `/access/…`."""
     return _ACCESS_PATH.sub("/access/…", text)
@@ -167,6 +182,7 @@ class OriginCheckingHandler(WebSocketHandler):  # type: ignore[misc]
         self._guard = guard = _guard_of(self.server, self.server.application)
         self._requests = 0
         self._head_timer: gevent.Timeout | None = None
+        self._corked = False
         if not guard.admit(self):
             with contextlib.suppress(OSError):
                 self.socket.setblocking(False)
@@ -185,6 +201,29 @@ class OriginCheckingHandler(WebSocketHandler):  # type: ignore[misc]
         finally:
             self._cancel_head_timer()
             guard.release(self)
+
+    def handle_one_response(self) -> Any:
+        # pywsgi sends an answer's head and its body apart: corked, they leave as one
+        # segment, and the client (a chair waiting for its command's answer) is woken
+        # once, not for the head and again for the body. Not a websocket (its frames
+        # would wait) nor a request expecting `100 Continue` (which would wait too).
+        environ = self.environ
+        if _TCP_CORK is None or "HTTP_UPGRADE" in environ or "HTTP_EXPECT" in environ:
+            return super().handle_one_response()
+        self._corked = cork(self.socket, True)
+        try:
+            return super().handle_one_response()
+        finally:
+            self._uncork()
+
+    def process_result(self) -> None:
+        super().process_result()
+        self._uncork()  # sent now: what the answer's close() does comes after
+
+    def _uncork(self) -> None:
+        if self._corked:
+            self._corked = False
+            cork(self.socket, False)
 
     def _cancel_head_timer(self) -> None:
         timer, self._head_timer = self._head_timer, None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from socket import IPPROTO_TCP, TCP_NODELAY
 from typing import Any
 
@@ -42,3 +43,57 @@ def test_answers_are_sent_without_waiting_for_the_clients_ack():
     finally:
         server.stop()
     assert nodelay and all(nodelay), nodelay
+
+
+def corked_while_answering(request: bytes, expect_continue: bool = False
+                           ) -> tuple[list[int], float]:
+    """Send one request to a server of our handler; whether its answer was written corked,
+    whether the socket was corked after, and the seconds the answer took."""
+    from socket import TCP_CORK
+    seen: list[int] = []
+
+    class Watching(OriginCheckingHandler):
+        def process_result(self) -> None:
+            seen.append(self.socket.getsockopt(IPPROTO_TCP, TCP_CORK))
+            super().process_result()
+            seen.append(self.socket.getsockopt(IPPROTO_TCP, TCP_CORK))
+
+    def echo(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        environ["wsgi.input"].read()
+        return app(environ, start_response)
+
+    server = pywsgi.WSGIServer(("127.0.0.1", 0), echo, handler_class=Watching, log=None)
+    server.start()
+    try:
+        client = socket.create_connection(("127.0.0.1", server.server_port), timeout=5)
+        began = time.monotonic()
+        client.sendall(request)
+        received = b""
+        if expect_continue:  # the body only once the server asks for it
+            while b"100 Continue" not in received:
+                received += client.recv(4096)
+            client.sendall(BODY)
+        while not received.endswith(BODY):
+            received += client.recv(4096)
+        took = time.monotonic() - began
+        client.close()
+    finally:
+        server.stop()
+    return seen, took
+
+
+def test_an_answer_leaves_corked_as_one_segment_and_is_then_pushed_out():
+    """The head and the body are written corked: the client is woken once for both."""
+    seen, took = corked_while_answering(
+        b"POST /api/commands HTTP/1.1\r\nHost: localhost\r\nContent-Length: 11\r\n\r\n" + BODY)
+    assert seen == [1, 0]
+    assert took < 0.1  # uncorked at once, not by the kernel's 200 ms ceiling
+
+
+def test_a_request_expecting_100_continue_is_not_corked():
+    """Corked, the `100 Continue` would wait up to 200 ms, and the client with it."""
+    seen, took = corked_while_answering(
+        b"POST /api/commands HTTP/1.1\r\nHost: localhost\r\nContent-Length: 11\r\n"
+        b"Expect: 100-continue\r\n\r\n", expect_continue=True)
+    assert seen == [0, 0]
+    assert took < 0.1
