@@ -16,9 +16,7 @@ access check are all built from `COMMANDS` (`dashboard.domain.service`).
 
 from __future__ import annotations
 
-import hashlib
 import inspect
-import json
 import re
 import unicodedata
 from collections.abc import Callable
@@ -112,12 +110,6 @@ class BaseCommand(BaseModel):
     type: str
     expected_version: StreamId | None = None
     command_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")] | None = None
-
-    def body_hash(self) -> str:
-        """A hash of the command as validated, its `command_id` aside: a retry's is the same."""
-        body = self.model_dump(mode="json", exclude={"command_id"})
-        canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-        return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 class RoomCommand(BaseCommand):

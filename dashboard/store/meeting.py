@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import time
@@ -10,6 +11,8 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
+
+import orjson
 
 from dashboard.domain import (
     DEFAULT_LIMITS,
@@ -256,7 +259,7 @@ class Meeting:
         counted = False
         command_id = command.command_id or uuid.uuid4().hex
         key = f"{sender.role}:{sender.room}:{command_id}"
-        body_hash = command.body_hash()
+        body_hash = hash_of(command)
         with self.lock:
             for _ in range(_MAX_ATTEMPTS):
                 try:
@@ -346,6 +349,17 @@ class Meeting:
         """One delegation's own entries, pending and declined requests now."""
         with self.lock:
             return delegation_view(self.state, code, time.time())
+
+
+def hash_of(command: BaseCommand) -> str:
+    """A hash of the command as validated, its `command_id` aside: a retry's is the same.
+
+    Of its JSON compact, keys sorted, UTF-8: the bytes of `json.dumps(body,
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False)`, as earlier releases
+    hashed, so that the answers they kept still match a retry.
+    """
+    body = command.model_dump(mode="json", exclude={"command_id"})
+    return hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
 def _ending_with(versions: Iterable[str] | None, now: str) -> list[str]:

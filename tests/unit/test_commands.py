@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
 
 import pytest
 
 from dashboard.domain import COMMAND_TYPES, Invalid, parse_command
+from dashboard.store.meeting import hash_of
 
 VALID: dict[str, dict[str, Any]] = {
     "session.open": {"room": "plenario", "session_id": "plenaria"},
@@ -243,3 +246,17 @@ def test_control_characters_are_taken_out_of_typed_texts() -> None:
     post = parse_command({**VALID["announcement.post"], "type": "announcement.post",
                           "text": {"es": "Uno\ndos\tfin\r", "en": "One\x0btwo"}})
     assert post.text.es == "Uno\ndos\tfin" and post.text.en == "Onetwo"
+
+
+@pytest.mark.parametrize("kind", sorted(VALID))
+def test_a_commands_hash_is_the_one_earlier_releases_kept(kind: str) -> None:
+    """The answer kept for a command id holds a hash of its body: a retry sent to this
+    release must hash as it did when an earlier one kept that answer."""
+    body = {"type": kind, **VALID[kind], "command_id": "c1"}
+    if kind == "announcement.post":
+        body["text"] = {"es": "Sesión «Año» \u2028 ñ", "en": 'say "hi"\n\t</script>'}
+    command = parse_command(body)
+    earlier = json.dumps(command.model_dump(mode="json", exclude={"command_id"}),
+                         sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    assert hash_of(command) == hashlib.sha256(earlier.encode()).hexdigest()
+    assert hash_of(parse_command({**body, "command_id": "c2"})) == hash_of(command)
