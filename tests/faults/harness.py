@@ -208,11 +208,12 @@ class Swarm:
     """
 
     def __init__(self, urls: list[str], token: str, rooms: list[str], count: int,
-                 log_dir: Path) -> None:
+                 log_dir: Path, spread_s: float = 0.0) -> None:
         self.log = open(log_dir / f"swarm-{uuid.uuid4().hex[:6]}.log", "wb")  # noqa: SIM115
         self.process = subprocess.Popen(
             [sys.executable, "-m", "tests.faults.swarm", json.dumps(
-                {"urls": urls, "token": token, "rooms": rooms, "count": count})],
+                {"urls": urls, "token": token, "rooms": rooms, "count": count,
+                 "spread_s": spread_s})],
             cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log,
             text=True, bufsize=1,
         )

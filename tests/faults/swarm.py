@@ -1,9 +1,10 @@
 """A swarm of stock python-socketio screens, driven over stdin by a fault test.
 
 `python -m tests.faults.swarm '{"urls": [...], "token": T, "rooms": [...], "count": N}'`
-then one command a line on stdin, one JSON answer a line on stdout:
-`status`, `states`, `quit`. Each screen uses the websocket transport,
-reconnects by itself and subscribes again on every connect, like a browser screen.
+(and `"spread_s": S` to connect them over S seconds), then one command a line on
+stdin, one JSON answer a line on stdout: `status`, `states`, `quit`. Each screen uses
+the websocket transport, reconnects by itself and subscribes again on every connect,
+like a browser screen.
 
 The swarm stands for many screens, each of which would have a processor of its own:
 what it spends on a state is spent once per screen, in one process. It must read
@@ -112,9 +113,14 @@ def main() -> None:
     screens = [Screen(spec["urls"][i % len(spec["urls"])], spec["token"],
                       spec["rooms"][i % len(spec["rooms"])]) for i in range(spec["count"])]
     starters = [threading.Thread(target=s.start, daemon=True) for s in screens]
+    # With `spread_s`, the screens connect one by one over that many seconds (as a
+    # hall's do); else twenty at a time.
+    spread = spec.get("spread_s", 0.0) / max(1, len(screens))
     for i, t in enumerate(starters):
         t.start()
-        if i % 20 == 19:
+        if spread:
+            time.sleep(spread)
+        elif i % 20 == 19:
             time.sleep(0.05)
     from gevent.fileobject import FileObjectPosix
 

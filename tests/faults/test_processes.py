@@ -136,7 +136,12 @@ def test_two_processes_serve_one_port_and_survive_a_killed_one(tmp_path, record_
         programme = programme_of(server)
         room, sitting = rooms_with_sittings(programme)[0]
         codes = [d["code"] for d in programme["delegations"]]
-        swarm = Swarm([server.url], server.token("screen", room), [room], SCREENS, tmp_path)
+        # Over a second, as a hall's screens connect: twenty connections at once all go
+        # to whichever process is free at that instant, and one busy for those few
+        # milliseconds (building the commands' validators a second after it starts,
+        # about when the swarm comes, or kept off the cores by other tests) gets none.
+        swarm = Swarm([server.url], server.token("screen", room), [room], SCREENS, tmp_path,
+                      spread_s=1.0)
         swarm.wait_ready(60)
         per_process = {pid: open_connections(pid, port) for pid in first}
         record_property("screens_per_process", list(per_process.values()))
