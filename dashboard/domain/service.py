@@ -15,6 +15,7 @@ from pydantic import Field, TypeAdapter, ValidationError
 from . import (  # noqa: F401 - they declare the rules
     announcements,
     clock,
+    lists,
     podium,
     requests,
     screens,

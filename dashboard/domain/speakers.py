@@ -1,5 +1,6 @@
-"""The list of speakers: decide and apply for speaker.* and list.* (the speaking clock,
-timer.* and speaker.record_overrun, is in clock.py)."""
+"""The list of speakers: decide and apply for speaker.* (the speaking clock, timer.* and
+speaker.record_overrun, is in clock.py; the list as a whole, list.* and item.start, in
+lists.py)."""
 
 from __future__ import annotations
 
@@ -20,10 +21,6 @@ from .commands import (
 from .errors import Conflict, NotFound, TooMany
 from .events import (
     Event,
-    ItemStarted,
-    ListClosed,
-    ListOrdered,
-    ListReopened,
     SpeakerAdded,
     SpeakerFloorGiven,
     SpeakerMoved,
@@ -90,7 +87,7 @@ def list_sitting(state: MeetingState, room: RoomState, session_id: str | None) -
     """The sitting whose list a command changes: the one in progress (no `session_id`, or
     its id), or a scheduled sitting of the room (its prepared list)."""
     if session_id is None or session_id == room.session_id:
-        return _require_sitting(state, room)
+        return require_sitting(state, room)
     sitting = state.sessions.get(session_id)
     if sitting is None:
         raise NotFound(f"unknown sitting {session_id!r}", field="session_id")
@@ -141,7 +138,7 @@ def check_inscription(state: MeetingState, room: RoomState, sitting: SessionStat
     return entries
 
 
-def _require_sitting(state: MeetingState, room: RoomState) -> SessionState:
+def require_sitting(state: MeetingState, room: RoomState) -> SessionState:
     sitting = sitting_in_progress(state, room)
     if sitting is None:
         raise Conflict(f"no sitting in progress in room {room.id!r}")
@@ -149,7 +146,7 @@ def _require_sitting(state: MeetingState, room: RoomState) -> SessionState:
 
 
 def _require_open(state: MeetingState, room: RoomState) -> SessionState:
-    sitting = _require_sitting(state, room)
+    sitting = require_sitting(state, room)
     if sitting.status is not SessionStatus.OPEN:
         raise Conflict(f"the floor can be given only while the sitting is open ({sitting.status})")
     return sitting
@@ -403,96 +400,6 @@ def decide_stop(state: MeetingState, room: RoomState, cmd: SpeakerStop, now: flo
     return [speech_ended(room, room.session_id, now, "stop")]
 
 
-class ListClose(RoomCommand):
-    """Close the list: no new speeches (points of order and replies still taken)."""
-
-    type: Literal["list.close"]
-
-
-@command(ListClose, may=CHAIR_OF_ROOM, name=N_("Close list"))
-def decide_list_close(
-    state: MeetingState, room: RoomState, cmd: ListClose, now: float
-) -> list[Event]:
-    """list.close → list.closed."""
-    _require_sitting(state, room)
-    if room.list_closed:
-        raise Conflict("the list is already closed")
-    return [Event.of(ListClosed(room.session_id), room.id, now)]
-
-
-class ListReopen(RoomCommand):
-    """Reopen a closed list."""
-
-    type: Literal["list.reopen"]
-
-
-@command(ListReopen, may=CHAIR_OF_ROOM, name=N_("Reopen list"))
-def decide_list_reopen(
-    state: MeetingState, room: RoomState, cmd: ListReopen, now: float
-) -> list[Event]:
-    """list.reopen → list.reopened."""
-    _require_sitting(state, room)
-    if not room.list_closed:
-        raise Conflict("the list is not closed")
-    return [Event.of(ListReopened(room.session_id), room.id, now)]
-
-
-def protocol_order(entries: list[Entry], rank: dict[str, int]) -> list[Entry]:
-    """Points of order first and replies last (each in their own order); speeches between,
-    by protocol level (unknown or none: after every level), then time of inscription; a
-    tie keeps the order it had (the sort is stable)."""
-    lowest = len(rank)
-    speeches = sorted(
-        (e for e in entries if e.kind is SpeechKind.SPEECH),
-        key=lambda e: (rank.get(e.level, lowest) if e.level else lowest, e.requested_at),
-    )
-    return ([e for e in entries if e.kind is SpeechKind.POINT_OF_ORDER] + speeches
-            + [e for e in entries if e.kind is SpeechKind.REPLY])
-
-
-class ListOrder(RoomCommand):
-    """Put the waiting speeches in protocol order (the list in progress, or a prepared one)."""
-
-    type: Literal["list.order"]
-    by: Literal["protocol"]
-    session_id: Id | None = None
-
-
-@command(ListOrder, may=CHAIR_OF_ROOM, name=N_("Put the list in protocol order"))
-def decide_list_order(state: MeetingState, room: RoomState, cmd: ListOrder,
-                      now: float) -> list[Event]:
-    """list.order → list.ordered (409 when the list is already in that order)."""
-    sitting = list_sitting(state, room, cmd.session_id)
-    entries = entries_of(room, sitting.id)
-    ordered = protocol_order(entries, state.programme.level_rank)
-    previous = [e.entry_id for e in entries]
-    order = [e.entry_id for e in ordered]
-    if order == previous:
-        raise Conflict("the list is already in protocol order")
-    session_id = None if sitting.id == room.session_id else sitting.id
-    return [Event.of(ListOrdered(cmd.by, session_id, order, previous), room.id, now)]
-
-
-class ItemStart(RoomCommand):
-    """Move the sitting in progress to an agenda item (null: none)."""
-
-    type: Literal["item.start"]
-    item_id: Id | None
-
-
-@command(ItemStart, may=CHAIR_OF_ROOM, name=N_("Move to an agenda item"))
-def decide_item_start(state: MeetingState, room: RoomState, cmd: ItemStart,
-                      now: float) -> list[Event]:
-    """item.start → item.started (an item of the sitting in progress)."""
-    sitting = _require_sitting(state, room)
-    spec = state.programme.sessions_by_id[sitting.id]
-    if cmd.item_id is not None and cmd.item_id not in spec.items_by_id:
-        raise NotFound(f"sitting {sitting.id!r} has no item {cmd.item_id!r}", field="item_id")
-    if cmd.item_id == room.item_id:
-        raise Conflict("that is already the current item", field="item_id")
-    return [Event.of(ItemStarted(sitting.id, cmd.item_id), room.id, now)]
-
-
 class SpeakerUndo(RoomCommand):
     """Take back the room's newest change to its list of speakers (at most 120 s old)."""
 
@@ -672,28 +579,6 @@ def reorder(entries: list[Entry], order: list[str]) -> list[Entry]:
     return named + [e for e in entries if e.entry_id in by_id]
 
 
-@applies(ListOrdered)
-def apply_ordered(state: MeetingState, room: RoomState, data: ListOrdered, at: float) -> None:
-    """Put the list in its new order (the queue's, remembered for an undo)."""
-    if data.session_id is not None and data.session_id != room.session_id:
-        if data.session_id in room.prepared:
-            room.prepared[data.session_id] = reorder(room.prepared[data.session_id], data.order)
-        return
-    if room.queue:
-        first = room.queue[0]
-        room.undo = Undoable("list.order", at, first.entry_id, first.delegation,
-                             order=[e.entry_id for e in room.queue])
-    room.queue = reorder(room.queue, data.order)
-
-
-@applies(ItemStarted)
-def apply_item_started(state: MeetingState, room: RoomState, data: ItemStarted,
-                       at: float) -> None:
-    """The sitting's current agenda item."""
-    if data.session_id == room.session_id:
-        room.item_id = data.item_id
-
-
 @applies(SpeechEnded)
 def apply_speech_ended(state: MeetingState, room: RoomState, data: SpeechEnded, at: float) -> None:
     """Nobody has the floor any more (the speech, its clock stopped, kept for an undo)."""
@@ -714,20 +599,6 @@ def apply_speech_ended(state: MeetingState, room: RoomState, data: SpeechEnded, 
         else:
             room.undo = None
         room.current = None
-
-
-@applies(ListClosed)
-def apply_list_closed(state: MeetingState, room: RoomState, data: ListClosed, at: float) -> None:
-    """Close the list."""
-    room.list_closed = True
-
-
-@applies(ListReopened)
-def apply_list_reopened(
-    state: MeetingState, room: RoomState, data: ListReopened, at: float
-) -> None:
-    """Reopen the list."""
-    room.list_closed = False
 
 
 @applies(SpeakerUndone)

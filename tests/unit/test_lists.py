@@ -22,7 +22,7 @@ from dashboard.domain import (
 from dashboard.domain.commands import Actor
 from dashboard.domain.minutes import fold_all, report
 from dashboard.domain.snapshot import from_dict, to_dict
-from dashboard.domain.speakers import protocol_order
+from dashboard.domain.lists import protocol_order
 from dashboard.domain.state import Entry, SpeechKind
 from tests.unit.conftest import REFERENCE, Driver
 
