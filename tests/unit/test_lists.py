@@ -20,9 +20,9 @@ from dashboard.domain import (
     room_view,
 )
 from dashboard.domain.commands import Actor
+from dashboard.domain.lists import protocol_order
 from dashboard.domain.minutes import fold_all, report
 from dashboard.domain.snapshot import from_dict, to_dict
-from dashboard.domain.lists import protocol_order
 from dashboard.domain.state import Entry, SpeechKind
 from tests.unit.conftest import REFERENCE, Driver
 
