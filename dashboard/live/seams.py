@@ -43,7 +43,8 @@ empty: the same packets, written in the same order by one greenlet at a time,
 the connection closed the same way (None in the queue). An answer to the
 client's own event (a Socket.IO ACK, a chair's command's) put when nothing
 waits is written at once by the greenlet that made it: a writer started for it
-would run after whatever the event woke first. The library's writer
+would run after whatever the event woke first; once it is written, the process
+gives way (`give_way()`, below). The library's writer
 also gave up after the ping interval plus the ping timeout without a packet;
 a client that stopped answering pings is closed at that bound by engine.io's
 service task anyway (and the reader's socket timeout, dashboard/serve/server.py,
@@ -60,6 +61,7 @@ import hashlib
 import inspect
 import linecache
 import logging
+import os
 import socket
 import time
 import types
@@ -394,6 +396,19 @@ def _last_line(code: types.CodeType) -> int:
 _WRITING = object()  # _Writer.task while an answer is written by its own greenlet
 
 
+def give_way() -> None:
+    """Let another process have this core first, once: after a chair's answer is written
+    (over HTTP by `dashboard.web.api`, over Socket.IO by the writer below).
+
+    The answer woke its reader on this machine (the proxy in front of the node, or a
+    local client), often onto this very core, where it would wait for what the command
+    set off here: its metrics, the tail's read of its events, the broadcast to every
+    screen (docs/performance.md, "The chair's answer first"). Not a library's internal
+    but a system call, kept here with the other tricks of the hot path.
+    """
+    os.sched_yield()
+
+
 def _is_answer(item: Any) -> bool:
     """Whether a queued item (a packet, or None to close) carries a Socket.IO ACK."""
     return (isinstance(item, eio_packet.Packet) and item.packet_type == eio_packet.MESSAGE
@@ -441,6 +456,7 @@ class _Writer:
                 raise
         finally:
             self.task = None
+        give_way()
         if not self.inner.empty():
             self.wake()
 

@@ -15,6 +15,7 @@ from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.wsgi import ClosingIterator
 
 from dashboard.domain.roles import Role
+from dashboard.live.seams import give_way
 from dashboard.web.access import allow, principal, require_principal
 from dashboard.web.errors import ApiError, answered, as_error, headers_of
 from dashboard.web.headers import SECURITY_HEADERS
@@ -130,8 +131,9 @@ def command_route(app: Flask, wsgi_app: WSGIApp) -> WSGIApp:
         start_response(f"{status} {HTTP_STATUS_CODES[status]}", [
             ("Content-Type", "application/json"), ("Content-Length", str(len(data))),
             *SECURITY_HEADERS, ("Cache-Control", "no-store"), *headers_of(body)])
-        # The server closes the answer once it is sent: counted then (PEP 3333).
-        return [data] if count is None else ClosingIterator([data], count)
+        # The server closes the answer once it is sent (PEP 3333): then this process
+        # gives way, and counts the command.
+        return ClosingIterator([data], [give_way] if count is None else [give_way, count])
 
     return route
 

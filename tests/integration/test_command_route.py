@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -143,6 +144,34 @@ def test_commands_skip_flasks_request_context_and_other_methods_reach_it(app, cl
     got = client.get("/api/commands", headers=chair)
     assert got.status_code == 405 and got.get_json()["error"]["code"] == "method_not_allowed"
     assert dispatched == ["x"]
+
+
+@pytest.mark.parametrize("valid", [True, False], ids=["answered", "refused"])
+def test_once_the_answer_is_sent_the_process_gives_way_then_counts_it(app, client, token,
+                                                                     room, monkeypatch, valid):
+    """The answer's reader runs first (`api.give_way`): one `sched_yield` after the answer
+    is written, before what the command set off here (its count in the metrics; a
+    refusal is counted at once)."""
+    metrics = app.extensions["plenary"].metrics
+    code = delegation_codes(app.extensions["plenary"].meeting.programme)[0]
+    body = {"type": "speaker.add", "room": room, "delegation": code if valid else "ZZZ"}
+    outcome = "ok" if valid else "not_found"
+
+    def counted() -> float:
+        return metrics.registry.get_sample_value(
+            "plenary_commands_total", {"type": "speaker.add", "outcome": outcome}) or 0.0
+
+    sent: list[bytes] = []
+    gave_way: list[tuple[bytes, float]] = []
+    monkeypatch.setattr(os, "sched_yield", lambda: gave_way.append((b"".join(sent), counted())))
+    response = client.post("/api/commands", json=body, headers=bearer(token("chair", room)),
+                           buffered=False)
+    assert response.status_code == (200 if valid else 404)
+    sent.extend(response.response)  # the server writes the body, then closes the answer
+    assert gave_way == []
+    response.close()
+    assert gave_way == [(b"".join(sent), 0.0 if valid else 1.0)] and json.loads(sent[0])
+    assert counted() == 1.0
 
 
 def test_a_chair_of_another_room_is_told_which_room_its_access_is_for(app, token, room):

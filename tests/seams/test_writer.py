@@ -102,6 +102,26 @@ def test_a_failed_write_closes_the_connection_and_ends_the_writes(app, first, se
     assert ws.closes == 1
 
 
+def test_an_answer_written_at_once_then_gives_way(app, monkeypatch):
+    """A Socket.IO ACK put when nothing waits is written by the greenlet that put it,
+    which then gives up its core once (the client reads it before the broadcast)."""
+    assert seams.on_demand_writer(socketio.server)
+    sock = engineio.socket.Socket(socketio.server.eio, "test-writer-answer")
+    sock.closing = True
+    ws = SlowSocket()
+    gave_way: list[list[str]] = []
+    monkeypatch.setattr(seams.os, "sched_yield", lambda: gave_way.append(list(ws.sent)))
+    handler = gevent.spawn(sock._websocket_handler, ws)
+    gevent.sleep(0.01)
+    sock.queue.put(message('31["ok"]'))  # written before put returns
+    assert ws.sent == ['431["ok"]'] and gave_way == [['431["ok"]']]
+    sock.queue.put(message("a"))  # not an answer: the writer's, no giving way
+    gevent.sleep(0.05)
+    assert ws.sent[-1] == "4a" and len(gave_way) == 1
+    ws.closed_by_client.set()
+    handler.join(2)
+
+
 def test_another_library_handler_keeps_the_librarys_own_writer(app, caplog, monkeypatch):
     def handler(self, ws):  # another release's handler
         return []
