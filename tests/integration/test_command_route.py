@@ -149,7 +149,7 @@ def test_commands_skip_flasks_request_context_and_other_methods_reach_it(app, cl
 @pytest.mark.parametrize("valid", [True, False], ids=["answered", "refused"])
 def test_once_the_answer_is_sent_the_process_gives_way_then_counts_it(app, client, token,
                                                                      room, monkeypatch, valid):
-    """The answer's reader runs first (`api.give_way`): one `sched_yield` after the answer
+    """The answer's reader runs first (`seams.give_way`): one `sched_yield` after the answer
     is written, before what the command set off here (its count in the metrics; a
     refusal is counted at once)."""
     metrics = app.extensions["plenary"].metrics
