@@ -397,8 +397,9 @@ _WRITING = object()  # _Writer.task while an answer is written by its own greenl
 
 
 def give_way() -> None:
-    """Let another process have this core first, once: after a chair's answer is written
-    (over HTTP by `dashboard.web.api`, over Socket.IO by the writer below).
+    """Let another process have this core first, once: after an answer to a client's own
+    request is written (a command's over HTTP, by `dashboard.web.api`; any Socket.IO
+    ack, a command's or a page's `subscribe` and `hello`, by the writer below).
 
     The answer woke its reader on this machine (the proxy in front of the node, or a
     local client), often onto this very core, where it would wait for what the command
