@@ -28,9 +28,10 @@ log = logging.getLogger(__name__)
 # wrote every entry).
 # Answers what `admit` refuses ({"revoked", ...} or {"limited", ...}), else {"dup",
 # first answer} for a key seen before with the same body hash, {"reused", first
-# answer} with another hash (or an answer of release 0.1.0, which has none),
-# {"stale", last id} when another writer got there first, else {"ok", answer, ids}
-# after appending every event.
+# answer} with another hash, {"legacy", first answer} for an answer release 0.1.0 kept
+# under the bare command id (no body hash: the caller decides whether it is this
+# command's), {"stale", last id} when another writer got there first, else {"ok",
+# answer, ids} after appending every event.
 _APPEND = admission.ADMIT + """
 local refused = admit(KEYS[3], KEYS[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9])
 if refused then return refused end
@@ -39,6 +40,13 @@ if prior then
   local ok, seen = pcall(cjson.decode, prior)
   if ok and type(seen) == 'table' and seen.body == ARGV[4] then return {'dup', prior} end
   return {'reused', prior}
+end
+if ARGV[2] ~= ARGV[3] then
+  local bare = redis.call('HGET', KEYS[2], ARGV[2])
+  if bare then
+    local ok, seen = pcall(cjson.decode, bare)
+    if ok and type(seen) == 'table' and seen.body == nil then return {'legacy', bare} end
+  end
 end
 local last = '0-0'
 local top = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
@@ -98,7 +106,8 @@ class NotReplicated(redis.TimeoutError):
 @dataclass(frozen=True)
 class Appended:
     """What an append did: `status` is ok, dup, reused (the id was answered for another
-    body: nothing appended) or stale."""
+    body: nothing appended), legacy (answered by release 0.1.0 under the bare id: nothing
+    appended) or stale."""
 
     status: str
     first: str | None = None
@@ -153,7 +162,7 @@ class EventLog:
                                      args=args, client=appender)
                 status, payload, *rest = reply
                 status = status.decode()
-                if status in ("ok", "dup") and self.min_replicas:
+                if status in ("ok", "dup", "legacy") and self.min_replicas:
                     self._wait_replicas(appender)
             except connection.FAILOVER_ERRORS:
                 self._drop_appender()
@@ -216,31 +225,38 @@ class EventLog:
             return True
         return bool(self.client.xrange(self.stream, min=stream_id, max=stream_id, count=1))
 
-    def answer_of(self, key: str, body_hash: str = "") -> Appended | None:
+    def answer_of(self, key: str, body_hash: str = "", bare_id: str | None = None
+                  ) -> Appended | None:
         """The first answer kept under a command's key, if the command was appended:
-        `dup` for the same body hash, `reused` (no events) for another.
+        `dup` for the same body hash, `reused` (no events) for another; else, with
+        `bare_id`, `legacy` for an answer release 0.1.0 kept under that bare id.
 
         With `min_replicas`, an answer found is given only once that many replicas
         have it, as the first time (WAIT, on the connection that found it).
         """
+        fields = [key] if bare_id in (None, key) else [key, bare_id]
         if not self.min_replicas:
-            raw = self.client.hget(self.answers, key)
+            found = self.client.hmget(self.answers, fields)
         else:
             with self._append_lock:
                 appender = self._appending()
                 try:
-                    raw = appender.hget(self.answers, key)
-                    if raw is not None:
+                    found = appender.hmget(self.answers, fields)
+                    if any(found):
                         self._wait_replicas(appender)
                 except connection.FAILOVER_ERRORS:
                     self._drop_appender()
                     raise
-        if raw is None:
-            return None
-        answer = json.loads(raw)
-        if not isinstance(answer, dict) or answer.get("body") != body_hash:
-            return Appended("reused")
-        return Appended("dup", first=answer["first"], last=answer["last"])
+        raw, bare = found[0], (found[1] if len(found) > 1 else None)
+        if raw is not None:
+            answer = json.loads(raw)
+            if not isinstance(answer, dict) or answer.get("body") != body_hash:
+                return Appended("reused")
+            return Appended("dup", first=answer["first"], last=answer["last"])
+        old = json.loads(bare) if bare is not None else None
+        if isinstance(old, dict) and "body" not in old:
+            return Appended("legacy", first=old["first"], last=old["last"])
+        return None
 
     def read(self, after: str = "0-0", count: int | None = None) -> list[Event]:
         """Events after an id (exclusive), in order."""

@@ -276,7 +276,8 @@ class Meeting:
                     # changed the state: then it is answered, not refused.
                     if not counted:
                         self._refused(ticket)
-                    first = self.log.answer_of(key, body_hash) if command.command_id else None
+                    first = (self.log.answer_of(key, body_hash, command.command_id)
+                             if command.command_id else None)
                     if first is not None:
                         return self._repeated(command, first)
                     raise
@@ -290,7 +291,7 @@ class Meeting:
                     self._reload_if_rewound()
                     self._ingest(self.log.read_all(self.version))
                     continue
-                if done.status in ("dup", "reused"):
+                if done.status in ("dup", "reused", "legacy"):
                     return self._repeated(command, done)
                 appended = [e.with_id(i) for e, i in zip(events, done.ids, strict=True)]
                 self._ingest(appended)
@@ -298,7 +299,19 @@ class Meeting:
         raise Conflict("the meeting is too busy; try again")
 
     def _repeated(self, command: BaseCommand, first: Appended) -> dict[str, Any]:
-        """The first answer to a retried command; refused when the id was used for another body."""
+        """The first answer to a retried command; refused when the id was used for another body.
+
+        Release 0.1.0 kept an answer under the bare id, with no sender or body to match:
+        it is this command's when its events are all of this command's room (or, for a
+        command of no room, of none), as a retry sent across an upgrade is; else the id
+        is taken. Either way nothing is appended again.
+        """
+        if first.status == "legacy":
+            room = getattr(command, "room", None)
+            events = (self.log.read_range(first.first, first.last)
+                      if first.first and first.last else [])
+            if not events or any(e.room != room for e in events):
+                first = Appended("reused")
         if first.status == "reused":
             raise CommandIdReused(
                 f"command_id {command.command_id!r} was already used for another command; "

@@ -227,3 +227,51 @@ def test_its_links_still_open_and_authorise_and_the_revoked_one_does_not(from_sn
     want = {(x["role"], x["room"]): x["token"] for x in EXPECTED["links"]}
     want[REVOKED] = EXPECTED["revoked"]["token"]
     assert tokens == want
+
+
+def _send(server: LiveServer, token: str, body: dict[str, Any]) -> requests.Response:
+    return requests.post(f"{server.url}/api/commands", json=body, timeout=10,
+                         headers={"Authorization": f"Bearer {token}"})
+
+
+def test_a_retry_of_a_command_it_answered_is_answered_the_same_and_applied_once(from_snapshot):
+    """0.1.0 kept its answers under the bare command id: a retry sent across the upgrade
+    gets that answer; the id sent for another room's command is refused; nothing is
+    appended either way."""
+    admin = _token("admin")
+    before = _get(from_snapshot, "/api/events?limit=1000", admin).json()
+    added = [e for e in EXPECTED["events"] if e["type"] == "speaker.added"
+             and e["room"] == "gt-cancillerias" and e["data"]["delegation"] == "PAN"]
+    posted = [e for e in EXPECTED["events"] if e["type"] == "announcement.posted"
+              and e["data"]["text"]["en"] == "Shuttle"]
+    assert len(added) == len(posted) == 1
+
+    # Refused on the state now (the list is closed): answered from the kept answer.
+    retry = _send(from_snapshot, _token("chair", "gt-cancillerias"), {
+        "type": "speaker.add", "room": "gt-cancillerias", "delegation": "PAN",
+        "kind": "speech", "speaker_name": "Ministra", "command_id": "add-PAN"})
+    assert retry.status_code == 200, retry.text
+    answer = retry.json()
+    assert answer["retried"] is True
+    assert answer["entry_id"] == added[0]["data"]["entry_id"]
+    assert [e["id"] for e in answer["events"]] == [added[0]["id"]]
+
+    # Valid on the state now (another post would be appended): found by the append.
+    retry = _send(from_snapshot, admin, {
+        "type": "announcement.post", "text": {"es": "Traslado", "en": "Shuttle"},
+        "rooms": "palacio-bolivar", "command_id": "shuttle-1"})
+    assert retry.status_code == 200, retry.text
+    assert retry.json()["retried"] is True
+    assert retry.json()["id"] == posted[0]["data"]["id"]
+
+    # The same id for a command of another room, or of none: taken, nothing appended.
+    for token, body in [
+            (_token("chair", "plenario"), {"type": "speaker.add", "room": "plenario",
+                                           "delegation": "PAN", "command_id": "add-PAN"}),
+            (admin, {"type": "announcement.post", "text": {"es": "Otro", "en": "Other"},
+                     "command_id": "add-PAN"})]:
+        refused = _send(from_snapshot, token, body)
+        assert refused.status_code == 409, refused.text
+        assert refused.json()["error"]["code"] == "command_id_reused"
+
+    assert _get(from_snapshot, "/api/events?limit=1000", admin).json() == before
