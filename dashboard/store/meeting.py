@@ -35,7 +35,7 @@ from dashboard.domain import (
     room_view,
     touched_rooms,
 )
-from dashboard.domain.commands import Actor
+from dashboard.domain.commands import Actor, RoomCommand
 from dashboard.domain.events import AnnouncementPosted, RequestSubmitted, SpeakerAdded
 from dashboard.store.admission import OPEN, Admission, Pass, Sender
 from dashboard.store.eventlog import Appended, EventLog, id_key
@@ -303,11 +303,11 @@ class Meeting:
 
         Release 0.1.0 kept an answer under the bare id, with no sender or body to match:
         it is this command's when its events are all of this command's room (or, for a
-        command of no room, of none), as a retry sent across an upgrade is; else the id
+        meeting-wide command, of none), as a retry sent across an upgrade is; else the id
         is taken. Either way nothing is appended again.
         """
         if first.status == "legacy":
-            room = getattr(command, "room", None)
+            room = command.room if isinstance(command, RoomCommand) else None
             events = (self.log.read_range(first.first, first.last)
                       if first.first and first.last else [])
             if not events or any(e.room != room for e in events):

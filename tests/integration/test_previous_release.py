@@ -256,13 +256,15 @@ def test_a_retry_of_a_command_it_answered_is_answered_the_same_and_applied_once(
     assert answer["entry_id"] == added[0]["data"]["entry_id"]
     assert [e["id"] for e in answer["events"]] == [added[0]["id"]]
 
-    # Valid on the state now (another post would be appended): found by the append.
-    retry = _send(from_snapshot, admin, {
-        "type": "announcement.post", "text": {"es": "Traslado", "en": "Shuttle"},
-        "rooms": "palacio-bolivar", "command_id": "shuttle-1"})
-    assert retry.status_code == 200, retry.text
-    assert retry.json()["retried"] is True
-    assert retry.json()["id"] == posted[0]["data"]["id"]
+    # Valid on the state now (another post would be appended): found by the append. An
+    # announcement's events are of no room, whether or not the command names one.
+    for room in ({}, {"room": "plenario"}):
+        retry = _send(from_snapshot, admin, {
+            "type": "announcement.post", "text": {"es": "Traslado", "en": "Shuttle"},
+            "rooms": "palacio-bolivar", "command_id": "shuttle-1", **room})
+        assert retry.status_code == 200, retry.text
+        assert retry.json()["retried"] is True
+        assert retry.json()["id"] == posted[0]["data"]["id"]
 
     # The same id for a command of another room, or of none: taken, nothing appended.
     for token, body in [
