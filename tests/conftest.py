@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import compileall
 import os
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,7 +13,7 @@ from typing import Any
 import pytest
 import redis
 
-from tests.support import CHROMIUM, INSTALL_HINT, LiveServer, delete_keys, free_port
+from tests.support import CHROMIUM, INSTALL_HINT, ROOT, LiveServer, delete_keys, free_port
 
 SECRET = "test-secret-key-not-for-production"
 
@@ -22,6 +24,15 @@ SECRET = "test-secret-key-not-for-production"
 # (about half of it), it would otherwise run last beside an idle worker. Every other
 # file goes whole to a worker, as `--dist loadfile` sends it.
 TIMED = ("tests/faults/", "tests/security/test_limits.py", "tests/bench/test_paired.py")
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    # With PYTHONDONTWRITEBYTECODE set, each of the hundreds of `plenary` processes the
+    # tests start would compile the project's modules from their source again; written
+    # once here, as installing the package writes them, they are only read.
+    if sys.dont_write_bytecode and "PYTEST_XDIST_WORKER" not in os.environ:
+        for package in ("dashboard", "workers"):
+            compileall.compile_dir(ROOT / package, quiet=1)
 
 
 @pytest.hookimpl(optionalhook=True)
