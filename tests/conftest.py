@@ -20,16 +20,15 @@ SECRET = "test-secret-key-not-for-production"
 # Suites that assert wall-clock bounds (a failover within seconds, screens back within
 # 5 s, states in time under a flood) or load the cores (swarms, several servers):
 # under pytest-xdist they run one after another on the same worker, so that two of them
-# never contend for the cores, and they start first: the longest chain of the run
-# (about half of it), it would otherwise run last beside an idle worker. Every other
-# file goes whole to a worker, as `--dist loadfile` sends it.
+# never contend for the cores. Every other file goes whole to a worker, as
+# `--dist loadfile` sends it.
 TIMED = ("tests/faults/", "tests/security/test_limits.py", "tests/bench/test_paired.py")
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
-    # With PYTHONDONTWRITEBYTECODE set, each of the hundreds of `plenary` processes the
-    # tests start would compile the project's modules from their source again; written
-    # once here, as installing the package writes them, they are only read.
+    # With PYTHONDONTWRITEBYTECODE set, each `plenary` process the tests start would
+    # compile the project's modules from their source again; written once here, as
+    # installing the package writes them, they are only read.
     if sys.dont_write_bytecode and "PYTEST_XDIST_WORKER" not in os.environ:
         for package in ("dashboard", "workers"):
             compileall.compile_dir(ROOT / package, quiet=1)
@@ -45,11 +44,6 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     class TimedTogether(LoadFileScheduling):  # type: ignore[misc]
         def _split_scope(self, nodeid: str) -> str:
             return "timed" if nodeid.startswith(TIMED) else str(super()._split_scope(nodeid))
-
-        def _assign_work_unit(self, node: Any) -> None:
-            if "timed" in self.workqueue:
-                self.workqueue.move_to_end("timed", last=False)
-            super()._assign_work_unit(node)
 
     return TimedTogether(config, log)
 
