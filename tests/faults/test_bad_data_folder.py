@@ -28,19 +28,30 @@ NOT_OWNER = ["setpriv", "--inh-caps=-dac_override,-dac_read_search,-fowner",
              "--bounding-set=-dac_override,-dac_read_search,-fowner"]
 
 
-def plenary(*args: str, data: Path, prefix: list[str] | None = None
-            ) -> subprocess.CompletedProcess[str]:
+def start(*args: str, data: Path, prefix: list[str] | None = None) -> subprocess.Popen[str]:
     env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "SECRET_KEY")}
     env["PLENARY_DATA_DIR"] = str(data)
     if args[-1] == "--port":
         args = (*args, str(free_port()))
-    return subprocess.run([*(prefix or []), sys.executable, "-m", "dashboard.cli", *args],
-                          env=env, cwd=ROOT, capture_output=True, text=True, timeout=60)
+    return subprocess.Popen([*(prefix or []), sys.executable, "-m", "dashboard.cli", *args],
+                            env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+
+
+def finished(process: subprocess.Popen[str]) -> subprocess.CompletedProcess[str]:
+    try:
+        out, err = process.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        raise
+    return subprocess.CompletedProcess(process.args, process.returncode, out, err)
 
 
 def refused_by_all(data: Path, says: str, prefix: list[str] | None = None) -> None:
-    for args in ENTRY_POINTS:
-        done = plenary(*args, data=data, prefix=prefix)
+    # Started together: each is refused on its own, and none may write anything.
+    started = [(args, start(*args, data=data, prefix=prefix)) for args in ENTRY_POINTS]
+    for args, process in started:
+        done = finished(process)
         assert done.returncode != 0, (args, done.stdout[-500:])
         assert "Traceback" not in done.stderr, (args, done.stderr[-2000:])
         assert done.stderr.startswith("plenary: "), (args, done.stderr[-2000:])
