@@ -234,7 +234,7 @@ class EventLog:
         With `min_replicas`, an answer found is given only once that many replicas
         have it, as the first time (WAIT, on the connection that found it).
         """
-        fields = [key] if bare_id in (None, key) else [key, bare_id]
+        fields = [key, bare_id or key]
         if not self.min_replicas:
             found = self.client.hmget(self.answers, fields)
         else:
@@ -247,7 +247,7 @@ class EventLog:
                 except connection.FAILOVER_ERRORS:
                     self._drop_appender()
                     raise
-        raw, bare = found[0], (found[1] if len(found) > 1 else None)
+        raw, bare = found
         if raw is not None:
             answer = json.loads(raw)
             if not isinstance(answer, dict) or answer.get("body") != body_hash:
