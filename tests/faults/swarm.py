@@ -2,7 +2,8 @@
 
 `python -m tests.faults.swarm '{"urls": [...], "token": T, "rooms": [...], "count": N}'`
 (and `"spread_s": S` to connect them over S seconds), then one command a line on
-stdin, one JSON answer a line on stdout: `status`, `states`, `quit`. Each screen uses
+stdin, one JSON answer a line on stdout: `status`, `states`, `delivered {room: version}`,
+`quit`. Each screen uses
 the websocket transport, reconnects by itself and subscribes again on every connect,
 like a browser screen.
 
@@ -10,7 +11,8 @@ The swarm stands for many screens, each of which would have a processor of its o
 what it spends on a state is spent once per screen, in one process. It must read
 every state well faster than the tests send them, or the states wait unread in its
 sockets and a test measures the swarm's backlog rather than the server's delivery
-(`status` counts those unread bytes, so a test can tell the two apart).
+(`status` counts those unread bytes, and `delivered` looks into them, so a test can
+tell the two apart).
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ monkey.patch_all()
 import array  # noqa: E402
 import fcntl  # noqa: E402
 import json  # noqa: E402
+import re  # noqa: E402
+import socket  # noqa: E402
 import sys  # noqa: E402
 import termios  # noqa: E402
 import threading  # noqa: E402
@@ -53,6 +57,8 @@ class _Json:
 # of what a state cost the swarm), then decodes it with `bytes.decode("utf-8")`, which
 # refuses invalid UTF-8 as well: skipping the first check loses none.
 _WEBSOCKET_OPTIONS = {"skip_utf8_validation": True}
+
+_VERSION = re.compile(rb'"version":\s*"(\d+-\d+)"')
 
 
 class Screen:
@@ -107,6 +113,25 @@ class Screen:
             return 0
         return count[0]
 
+    def delivered(self, expected: str) -> str:
+        """"held" if this screen holds at least the expected version; else "sent" if a
+        state of at least that version waits unread in its socket (the server delivered
+        it, the swarm has not read it yet); else "behind"."""
+        with self.lock:
+            held = self.state["version"] if self.state else None
+        if held is not None and id_key(held) >= id_key(expected):
+            return "held"
+        pending = self.unread()
+        if pending:
+            try:  # the frames are uncompressed text: their JSON can be read as it waits
+                waiting = self.sio.eio.ws.sock.recv(pending, socket.MSG_PEEK)
+            except (AttributeError, OSError):
+                waiting = b""
+            # Every stream id in a room's state is at most the state's version.
+            if any(id_key(v.decode()) >= id_key(expected) for v in _VERSION.findall(waiting)):
+                return "sent"
+        return "behind"
+
 
 def main() -> None:
     spec = json.loads(sys.argv[1])
@@ -139,6 +164,9 @@ def main() -> None:
             }
         elif what == "states":
             answer = [s.state for s in screens]
+        elif what.startswith("delivered "):
+            expected = json.loads(what.removeprefix("delivered "))
+            answer = [s.delivered(expected[s.room]) for s in screens]
         elif what == "quit":
             print(json.dumps({"ok": True}), flush=True)
             break
