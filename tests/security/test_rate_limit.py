@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -54,20 +55,35 @@ def test_a_link_spread_over_two_nodes_gets_one_allowance(two_nodes: list[LiveSer
     for start in accepted:
         assert sum(1 for t in accepted if start <= t < start + 0.9) <= RATE
 
-    # The same link over Socket.IO draws on the same allowance.
+    # The same link over Socket.IO draws on the same allowance: sent right after the
+    # link's allowance is spent over HTTP, on the other node, a command is refused.
+    # The HTTP burst is sent at once, so the window stays full for most of a second;
+    # should the host be so slow that a slot frees before the command gets there, it
+    # is admitted (and refused by the state: the list is open), and the pair is tried
+    # again.
     ws = engine_socket(two, chair)
     try:
-        codes = [one.command(chair, {"type": "list.reopen", "room": "plenario"}).status_code
-                 for _ in range(RATE + 5)]
-        assert 429 in codes
-        ws.send("420" + json.dumps(["command", {"type": "list.reopen", "room": "plenario"}]))
-        while True:
-            frame = ws.recv()
-            if frame.startswith("430"):
+        acks = []
+        for _ in range(3):
+            time.sleep(1.1)  # a fresh window
+            with ThreadPoolExecutor(RATE + 5) as pool:
+                codes = list(pool.map(lambda _: one.command(
+                    chair, {"type": "list.reopen", "room": "plenario"}).status_code,
+                    range(RATE + 5)))
+            # The list is open (409), or opened by the first of them (200).
+            assert 429 in codes and set(codes) <= {200, 409, 429}, codes
+            ws.send("420" + json.dumps(["command", {"type": "list.reopen", "room": "plenario"}]))
+            while True:
+                frame = ws.recv()
+                if frame.startswith("430"):
+                    break
+            ack = json.loads(frame[3:])[0]
+            assert ack["ok"] is False
+            acks.append(ack["error"])
+            if ack["error"]["code"] == "rate_limited":
                 break
-        ack = json.loads(frame[3:])[0]
-        assert ack["ok"] is False
-        assert ack["error"]["code"] == "rate_limited" and ack["error"]["retry_after"] >= 1
+        assert [a["code"] for a in acks[:-1]] == ["conflict"] * (len(acks) - 1), acks
+        assert acks[-1]["code"] == "rate_limited" and acks[-1]["retry_after"] >= 1, acks
     finally:
         ws.close()
 
