@@ -320,6 +320,9 @@ def make_server(app: Flask, host: str, port: int, listener: socket.socket | None
     server = pywsgi.WSGIServer(
         listener or (host, port), app, handler_class=OriginCheckingHandler, log=None, **kwargs
     )
+    # No access log here: pywsgi puts a writer that drops every line in its place, and
+    # would still format each request's line on its path; None skips it (`log_request`).
+    server.log = None
     if listener is not None:
         # Every process sharing the socket is woken by a new connection: taking one per
         # wake-up (not up to 100) leaves the rest of a burst to the others.

@@ -97,3 +97,31 @@ def test_a_request_expecting_100_continue_is_not_corked():
         b"Expect: 100-continue\r\n\r\n", expect_continue=True)
     assert seen == [0, 0]
     assert took < 0.1
+
+
+def test_a_server_without_an_access_log_formats_no_request_line(monkeypatch):
+    """A web node keeps no access log (the reverse proxy does): no request pays for a
+    line that would be dropped."""
+    from flask import Flask
+
+    from dashboard.serve.server import make_server
+
+    formatted: list[str] = []
+    monkeypatch.setattr(OriginCheckingHandler, "format_request",
+                        lambda self: formatted.append(self.path) or "")
+    flask_app = Flask(__name__)
+    flask_app.add_url_rule("/x", "x", lambda: "ok")
+    server = make_server(flask_app, "127.0.0.1", 0)
+    server.start()
+    try:
+        client = socket.create_connection(("127.0.0.1", server.server_port), timeout=5)
+        for _ in range(2):
+            client.sendall(b"GET /x HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            received = b""
+            while not received.endswith(b"ok"):
+                received += client.recv(4096)
+            assert received.startswith(b"HTTP/1.1 200")
+        client.close()
+    finally:
+        server.stop()
+    assert formatted == []
