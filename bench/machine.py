@@ -32,10 +32,19 @@ def log(*parts: Any) -> None:
     print("[bench]", *parts, file=sys.stderr, flush=True)
 
 
+_PORTS_GIVEN: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return int(s.getsockname()[1])
+    """A port free now, and not given before by this process (the kernel may offer a
+    port it has just released again, to two of the servers started here)."""
+    while True:
+        with socket.socket() as s:
+            s.bind((HOST, 0))
+            port = int(s.getsockname()[1])
+        if port not in _PORTS_GIVEN:
+            _PORTS_GIVEN.add(port)
+            return port
 
 
 def raise_fd_limit() -> int:

@@ -72,10 +72,20 @@ def shifted_programme(
     return path
 
 
+_PORTS_GIVEN: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A loopback port free now, and not given before by this process: the kernel may
+    offer a port it has just released again, and two servers of one test would then
+    share it (the second refused, the first answering for both)."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = int(s.getsockname()[1])
+        if port not in _PORTS_GIVEN:
+            _PORTS_GIVEN.add(port)
+            return port
 
 
 def delete_keys(redis_url: str, pattern: str) -> None:
