@@ -59,7 +59,13 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     from dashboard.serve.embedded import EmbeddedValkey
 
     server = EmbeddedValkey(tmp_path_factory.mktemp("valkey"))
-    yield server.start()
+    url = server.start()
+    # It stands in for the machine's shared Redis, which keeps nothing on its disk: no
+    # fsync of every write, stalled by what the browser suites write meanwhile, in the
+    # timings of the suites that share it. The tests of durability (a kill, a restart,
+    # a full disk) start servers of their own.
+    redis.Redis.from_url(url).config_set("appendonly", "no")
+    yield url
     server.stop()
 
 
