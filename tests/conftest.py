@@ -64,7 +64,8 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     # fsync of every write, stalled by what the browser suites write meanwhile, in the
     # timings of the suites that share it. The tests of durability (a kill, a restart,
     # a full disk) start servers of their own.
-    redis.Redis.from_url(url).config_set("appendonly", "no")
+    with redis.Redis.from_url(url) as client:
+        client.config_set("appendonly", "no")
     yield url
     server.stop()
 
