@@ -30,7 +30,7 @@ from dashboard.store.snapshots import load_snapshot
 from dashboard.web import access, api, errors, headers, metrics, pages, sockets
 from dashboard.web.extensions import babel, select_locale, socketio
 from dashboard.web.minutes import bp as minutes_bp
-from dashboard.web.request import BoundedRequest
+from dashboard.web.request import AppRequest
 from dashboard.web.services import KEY, Services, services
 
 PREPARE_AFTER_S = 1.0  # after start, the commands' validators are built (see start_node)
@@ -44,7 +44,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     secret_key = settings.resolved_secret_key()  # SettingsError when empty or short
     programme = load_programme(settings.programme or default_programme_path())
     app = Flask(__name__, static_folder=str(static_folder()))
-    app.request_class = BoundedRequest
+    app.request_class = AppRequest
     app.config.update(
         SECRET_KEY=secret_key,
         PLENARY_DEPLOYMENT=access.deployment_for(settings.generated_key, settings.key_prefix,

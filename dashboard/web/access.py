@@ -13,9 +13,10 @@ from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 import redis
-from flask import Blueprint, Flask, Request, current_app, g, jsonify, redirect, request, url_for
+from flask import Blueprint, Flask, current_app, g, jsonify, redirect, request, url_for
 from flask_socketio import SocketIO
 from itsdangerous import BadSignature, URLSafeSerializer
+from werkzeug.http import parse_cookie
 
 from dashboard.domain import Audience, may_send
 from dashboard.domain.roles import READS_EVERY_ROOM, Role
@@ -311,22 +312,20 @@ def run_access_refresher(
         socketio.sleep(every)
 
 
-def token_of_request(req: Request | None = None) -> tuple[str | None, bool]:
-    """(token, from_cookie) of a request (the current one by default): the Bearer
-    header, else the cookie."""
-    req = request if req is None else req
-    header = req.headers.get("Authorization", "")
+def token_of(environ: Mapping[str, Any]) -> tuple[str | None, bool]:
+    """(token, from_cookie) of a request's environ: the Bearer header, else the cookie."""
+    header = environ.get("HTTP_AUTHORIZATION", "")
     if header:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise unauthorized("use 'Authorization: Bearer <token>'")
         return token.strip(), False
-    return req.cookies.get(COOKIE), True
+    return parse_cookie(environ.get("HTTP_COOKIE")).get(COOKIE), True
 
 
 def current_principal() -> Principal | None:
     """The principal of the current request, or None when it brings no valid token."""
-    token, _ = token_of_request()
+    token, _ = token_of(request.environ)
     if not token:
         return None
     try:
@@ -335,20 +334,20 @@ def current_principal() -> Principal | None:
         return None
 
 
-def require_principal(*roles: Role, req: Request | None = None,
+def require_principal(*roles: Role, environ: Mapping[str, Any] | None = None,
                       revoked_later: bool = False) -> Principal:
-    """The principal of a request (the current one by default), or 401; 403 when its
-    role is not among `roles`, or when a cookie's change comes from another site
-    (`revoked_later`: as `read_token`'s)."""
-    req = request if req is None else req
-    token, from_cookie = token_of_request(req)
+    """The principal of a request (of its environ; the current request's by default),
+    or 401; 403 when its role is not among `roles`, or when a cookie's change comes
+    from another site (`revoked_later`: as `read_token`'s)."""
+    environ = request.environ if environ is None else environ
+    token, from_cookie = token_of(environ)
     if not token:
         raise unauthorized()
     principal = read_token(token, revoked_later)
     if roles and principal.role not in roles:
         raise forbidden(f"the {principal.role} role may not do this")
-    if from_cookie and req.method not in ("GET", "HEAD", "OPTIONS"):
-        check_origin(req)
+    if from_cookie and environ.get("REQUEST_METHOD") not in ("GET", "HEAD", "OPTIONS"):
+        check_origin(environ)
     return principal
 
 
@@ -388,7 +387,7 @@ def principal() -> Principal:
     return found
 
 
-def own_origins(environ: dict[str, Any]) -> list[str]:
+def own_origins(environ: Mapping[str, Any]) -> list[str]:
     """The origins the service is reached at, as the request says.
 
     `X-Forwarded-*` headers are not read here: with a proxy configured
@@ -400,14 +399,14 @@ def own_origins(environ: dict[str, Any]) -> list[str]:
     return [f"{scheme}://{host}"] if host else []
 
 
-OriginPolicy = Callable[[str | None, dict[str, Any]], bool]
+OriginPolicy = Callable[[str | None, Mapping[str, Any]], bool]
 
 
 def origin_policy(extra: list[str]) -> OriginPolicy:
     """Browser origins allowed: the service's own, plus an explicit configured list."""
     configured = frozenset(extra)
 
-    def allowed(origin: str | None, environ: dict[str, Any]) -> bool:
+    def allowed(origin: str | None, environ: Mapping[str, Any]) -> bool:
         if not origin:
             return False
         return origin in configured or origin in own_origins(environ)
@@ -415,10 +414,10 @@ def origin_policy(extra: list[str]) -> OriginPolicy:
     return allowed
 
 
-def check_origin(req: Request) -> None:
+def check_origin(environ: Mapping[str, Any]) -> None:
     """Refuse a cookie-authenticated change sent from another site (CSRF)."""
     allowed: OriginPolicy = current_app.config["PLENARY_ORIGIN_POLICY"]
-    if not allowed(req.headers.get("Origin"), req.environ):
+    if not allowed(environ.get("HTTP_ORIGIN"), environ):
         raise ApiError(403, "cross_site", "requests from another site are refused")
 
 
@@ -460,7 +459,7 @@ def open_link(token: str) -> Any:
 @bp.post("/access/logout")
 def logout() -> Any:
     """Forget this browser's access (from the service's own pages only: 403 `cross_site`)."""
-    check_origin(request)
+    check_origin(request.environ)
     response = redirect(url_for("pages.index"))
     response.delete_cookie(COOKIE, path="/")
     return response

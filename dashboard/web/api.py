@@ -10,7 +10,7 @@ from typing import Any
 
 import orjson
 import redis
-from flask import Blueprint, Flask, Request, jsonify, request
+from flask import Blueprint, Flask, jsonify, request
 from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.wsgi import ClosingIterator
 
@@ -72,19 +72,20 @@ def delegation() -> Any:
     return jsonify(meeting.delegation(code))
 
 
-def command_answer(req: Request) -> tuple[dict[str, Any], Callable[[], None]]:
-    """The answer to POST /api/commands (its sender and body, given to the one command
-    path), and the call that counts it in the metrics: made once the answer is sent,
-    so that the chair's answer never waits for it. A refusal is counted at once."""
+def command_answer(environ: dict[str, Any]) -> tuple[dict[str, Any], Callable[[], None]]:
+    """The answer to POST /api/commands (its sender and body, read from the request's
+    environ and given to the one command path), and the call that counts it in the
+    metrics: made once the answer is sent, so that the chair's answer never waits for
+    it. A refusal is counted at once."""
     began = time.perf_counter()
     parts = services()
     body: Any = None
     role: str | None = None
     try:
         # The append checks whether the link was revoked, in its one round trip.
-        sender = require_principal(req=req, revoked_later=True)
+        sender = require_principal(environ=environ, revoked_later=True)
         role = sender.role
-        body = json_body(req)
+        body = json_body(environ)
         answer: dict[str, Any] = parts.meeting.run(sender, body)
     except Exception as exc:
         _, refused = as_error(exc)
@@ -100,7 +101,7 @@ def commands() -> Any:
     On the running app `command_route` answers first; this is the route as Flask knows
     it (its other methods answered 405, the same answer without the route in front).
     """
-    answer, count = command_answer(request)
+    answer, count = command_answer(request.environ)
     response = jsonify(answer)
     response.call_on_close(count)
     return response
@@ -110,11 +111,11 @@ def command_route(app: Flask, wsgi_app: WSGIApp) -> WSGIApp:
     """Answer POST /api/commands ahead of Flask's dispatch, in an app context.
 
     Flask's request context (the URL map bound and matched, the session's cookie
-    opened and signed again, the signals, `jsonify`, the teardown) would run on every
-    command (docs/performance.md, "Commands outside Flask's request context").
-    The command needs none of it: the request object is the
-    one Flask makes (its size limit included), and the checks, the errors and their
-    logging are the same functions as on every other route.
+    opened and signed again, the signals, `jsonify`, the teardown) and its request
+    object would be made for every command (docs/performance.md, "Commands outside
+    Flask's request context"). The command needs none of them: its token and body are
+    read from the environ by the functions every route reads them with (the size
+    limit included), and the checks, the errors and their logging are the same.
     """
 
     def route(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
@@ -122,11 +123,10 @@ def command_route(app: Flask, wsgi_app: WSGIApp) -> WSGIApp:
             return wsgi_app(environ, start_response)
         count: Callable[[], None] | None = None
         with app.app_context():
-            req = app.request_class(environ)
             try:
-                status, (body, count) = 200, command_answer(req)
+                status, (body, count) = 200, command_answer(environ)
             except Exception as exc:  # answered as on every route of the API
-                status, body = answered(exc, req.path)
+                status, body = answered(exc, "/api/commands")
         data = orjson.dumps(body)
         start_response(f"{status} {HTTP_STATUS_CODES[status]}", [
             ("Content-Type", "application/json"), ("Content-Length", str(len(data))),

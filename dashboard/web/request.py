@@ -1,27 +1,14 @@
-"""The request class of the app: a chunked body over the size limit is a 413, not a cut body,
-and a failed URL match is kept without its traceback."""
+"""The request class of the app: a failed URL match is kept without its traceback."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import Request
-from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.exceptions import HTTPException
 
 
-class BoundedRequest(Request):
-    """Werkzeug stops reading a body without Content-Length (chunked) at the size limit
-    and returns what it read, so an oversized body looked like broken JSON (400).
-    Here a body that reaches the limit and still has data behind it is a 413."""
-
-    def get_data(self, cache: bool = True, as_text: bool = False,  # type: ignore[override]
-                 parse_form_data: bool = False) -> Any:
-        data = super().get_data(cache=cache, as_text=False, parse_form_data=parse_form_data)
-        limit = self.max_content_length
-        if (self.content_length is None and limit is not None and len(data) >= limit
-                and self.environ["wsgi.input"].read(1)):
-            raise RequestEntityTooLarge()
-        return data.decode(errors="replace") if as_text else data
+class AppRequest(Request):
+    """Flask's request, without a failed URL match's traceback. (Bodies are read by
+    `dashboard.web.request_body`, from the environ, with the same bound everywhere.)"""
 
     # Flask keeps a failed URL match on the request, as raised: its traceback holds
     # the frame that matched, which holds the request context, which holds the
