@@ -1,8 +1,7 @@
 """Reading a request's JSON body, the same way on every route: from its WSGI environ.
 
-The command route reads its body before Flask makes a request object (it makes
-none: docs/performance.md, "Commands outside Flask's request context"); every other
-route reads it the same way, from `request.environ`.
+The command route has no request object (docs/performance.md, "Commands outside
+Flask's request context"); every other route reads its body from `request.environ`.
 """
 
 from __future__ import annotations
