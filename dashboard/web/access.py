@@ -138,17 +138,18 @@ def make_token(
     return str(_serializer(secret, deployment).dumps(payload))
 
 
-def read_token(token: str, revoked_later: bool = False) -> Principal:
-    """The principal of a token, or a 401 (`unauthorized`, `token_expired`, `token_revoked`).
+def read_token(token: str, revoked_later: bool = False, app: Flask | None = None) -> Principal:
+    """The principal of a token for `app` (the current app by default), or a 401
+    (`unauthorized`, `token_expired`, `token_revoked`).
 
     `revoked_later`: the caller checks the revocation itself (a command's append does,
     in the same round trip to Redis).
     """
-    config = current_app.config
+    config = (app or current_app).config
     principal = signed_principal(config["SECRET_KEY"], token, config["PLENARY_DEPLOYMENT"])
     if principal.expires_at is not None and time.time() >= principal.expires_at:
         raise ApiError(401, "token_expired", "this access link has expired; ask for a new one")
-    if not revoked_later and not generations().accepts(principal):
+    if not revoked_later and not services(app).access.accepts(principal):
         raise ApiError(401, "token_revoked", "this access link was revoked; ask for a new one")
     return principal
 
@@ -249,11 +250,6 @@ class Generations:
             self.next_expiry = principal.expires_at
 
 
-def generations() -> Generations:
-    """The generations of the running app."""
-    return services().access
-
-
 def still_valid(principal: Principal, known: Generations, now: float) -> bool:
     """Whether a connected principal keeps its access (not revoked, not expired)."""
     if principal.role is Role.SYSTEM:
@@ -335,19 +331,19 @@ def current_principal() -> Principal | None:
 
 
 def require_principal(*roles: Role, environ: Mapping[str, Any] | None = None,
-                      revoked_later: bool = False) -> Principal:
-    """The principal of a request (of its environ; the current request's by default),
-    or 401; 403 when its role is not among `roles`, or when a cookie's change comes
-    from another site (`revoked_later`: as `read_token`'s)."""
+                      revoked_later: bool = False, app: Flask | None = None) -> Principal:
+    """The principal of a request (of its environ and app; the current request's by
+    default), or 401; 403 when its role is not among `roles`, or when a cookie's change
+    comes from another site (`revoked_later`: as `read_token`'s)."""
     environ = request.environ if environ is None else environ
     token, from_cookie = token_of(environ)
     if not token:
         raise unauthorized()
-    principal = read_token(token, revoked_later)
+    principal = read_token(token, revoked_later, app)
     if roles and principal.role not in roles:
         raise forbidden(f"the {principal.role} role may not do this")
     if from_cookie and environ.get("REQUEST_METHOD") not in ("GET", "HEAD", "OPTIONS"):
-        check_origin(environ)
+        check_origin(environ, app)
     return principal
 
 
@@ -414,9 +410,9 @@ def origin_policy(extra: list[str]) -> OriginPolicy:
     return allowed
 
 
-def check_origin(environ: Mapping[str, Any]) -> None:
+def check_origin(environ: Mapping[str, Any], app: Flask | None = None) -> None:
     """Refuse a cookie-authenticated change sent from another site (CSRF)."""
-    allowed: OriginPolicy = current_app.config["PLENARY_ORIGIN_POLICY"]
+    allowed: OriginPolicy = (app or current_app).config["PLENARY_ORIGIN_POLICY"]
     if not allowed(environ.get("HTTP_ORIGIN"), environ):
         raise ApiError(403, "cross_site", "requests from another site are refused")
 

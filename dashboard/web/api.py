@@ -72,20 +72,21 @@ def delegation() -> Any:
     return jsonify(meeting.delegation(code))
 
 
-def command_answer(environ: dict[str, Any]) -> tuple[dict[str, Any], Callable[[], None]]:
+def command_answer(environ: dict[str, Any], app: Flask | None = None
+                   ) -> tuple[dict[str, Any], Callable[[], None]]:
     """The answer to POST /api/commands (its sender and body, read from the request's
-    environ and given to the one command path), and the call that counts it in the
-    metrics: made once the answer is sent, so that the chair's answer never waits for
-    it. A refusal is counted at once."""
+    environ and given to the one command path of `app`, the current app by default),
+    and the call that counts it in the metrics: made once the answer is sent, so that
+    the chair's answer never waits for it. A refusal is counted at once."""
     began = time.perf_counter()
-    parts = services()
+    parts = services(app)
     body: Any = None
     role: str | None = None
     try:
         # The append checks whether the link was revoked, in its one round trip.
-        sender = require_principal(environ=environ, revoked_later=True)
+        sender = require_principal(environ=environ, revoked_later=True, app=app)
         role = sender.role
-        body = json_body(environ)
+        body = json_body(environ, app)
         answer: dict[str, Any] = parts.meeting.run(sender, body)
     except Exception as exc:
         _, refused = as_error(exc)
@@ -108,25 +109,25 @@ def commands() -> Any:
 
 
 def command_route(app: Flask, wsgi_app: WSGIApp) -> WSGIApp:
-    """Answer POST /api/commands ahead of Flask's dispatch, in an app context.
+    """Answer POST /api/commands ahead of Flask's dispatch, with no context of Flask's.
 
     Flask's request context (the URL map bound and matched, the session's cookie
-    opened and signed again, the signals, `jsonify`, the teardown) and its request
-    object would be made for every command (docs/performance.md, "Commands outside
-    Flask's request context"). The command needs none of them: its token and body are
-    read from the environ by the functions every route reads them with (the size
-    limit included), and the checks, the errors and their logging are the same.
+    opened and signed again, the signals, `jsonify`, the teardown), its request object
+    and its app context would be made for every command (docs/performance.md,
+    "Commands outside Flask's request context"). The command needs none of them: its
+    token and body are read from the environ by the functions every route reads them
+    with (the size limit included), which are given the app; the checks, the errors
+    and their logging are the same.
     """
 
     def route(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if environ.get("PATH_INFO") != "/api/commands" or environ.get("REQUEST_METHOD") != "POST":
             return wsgi_app(environ, start_response)
         count: Callable[[], None] | None = None
-        with app.app_context():
-            try:
-                status, (body, count) = 200, command_answer(environ)
-            except Exception as exc:  # answered as on every route of the API
-                status, body = answered(exc, "/api/commands")
+        try:
+            status, (body, count) = 200, command_answer(environ, app)
+        except Exception as exc:  # answered as on every route of the API
+            status, body = answered(exc, "/api/commands", app)
         data = orjson.dumps(body)
         start_response(f"{status} {HTTP_STATUS_CODES[status]}", [
             ("Content-Type", "application/json"), ("Content-Length", str(len(data))),

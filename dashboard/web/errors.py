@@ -97,11 +97,13 @@ def headers_of(body: dict[str, Any]) -> list[tuple[str, str]]:
     return [("Retry-After", str(retry))] if retry is not None else []
 
 
-def answered(exc: BaseException, path: str) -> tuple[int, dict[str, Any]]:
-    """`as_error`, with a failure of ours (a 500) logged for the operators, traceback and all."""
+def answered(exc: BaseException, path: str, app: Flask | None = None
+             ) -> tuple[int, dict[str, Any]]:
+    """`as_error`, with a failure of ours (a 500) logged for the operators, traceback and
+    all, in the log of `app` (the current app by default)."""
     status, body = as_error(exc)
     if status >= 500 and status != 503:
-        current_app.logger.exception("unhandled error on %s", path, exc_info=exc)
+        (app or current_app).logger.exception("unhandled error on %s", path, exc_info=exc)
     return status, body
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, request
+from flask import Flask, current_app, request
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wsgi import get_content_length, get_input_stream
 
@@ -36,11 +36,12 @@ def body_of(environ: dict[str, Any], limit: int | None) -> bytes:
     return data
 
 
-def json_body(environ: dict[str, Any] | None = None) -> dict[str, Any]:
+def json_body(environ: dict[str, Any] | None = None, app: Flask | None = None
+              ) -> dict[str, Any]:
     """A request's JSON object (of its environ; the current request's by default), at
-    most the app's MAX_CONTENT_LENGTH long, or a 400 that says what is wrong with it."""
+    most its app's MAX_CONTENT_LENGTH long, or a 400 that says what is wrong with it."""
     raw = body_of(request.environ if environ is None else environ,
-                  current_app.config["MAX_CONTENT_LENGTH"])
+                  (app or current_app).config["MAX_CONTENT_LENGTH"])
     try:
         body = json_fast.loads(raw)
     except json_fast.TooDeep as exc:
