@@ -683,6 +683,11 @@ def _fields_of(cls: type) -> tuple[tuple[str, Any], ...]:
     return fields
 
 
+# The events' JSON, as every release wrote it: compact, keys sorted, UTF-8 as is.
+# Kept, not made again for each event as `json.dumps` with these options does.
+_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode
+
+
 def _text(value: str | bytes) -> str:
     return value.decode("utf-8") if isinstance(value, bytes) else value
 
@@ -717,9 +722,7 @@ class Event:
         fields = {
             "type": self.type,
             "room": self.room or "",
-            "data": json.dumps(
-                self.data.to_data(), ensure_ascii=False, separators=(",", ":"), sort_keys=True
-            ),
+            "data": _ENCODE(self.data.to_data()),
             "at": repr(float(self.at)),
         }
         if self.data.VERSION > 1:

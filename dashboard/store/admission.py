@@ -24,17 +24,17 @@ import redis
 from dashboard.domain.errors import DomainError, RateLimited
 from dashboard.domain.roles import Role
 
-# admit(access hash, rate list, grant, generation, now ms, rate, count): nil when the
-# command may go on (and, with count "1", it is counted); else {"revoked", the current
-# generation} or {"limited", ms until the window has room}. An empty grant skips the
-# revocation check, an empty rate the count.
+# admit(access hash, rate list, grant, generation, now ms, rate): nil when the command
+# may go on (and, with a rate, it is counted); else {"revoked", the current generation}
+# or {"limited", ms until the window has room}. An empty grant skips the revocation
+# check, an empty rate the count.
 ADMIT = """
-local function admit(access, ratekey, grant, generation, now, rate, count)
+local function admit(access, ratekey, grant, generation, now, rate)
   if grant ~= '' then
     local current = redis.call('HGET', access, grant) or '0'
     if current ~= generation then return {'revoked', current} end
   end
-  if rate ~= '' and count == '1' then
+  if rate ~= '' then
     local ms, most = tonumber(now), tonumber(rate)
     local oldest = redis.call('LINDEX', ratekey, most - 1)
     if oldest and tonumber(oldest) > ms - 1000 then
@@ -49,7 +49,7 @@ end
 """
 
 _CHECK = ADMIT + """
-return admit(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]) or {'ok'}
+return admit(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4]) or {'ok'}
 """
 
 
@@ -91,9 +91,9 @@ class Pass:
     rate: int | None
 
     def args(self, count: bool) -> list[Any]:
-        """ARGV of `admit`, in its order, the time included."""
+        """ARGV of `admit`, in its order, the time included (no rate: not counted)."""
         return [self.grant, str(self.generation), int(time.time() * 1000),
-                "" if self.rate is None else self.rate, "1" if count else "0"]
+                "" if self.rate is None or not count else self.rate]
 
 
 OPEN = Pass(("", ""), "", 0, None)  # no check, not counted (tools and tests)

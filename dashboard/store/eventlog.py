@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 # KEYS: stream, command answers, then the access hash and the sender's rate list of
 # `admission.admit`.  ARGV: expected last id, command id (as the client sent it,
 # written in each entry's `cmd`), the answer's key (the id scoped to its sender), the
-# body's hash, the five arguments of `admit`, then (type, room, data, at, v) for each
+# body's hash, the four arguments of `admit`, then (type, room, data, at, v) for each
 # event (v "" for a version-1 payload, which is written without it, as release 0.1.0
 # wrote every entry).
 # Answers what `admit` refuses ({"revoked", ...} or {"limited", ...}), else {"dup",
@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 # command's), {"stale", last id} when another writer got there first, else {"ok",
 # answer, ids} after appending every event.
 _APPEND = admission.ADMIT + """
-local refused = admit(KEYS[3], KEYS[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9])
+local refused = admit(KEYS[3], KEYS[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8])
 if refused then return refused end
 local prior = redis.call('HGET', KEYS[2], ARGV[3])
 if prior then
@@ -53,7 +53,7 @@ local top = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
 if #top > 0 then last = top[1][1] end
 if last ~= ARGV[1] then return {'stale', last} end
 local ids = {}
-for i = 10, #ARGV, 5 do
+for i = 9, #ARGV, 5 do
   if ARGV[i + 4] == '' then
     ids[#ids + 1] = redis.call('XADD', KEYS[1], '*', 'type', ARGV[i], 'room', ARGV[i + 1],
                                'data', ARGV[i + 2], 'at', ARGV[i + 3], 'cmd', ARGV[2])
@@ -173,9 +173,11 @@ class EventLog:
             return Appended("stale", last=payload.decode())
         if status == "reused":
             return Appended("reused")
+        if status == "ok":  # the events just appended: their ids say the first and last
+            ids = tuple(i.decode() for i in rest[0])
+            return Appended(status, first=ids[0], last=ids[-1], ids=ids)
         answer = json.loads(payload)
-        ids = tuple(i.decode() for i in rest[0]) if rest else ()
-        return Appended(status, first=answer["first"], last=answer["last"], ids=ids)
+        return Appended(status, first=answer["first"], last=answer["last"])
 
     def _appending(self) -> redis.Redis:
         """The connection appends go through: one of the pool's, held from the first append.
