@@ -301,6 +301,15 @@ def wait_ready(port: int, proc: Proc, timeout: float, path: str = "/readyz") -> 
     raise TimeoutError(f"{proc.name} not ready after {timeout}s:\n{''.join(proc.tail)}")
 
 
+def code_of(tree: Path) -> str:
+    """The commit a checkout is at, `+dirty` when its code differs from it."""
+    def git(*args: str) -> str:
+        out = subprocess.run(["git", "-C", str(tree), *args], capture_output=True, text=True)
+        return out.stdout.strip()
+    commit = git("rev-parse", "--short", "HEAD") or "unknown"
+    return commit + ("+dirty" if git("status", "--short", "--", "dashboard") else "")
+
+
 def machine_info() -> dict[str, Any]:
     """What sets this machine's speed, recorded with every result: figures of different
     machines (or of one virtual machine on different hosts) compare only through it.

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from machine import HOST, Proc, free_port, log, machine_info, stop_all, wait_ready
+from machine import HOST, Proc, code_of, free_port, log, machine_info, stop_all, wait_ready
 from targets import Redis, auto_room, ours_commands, pick_token, plenary_argv, plenary_env
 
 
@@ -61,15 +61,6 @@ class Build:
         if answer.status != 200:
             raise RuntimeError(f"{self.name}: command answered {answer.status}")
         return took
-
-
-def code_of(tree: Path) -> str:
-    """The commit a checkout is at, `+dirty` when its code differs from it."""
-    def git(*args: str) -> str:
-        out = subprocess.run(["git", "-C", str(tree), *args], capture_output=True, text=True)
-        return out.stdout.strip()
-    commit = git("rev-parse", "--short", "HEAD") or "unknown"
-    return commit + ("+dirty" if git("status", "--short", "--", "dashboard") else "")
 
 
 def start(name: str, tree: Path, env_extra: list[str], workdir: Path) -> Build:

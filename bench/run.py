@@ -44,7 +44,9 @@ from typing import Any
 from machine import (
     BENCH,
     RESULTS,
+    ROOT,
     Contention,
+    code_of,
     log,
     machine_info,
     raise_fd_limit,
@@ -360,10 +362,11 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out) if args.out else RESULTS / time.strftime("%Y%m%d-%H%M%S.jsonl")
     started = time.monotonic()
     machine = machine_info()
+    code = code_of(ROOT)  # the build measured: alternated runs are told apart by it
     log(f"machine: {machine}")
 
     def emit(obj: dict[str, Any]) -> None:
-        line = json.dumps({**obj, "machine": machine}, separators=(",", ":"))
+        line = json.dumps({**obj, "code": code, "machine": machine}, separators=(",", ":"))
         print(line, flush=True)
         with out.open("a") as f:
             f.write(line + "\n")
