@@ -12,8 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, render_template, request
-from flask_babel import get_locale
-from flask_babel import gettext as _
+from flask_babel import get_locale, gettext as _
 from markupsafe import Markup, escape
 
 from dashboard.domain import Programme

@@ -12,8 +12,7 @@ from typing import Any
 
 import segno
 from flask import Blueprint, Response, render_template, request
-from flask_babel import force_locale, get_locale
-from flask_babel import lazy_gettext as _l
+from flask_babel import force_locale, get_locale, lazy_gettext as _l
 from markupsafe import Markup
 
 from dashboard.domain.roles import Role

@@ -13,8 +13,7 @@ import pytest
 import requests
 import socketio
 import websocket
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from dashboard.domain import COMMAND_TYPES
 from dashboard.live import json_fast

@@ -7,8 +7,7 @@ import json
 
 import pytest
 
-from dashboard.domain import load_programme
-from dashboard.domain import state as st
+from dashboard.domain import load_programme, state as st
 from dashboard.domain.programme import default_programme_path
 from dashboard.domain.snapshot import SnapshotError, pack, to_dict, unpack
 from tests.workers.script import Script, scripted_sitting
