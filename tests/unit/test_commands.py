@@ -59,7 +59,9 @@ def invalid_field(body: Any) -> str | None:
 
 
 def test_every_command_type_has_a_valid_example() -> None:
-    assert set(VALID) == COMMAND_TYPES
+    missing = sorted(COMMAND_TYPES - set(VALID))
+    assert not missing, f"commands without a valid body in VALID (add one): {missing}"
+    assert set(VALID) == COMMAND_TYPES, "VALID has a body for a type that is not a command"
 
 
 def test_an_undo_must_say_which_version_it_undoes() -> None:

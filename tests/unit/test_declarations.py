@@ -127,6 +127,12 @@ def test_the_minutes_fold_handles_or_ignores_every_event_type() -> None:
     assert not missing, f"event types neither in minutes.FOLDS nor in minutes.IGNORED: {missing}"
     assert set(FOLDS) | IGNORED == set(EVENTS)
     assert not set(FOLDS) & IGNORED
+    # The minutes keep their own copy of each speech in progress (its limit, its
+    # pauses): an event that changes the speech with the floor or its clock must be
+    # folded, and ignoring one must be a choice, not a way to make this test pass.
+    assert len(IGNORED) == 17, (
+        "an event type added to or taken from minutes.IGNORED: if it changes the speech "
+        "with the floor or its clock, fold it (minutes.FOLDS); else count it here")
 
 
 def test_the_contract_lists_every_command_and_event_type() -> None:
@@ -232,7 +238,8 @@ def test_the_snapshot_keeps_what_every_event_type_changes() -> None:
     for made in _every_event(driver):
         seen.add(made.type)
         assert from_dict(REFERENCE, to_dict(driver.state)) == driver.state, made.type
-    assert seen == set(EVENTS)
+    missing = sorted(set(EVENTS) - seen)
+    assert not missing, f"event types _every_event never makes (add a step): {missing}"
 
 
 def test_each_event_read_back_from_its_stored_form_is_the_same() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from dashboard.domain import Event, Programme, apply, decide, new_state
+from dashboard.domain import COMMANDS, Event, Programme, apply, decide, new_state
 from dashboard.store.eventlog import EventLog
 
 PLENARY_ROOM, PLENARY = "plenario", "plenaria"
@@ -22,7 +22,7 @@ class Script:
 
     def do(self, at: float, type_: str, **fields: Any) -> list[Event]:
         body = {"type": type_, **fields}
-        if type_.startswith(("session.", "speaker.", "timer.", "list.")):
+        if COMMANDS[type_].room_scoped:  # the plenary unless told
             body.setdefault("room", PLENARY_ROOM)
         events = decide(self.state, body, at)
         if self.log is not None:
