@@ -129,8 +129,8 @@ class Client:
         return True
 
 
-def _fail(exc: BaseException) -> dict[str, Any]:
-    _, body = answered(exc, "a Socket.IO event")
+def _fail(exc: BaseException, app: Flask | None = None) -> dict[str, Any]:
+    _, body = answered(exc, "a Socket.IO event", app)
     return {"ok": False, **body}
 
 
@@ -139,10 +139,10 @@ def client(sid: str) -> Client:
     return services().clients[sid]
 
 
-def throttled(sid: str) -> dict[str, Any] | None:
+def throttled(sid: str, parts: Services | None = None) -> dict[str, Any] | None:
     """None, or the refusal of an event sent faster than the socket's rate allows."""
-    rate = services().settings.socket_rate
-    if client(sid).spend(rate):
+    parts = parts or services()
+    if parts.clients[sid].spend(parts.settings.socket_rate):
         return None
     return _fail(ApiError(429, "rate_limited", "too many messages; slow down"))
 
@@ -365,38 +365,45 @@ def on_probe(data: Any = None) -> dict[str, Any]:
     return {"ok": True, "version": version, "live": meeting.stream_healthy}
 
 
-def on_command(sid: str, data: Any = None) -> dict[str, Any]:
-    """A chair or staff member sends a command; the ack is the HTTP answer plus "ok"."""
+def on_command(sid: str, data: Any = None, app: Flask | None = None) -> dict[str, Any]:
+    """A chair or staff member sends a command to the one command path of `app` (the
+    current app by default); the ack is the HTTP answer plus "ok".
+
+    The command is counted in the metrics at the event loop's next turn: once the ack
+    is written (by this greenlet, dashboard/live/seams.py's writer), as an HTTP
+    answer is counted once it is sent.
+    """
     began = time.perf_counter()
-    parts = services()
-    role = client(sid).principal.role
+    parts = services(app)
+    principal = parts.clients[sid].principal
     try:
-        if (refused := throttled(sid)) is not None:
+        if (refused := throttled(sid, parts)) is not None:
             return refused
         if not isinstance(data, dict):
             raise ApiError(400, "bad_json", "the command must be a JSON object")
-        answer = {"ok": True, **parts.meeting.run(client(sid).principal, data)}
-        observe_command(parts, data, time.perf_counter() - began, "ok", role)
-        return answer
+        answer = {"ok": True, **parts.meeting.run(principal, data)}
     except Exception as exc:  # every failure is answered in the ack
-        failed = _fail(exc)
-        observe_command(parts, data, time.perf_counter() - began, failed["error"]["code"], role)
-        return failed
+        answer = _fail(exc, app)
+    outcome = "ok" if answer["ok"] else answer["error"]["code"]
+    gevent.get_hub().loop.run_callback(observe_command, parts, data,
+                                       time.perf_counter() - began, outcome, principal.role)
+    return answer
 
 
 def bind_commands(app: Flask) -> None:
-    """Bind `command` (run in an app context) and `shown` on the Socket.IO server itself.
+    """Bind `command` and `shown` on the Socket.IO server itself, run in no context of
+    Flask's.
 
     Flask-SocketIO runs each event in a request context made from the socket's
     handshake (the cookie's session opened and signed again, the URL matched), on
     the path of every acknowledgement. A command needs none of it: its sender is
-    the socket's, known since connect (docs/performance.md, "Commands outside
-    Flask's request context").
+    the socket's, known since connect, and the command path is given the app, as
+    the HTTP command route is (docs/performance.md, "Commands outside Flask's
+    request context").
     """
 
     def command(sid: str, data: Any = None) -> dict[str, Any]:
-        with app.app_context():
-            return on_command(sid, data)
+        return on_command(sid, data, app)
 
     # Every page's heartbeat: thousands a second at thousands of screens, and it needs
     # neither context: the node's own records only.

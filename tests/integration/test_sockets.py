@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gevent
 import pytest
+from flask import has_app_context, has_request_context
 
 from dashboard.web.extensions import socketio
 from tests.integration.helpers import Chair, other_room, room_with_sitting
@@ -80,6 +82,37 @@ def test_commands_over_the_socket_are_acked_like_http(app, token, programme):
     screen = connect(app, token("screen", room))
     refused = screen.emit("command", {"type": "list.close", "room": room}, callback=True)
     assert refused["ok"] is False and refused["error"]["code"] == "forbidden"
+
+
+def test_a_command_runs_in_no_context_of_flasks_and_is_counted_after_its_ack(
+        app, token, programme, monkeypatch):
+    """As over HTTP: nothing of Flask's is made for a command, and its count in the
+    metrics waits for the event loop's next turn, after the ack is written."""
+    room, session = room_with_sitting(programme)
+    parts = app.extensions["plenary"]
+    contexts: list[tuple[bool, bool]] = []
+    run = parts.meeting.run
+
+    def spy(sender, body):  # type: ignore[no-untyped-def]
+        contexts.append((has_app_context(), has_request_context()))
+        return run(sender, body)
+
+    def counted(outcome: str) -> float:
+        return parts.metrics.registry.get_sample_value(
+            "plenary_commands_total", {"type": "session.open", "outcome": outcome}) or 0.0
+
+    monkeypatch.setattr(parts.meeting, "run", spy)
+    chair = connect(app, token("chair", room))
+    body = {"type": "session.open", "room": room, "session_id": session}
+    assert chair.emit("command", body, callback=True)["ok"] is True
+    assert contexts == [(False, False)]
+    assert counted("ok") == 0.0
+    gevent.sleep(0)
+    assert counted("ok") == 1.0
+    refused = chair.emit("command", body, callback=True)  # the sitting is open already
+    assert refused["error"]["code"] == "conflict" and counted("conflict") == 0.0
+    gevent.sleep(0)
+    assert counted("conflict") == 1.0 and counted("ok") == 1.0
 
 
 def test_a_flooding_client_is_throttled(app, token, programme):
