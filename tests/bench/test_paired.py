@@ -8,11 +8,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.faults.harness import redis_binary
 from tests.support import ROOT
 
 
-def test_two_builds_are_compared_round_by_round(tmp_path: Path) -> None:
+@pytest.mark.parametrize("transport", ["http", "socketio"])
+def test_two_builds_are_compared_round_by_round(tmp_path: Path, transport: str) -> None:
     # The benchmark starts `redis-server` from the PATH: where only the embedded
     # Valkey is installed, its binary under that name.
     bindir = tmp_path / "bin"
@@ -23,7 +26,7 @@ def test_two_builds_are_compared_round_by_round(tmp_path: Path) -> None:
     run = subprocess.run(
         [sys.executable, "paired.py", "--a", str(ROOT), "--b", str(ROOT),
          "--env-b", "PLENARY_DISABLE_SEAMS=writer", "--commands", "40", "--warmup", "5",
-         "--rounds", "2", "--out", str(out)],
+         "--rounds", "2", "--transport", transport, "--out", str(out)],
         cwd=ROOT / "bench", env=env, capture_output=True, text=True, timeout=240)
     assert run.returncode == 0, run.stderr[-3000:]
 
@@ -32,6 +35,7 @@ def test_two_builds_are_compared_round_by_round(tmp_path: Path) -> None:
     assert run.stdout.splitlines() == [json.dumps(line) for line in lines]
     for line in lines:
         assert line["suite"] == "paired-ack" and line["commands"] == 40
+        assert line["transport"] == transport
         assert line["b_env"] == ["PLENARY_DISABLE_SEAMS=writer"]
         for build in ("a", "b"):
             acks = line[build]
