@@ -385,8 +385,10 @@ def on_command(sid: str, data: Any = None, app: Flask | None = None) -> dict[str
     except Exception as exc:  # every failure is answered in the ack
         answer = _fail(exc, app)
     outcome = "ok" if answer["ok"] else answer["error"]["code"]
-    gevent.get_hub().loop.run_callback(observe_command, parts, data,
-                                       time.perf_counter() - began, outcome, principal.role)
+    # A greenlet of its own, not a callback of the event loop: what counts may wait on
+    # a lock, which a callback of the loop may not do.
+    gevent.spawn_raw(observe_command, parts, data, time.perf_counter() - began, outcome,
+                     principal.role)
     return answer
 
 
