@@ -6,9 +6,10 @@ on a shared host) is often larger than a change of a tenth of a millisecond.
 Here both builds run at once, each `plenary run` on a `redis-server` of its
 own (`appendfsync always`), and one client sends a command to each in turn
 (which goes first alternates), over a kept-alive HTTP connection (or, with
-`--transport socketio`, as a Socket.IO event with an ack), with no screen:
-what the two builds' acks differ by is measured under the same conditions,
-command by command. Each round is one JSON line: each build's p50 / p90 / p99
+`--transport socketio`, as a Socket.IO event with an ack), with no screen
+(or, with `--screens N`, N screens of the room on each build, each sent every
+state): what the two builds' acks differ by is measured under the same
+conditions, command by command. Each round is one JSON line: each build's p50 / p90 / p99
 (ms) and the median of the paired differences (`a_minus_b_ms`).
 
     python bench/paired.py --a . --b ../plenary-0.1.0 --rounds 3 --out results/x.jsonl
@@ -29,6 +30,7 @@ import os
 import socket
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -36,7 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from machine import HOST, Proc, code_of, free_port, log, machine_info, stop_all, wait_ready
+from machine import BENCH, HOST, Proc, code_of, free_port, log, machine_info, stop_all, wait_ready
 from screens_epoll import event_frame, masked
 from targets import Redis, auto_room, ours_commands, pick_token, plenary_argv, plenary_env
 
@@ -149,7 +151,8 @@ class Build:
             raise RuntimeError(f"{self.name}: {exc}") from None
 
 
-def start(name: str, tree: Path, env_extra: list[str], workdir: Path, transport: str) -> Build:
+def start(name: str, tree: Path, env_extra: list[str], workdir: Path, transport: str,
+          screens: int = 0) -> Build:
     redis = Redis("always", workdir)
     data = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=workdir))
     env = plenary_env(redis.url, data, f"paired{uuid.uuid4().hex[:8]}")
@@ -170,6 +173,13 @@ def start(name: str, tree: Path, env_extra: list[str], workdir: Path, transport:
     room = auto_room(links)
     token = pick_token(links, "chair", room)
     cycle = ours_commands(port, token, room, 5)
+    if screens:  # the room's screens, each sent every state, as in run.py's ack suite
+        watchers = Proc.start(f"{name}-screens", [
+            sys.executable, str(BENCH / "screens_epoll.py"), "--url", f"http://{HOST}:{port}",
+            "--token", pick_token(links, "screen", room), "--room", room,
+            "--count", str(screens), "--out", str(workdir / f"{name}-screens.json")],
+            cwd=BENCH, stdin=True)
+        watchers.wait_json("ready", 60)
     chair = SocketChair(port, token) if transport == "socketio" else HttpChair(port, token)
     return Build(name, tree, proc, redis, chair, cycle)
 
@@ -203,19 +213,21 @@ def main() -> None:
     p.add_argument("--pause-ms", type=float, default=3.0, help="after each command")
     p.add_argument("--transport", choices=["http", "socketio"], default="http",
                    help="the chair's: HTTP on a kept-alive connection, or Socket.IO")
+    p.add_argument("--screens", type=int, default=0,
+                   help="screens of the room on each build (bench/screens_epoll.py)")
     p.add_argument("--out", type=Path)
     args = p.parse_args()
     with tempfile.TemporaryDirectory(prefix="plenary-paired-") as tmp:
         try:
             workdir = Path(tmp)
-            a = start("a", args.a.resolve(), [], workdir, args.transport)
-            b = start("b", args.b.resolve(), args.env_b, workdir, args.transport)
+            a = start("a", args.a.resolve(), [], workdir, args.transport, args.screens)
+            b = start("b", args.b.resolve(), args.env_b, workdir, args.transport, args.screens)
             for _ in range(args.warmup):
                 a.send()
                 b.send()
             for n in range(args.rounds):
                 line = {"suite": "paired-ack", "transport": args.transport, "round": n + 1,
-                        "commands": args.commands,
+                        "commands": args.commands, "screens": args.screens,
                         "a_code": code_of(a.tree), "b_code": code_of(b.tree),
                         "b_env": args.env_b, **one_round(a, b, args.commands, args.pause_ms / 1000),
                         "machine": machine_info()}

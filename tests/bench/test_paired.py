@@ -14,8 +14,9 @@ from tests.faults.harness import redis_binary
 from tests.support import ROOT
 
 
-@pytest.mark.parametrize("transport", ["http", "socketio"])
-def test_two_builds_are_compared_round_by_round(tmp_path: Path, transport: str) -> None:
+@pytest.mark.parametrize(("transport", "screens"), [("http", 0), ("socketio", 2)])
+def test_two_builds_are_compared_round_by_round(tmp_path: Path, transport: str,
+                                                screens: int) -> None:
     # The benchmark starts `redis-server` from the PATH: where only the embedded
     # Valkey is installed, its binary under that name.
     bindir = tmp_path / "bin"
@@ -26,7 +27,8 @@ def test_two_builds_are_compared_round_by_round(tmp_path: Path, transport: str) 
     run = subprocess.run(
         [sys.executable, "paired.py", "--a", str(ROOT), "--b", str(ROOT),
          "--env-b", "PLENARY_DISABLE_SEAMS=writer", "--commands", "40", "--warmup", "5",
-         "--rounds", "2", "--transport", transport, "--out", str(out)],
+         "--rounds", "2", "--transport", transport, "--screens", str(screens),
+         "--out", str(out)],
         cwd=ROOT / "bench", env=env, capture_output=True, text=True, timeout=240)
     assert run.returncode == 0, run.stderr[-3000:]
 
@@ -35,7 +37,7 @@ def test_two_builds_are_compared_round_by_round(tmp_path: Path, transport: str) 
     assert run.stdout.splitlines() == [json.dumps(line) for line in lines]
     for line in lines:
         assert line["suite"] == "paired-ack" and line["commands"] == 40
-        assert line["transport"] == transport
+        assert line["transport"] == transport and line["screens"] == screens
         assert line["b_env"] == ["PLENARY_DISABLE_SEAMS=writer"]
         for build in ("a", "b"):
             acks = line[build]
