@@ -18,11 +18,12 @@ from tests.support import CHROMIUM, INSTALL_HINT, ROOT, LiveServer, delete_keys,
 SECRET = "test-secret-key-not-for-production"
 
 # Suites that assert wall-clock bounds (a failover within seconds, screens back within
-# 5 s, states in time under a flood) or load the cores (swarms, several servers):
-# under pytest-xdist they run one after another on the same worker, so that two of them
-# never contend for the cores. Every other file goes whole to a worker, as
-# `--dist loadfile` sends it.
-TIMED = ("tests/faults/", "tests/security/test_limits.py", "tests/bench/test_paired.py")
+# 5 s, states in time under a flood) or load the cores (swarms, several servers, fifty
+# processes at once): under pytest-xdist they run one after another on the same worker,
+# so that two of them never contend for the cores. Every other file goes whole to a
+# worker, as `--dist loadfile` sends it.
+TIMED = ("tests/faults/", "tests/security/test_limits.py", "tests/bench/test_paired.py",
+         "tests/security/test_data_folder.py::test_fifty_simultaneous_first_starts")
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
