@@ -23,6 +23,7 @@ SECRET = "test-secret-key-not-for-production"
 # so that two of them never contend for the cores. Every other file goes whole to a
 # worker, as `--dist loadfile` sends it.
 TIMED = ("tests/faults/", "tests/security/test_limits.py", "tests/bench/test_paired.py",
+         "tests/integration/test_peer_hold.py",
          "tests/security/test_data_folder.py::test_fifty_simultaneous_first_starts")
 
 

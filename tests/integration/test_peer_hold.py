@@ -68,8 +68,11 @@ def test_a_peers_change_waits_the_hold_and_a_nodes_own_does_not(
         # which is after the command was sent).
         assert min(peers) >= HOLD_MS / 1000, peers
         # The writer's own screens are not held (its tail reads the same events at the
-        # same instant, and must not make them look like a peer's).
-        assert sorted(owns)[len(owns) // 2] < HOLD_MS / 2000, owns
+        # same instant, and must not make them look like a peer's): a held state comes
+        # no sooner than the hold, as the peers' do, and most of the own ones come before
+        # it. (Not by a margin: on cores the other suites share, an own state has taken
+        # 30 ms, and a held one would take 50 plus as much.)
+        assert sorted(owns)[len(owns) // 2] < HOLD_MS / 1000, owns
     finally:
         on_a.close()
         on_b.close()
